@@ -1,0 +1,54 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything else here is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)")
+
+.PHONY: help run test lint pytest format demo-data clean
+
+help:
+	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD]  build and summarise"
+	@echo "make test                                        every test and lint"
+	@echo "make lint | make format | make demo-data | make clean"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(VENV)/.run-deps $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/python -m segmentation run $(RUN_ARGS)
+
+test: lint pytest
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SEGMENTS_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint
+
+pytest: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	SEGMENTS_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix
+
+demo-data: $(VENV)/.run-deps
+	$(BIN)/python -m segmentation.demo_data --out seeds/demo
+
+clean:
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal warehouse/tmp
