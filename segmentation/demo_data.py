@@ -1,0 +1,780 @@
+"""Deterministic generator of realistic e-commerce raw data.
+
+It writes the three raw tables of the data contract (``users``, ``orders``,
+``events``) either as the committed demo seeds (CSV, about 5,000 users, with
+1-2% dirty rows on purpose) or as Parquet files of any size for benchmarks.
+
+The statistical shape:
+
+* users sign up over the two years of history (and the year before it), with
+  ages 16-75, genders, regions and cities, acquisition channels and marketing
+  consent;
+* about a quarter of users never buy (prospects); buyers follow the BG/NBD
+  story: while "alive" each buyer purchases at a personal Poisson rate drawn
+  from a Gamma distribution and may drop out after every purchase with a
+  personal probability drawn from a Beta distribution, which yields repeat
+  buyers, one-time buyers, churners and dormant users;
+* order values are Gamma-distributed around a per-user mean that is itself
+  log-normal, so spend is heavy-tailed across users;
+* behaviour events (sessions of impressions, clicks, page views with
+  durations, searches, add-to-cart and purchase events) cover the last
+  ``event_days`` days, are more frequent for alive buyers, and every order in
+  that window has a session that leads to it.
+
+The same seed gives byte-identical files. Run ``python -m
+segmentation.demo_data --help`` for the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SECONDS_PER_DAY = 86_400
+DEMO_SEED = 42
+DEMO_USERS = 5_000
+
+REGIONS: dict[str, list[str]] = {
+    "North": ["Harbin", "Shenyang", "Changchun"],
+    "East": ["Shanghai", "Hangzhou", "Nanjing", "Suzhou"],
+    "South": ["Guangzhou", "Shenzhen", "Xiamen"],
+    "West": ["Chengdu", "Chongqing", "Xi'an"],
+    "Central": ["Wuhan", "Changsha", "Zhengzhou"],
+}
+REGION_WEIGHTS = [0.15, 0.32, 0.25, 0.16, 0.12]
+CHANNELS = [
+    "organic_search",
+    "paid_search",
+    "social",
+    "referral",
+    "email",
+    "direct",
+    "affiliate",
+]
+CHANNEL_WEIGHTS = [0.26, 0.18, 0.2, 0.1, 0.06, 0.15, 0.05]
+CATEGORIES = [
+    "electronics",
+    "fashion",
+    "home",
+    "beauty",
+    "sports",
+    "books",
+    "grocery",
+]
+STATUSES = ["completed", "paid", "refunded", "cancelled"]
+STATUS_WEIGHTS = [0.88, 0.06, 0.04, 0.02]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Parameters of the simulated business.
+
+    Attributes:
+        start: first day of order history (inclusive).
+        end: day after the last day of history (exclusive).
+        event_days: how many days before ``end`` the event log covers.
+        prospect_share: share of users who never buy.
+        session_rate_alive: mean sessions per week of an alive buyer.
+        session_rate_dormant: mean sessions per week of a churned buyer.
+        session_rate_prospect: mean sessions per week of an engaged prospect.
+    """
+
+    start: str = "2024-10-01"
+    end: str = "2026-10-01"
+    event_days: int = 90
+    prospect_share: float = 0.25
+    session_rate_alive: float = 0.45
+    session_rate_dormant: float = 0.05
+    session_rate_prospect: float = 0.3
+
+
+def _seconds(day: str) -> int:
+    return int(np.datetime64(day, "s").astype(np.int64))
+
+
+def _fmt_ts(seconds: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+
+
+def _ids(prefix: str, start: int, count: int, width: int) -> np.ndarray:
+    numbers = np.arange(start, start + count)
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width))
+
+
+def generate_users(
+    rng: np.random.Generator, first_index: int, count: int, shape: Shape
+) -> pd.DataFrame:
+    """Users with sign-up times, demographics and consent (clean, typed)."""
+    start, end = _seconds(shape.start), _seconds(shape.end)
+    earliest = start - 365 * SECONDS_PER_DAY
+    # More users sign up recently: the business grows.
+    signed_up = earliest + (rng.beta(1.4, 1.0, count) * (end - earliest))
+    signed_up = signed_up.astype(np.int64)
+    age = np.clip(rng.normal(36.0, 12.0, count), 16.0, 75.99)
+    birth = end - (age * 365.25 * SECONDS_PER_DAY).astype(np.int64)
+    region_index = rng.choice(len(REGIONS), count, p=REGION_WEIGHTS)
+    regions = np.array(list(REGIONS))[region_index]
+    city_pick = rng.random(count)
+    cities = np.array(
+        [
+            REGIONS[region][int(pick * len(REGIONS[region]))]
+            for region, pick in zip(regions, city_pick, strict=True)
+        ]
+    )
+    index = np.arange(first_index, first_index + count)
+    return pd.DataFrame(
+        {
+            "user_id": _ids("U", first_index, count, 7),
+            "signed_up_at": signed_up,
+            "birth_date": birth,
+            "gender": rng.choice(
+                ["female", "male", "other", ""],
+                count,
+                p=[0.48, 0.47, 0.02, 0.03],
+            ),
+            "region": regions,
+            "city": cities,
+            "acquisition_channel": rng.choice(CHANNELS, count, p=CHANNEL_WEIGHTS),
+            "email": np.char.add(
+                np.char.add("user", index.astype(str)), "@example.com"
+            ),
+            "phone": np.char.add("+1-555-", np.char.zfill(index.astype(str), 7)),
+            "marketing_opt_in": rng.random(count) < 0.7,
+        }
+    )
+
+
+def simulate_orders(
+    rng: np.random.Generator, users: pd.DataFrame, shape: Shape
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Orders of one chunk of users under the BG/NBD purchase story.
+
+    Returns the orders (typed, without ids) and, per user, the time the user
+    dropped out (``end`` or later for users still alive at the end).
+    """
+    start, end = _seconds(shape.start), _seconds(shape.end)
+    count = len(users)
+    week = 7 * SECONDS_PER_DAY
+    signed_up = users["signed_up_at"].to_numpy()
+    is_buyer = rng.random(count) >= shape.prospect_share
+    purchase_rate = rng.gamma(0.9, 1.0 / 7.0, count) / week  # per second
+    dropout = rng.beta(0.9, 3.2, count)
+    mean_spend = rng.lognormal(np.log(48.0), 0.75, count)
+    favourite = rng.choice(len(CATEGORIES), count)
+
+    first_purchase = np.maximum(signed_up, start) + rng.exponential(
+        14 * SECONDS_PER_DAY, count
+    ).astype(np.int64)
+    current = first_purchase.astype(np.float64)
+    alive = is_buyer & (current < end)
+    died_at = np.where(is_buyer, float(end), float(start))
+    user_rows: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    while alive.any():
+        active = np.flatnonzero(alive)
+        user_rows.append(active)
+        times.append(current[active].astype(np.int64))
+        dies = rng.random(active.size) < dropout[active]
+        gaps = rng.exponential(1.0, active.size) / purchase_rate[active]
+        current[active] = current[active] + gaps
+        died = active[dies]
+        died_at[died] = current[died]
+        alive[active] = (~dies) & (current[active] < end)
+    if user_rows:
+        row_user = np.concatenate(user_rows)
+        row_time = np.concatenate(times)
+    else:
+        row_user = np.empty(0, dtype=np.int64)
+        row_time = np.empty(0, dtype=np.int64)
+    order = np.lexsort((row_user, row_time))
+    row_user, row_time = row_user[order], row_time[order]
+    n_orders = row_user.size
+    amount = rng.gamma(4.0, mean_spend[row_user] / 4.0)
+    category = np.where(
+        rng.random(n_orders) < 0.6,
+        favourite[row_user],
+        rng.choice(len(CATEGORIES), n_orders),
+    )
+    orders = pd.DataFrame(
+        {
+            "user_index": row_user,
+            "user_id": users["user_id"].to_numpy()[row_user],
+            "ordered_at": row_time,
+            "amount": np.round(amount, 2),
+            "status": rng.choice(STATUSES, n_orders, p=STATUS_WEIGHTS),
+            "product_category": np.array(CATEGORIES)[category],
+        }
+    )
+    return orders, died_at
+
+
+def simulate_events(
+    rng: np.random.Generator,
+    users: pd.DataFrame,
+    orders: pd.DataFrame,
+    died_at: np.ndarray,
+    shape: Shape,
+) -> pd.DataFrame:
+    """Behaviour events of one chunk of users, consistent with their orders.
+
+    Sessions are drawn per user from a Poisson rate that depends on whether
+    the user is an alive buyer, a churned buyer or an engaged prospect; each
+    order inside the event window gets a session ending in add-to-cart and
+    purchase events. Returns typed events without ids, sorted by time.
+    """
+    end = _seconds(shape.end)
+    window_start = end - shape.event_days * SECONDS_PER_DAY
+    week = 7 * SECONDS_PER_DAY
+    count = len(users)
+    signed_up = users["signed_up_at"].to_numpy()
+    buyer_ids = np.zeros(count, dtype=bool)
+    buyer_ids[orders["user_index"].to_numpy()] = True
+    engaged_prospect = (~buyer_ids) & (rng.random(count) < 0.45)
+    ctr = rng.beta(2.0, 12.0, count) + np.where(buyer_ids, 0.05, 0.0)
+    rate = np.where(
+        buyer_ids & (died_at >= end),
+        rng.gamma(2.0, shape.session_rate_alive / 2.0, count),
+        np.where(
+            buyer_ids,
+            shape.session_rate_dormant,
+            np.where(
+                engaged_prospect,
+                rng.gamma(2.0, shape.session_rate_prospect / 2.0, count),
+                0.0,
+            ),
+        ),
+    )
+    active_from = np.maximum(signed_up, window_start)
+    exposure = np.clip(end - active_from, 0, None) / week
+    n_sessions = rng.poisson(rate * exposure)
+    session_user = np.repeat(np.arange(count), n_sessions)
+    span = (end - active_from[session_user]).astype(np.float64)
+    session_start = active_from[session_user] + (
+        rng.random(session_user.size) * span
+    ).astype(np.int64)
+    session_buys = np.zeros(session_user.size, dtype=bool)
+
+    in_window = orders["ordered_at"].to_numpy() >= window_start
+    order_user = orders["user_index"].to_numpy()[in_window]
+    order_time = orders["ordered_at"].to_numpy()[in_window]
+    lead = rng.integers(120, 1800, order_user.size)
+    session_user = np.concatenate([session_user, order_user])
+    session_start = np.concatenate([session_start, order_time - lead])
+    session_buys = np.concatenate([session_buys, np.ones(order_user.size, dtype=bool)])
+    purchase_time = np.concatenate(
+        [np.zeros(n_sessions.sum(), dtype=np.int64), order_time]
+    )
+    n_all = session_user.size
+
+    impressions = rng.poisson(2.0, n_all) + 1
+    clicks = rng.binomial(impressions, np.clip(ctr[session_user], 0.0, 0.95))
+    page_views = clicks + rng.poisson(0.6, n_all) + session_buys
+    searches = rng.binomial(1, 0.3, n_all)
+    carts = np.where(
+        session_buys,
+        1 + rng.binomial(1, 0.2, n_all),
+        rng.binomial(page_views, 0.06),
+    )
+    per_session = impressions + clicks + page_views + searches + carts
+    per_session = per_session + session_buys
+    event_session = np.repeat(np.arange(n_all), per_session)
+    kinds = _event_kinds(impressions, clicks, page_views, searches, carts, session_buys)
+    gaps = rng.integers(5, 90, event_session.size)
+    elapsed = np.cumsum(gaps)
+    offset = elapsed - np.repeat(
+        elapsed[np.cumsum(per_session) - per_session], per_session
+    )
+    occurred = session_start[event_session] + offset
+    is_purchase = kinds == "purchase"
+    occurred = np.where(is_purchase, purchase_time[event_session], occurred)
+    duration = np.where(
+        kinds == "page_view",
+        np.round(rng.lognormal(np.log(55.0), 0.9, event_session.size)),
+        np.nan,
+    )
+    keep = occurred < end
+    events = pd.DataFrame(
+        {
+            "user_id": users["user_id"].to_numpy()[session_user[event_session]],
+            "session_index": event_session,
+            "occurred_at": occurred,
+            "event_type": kinds,
+            "duration_seconds": duration,
+        }
+    )[keep]
+    return events.sort_values(
+        ["occurred_at", "session_index"], kind="stable"
+    ).reset_index(drop=True)
+
+
+def _event_kinds(
+    impressions: np.ndarray,
+    clicks: np.ndarray,
+    page_views: np.ndarray,
+    searches: np.ndarray,
+    carts: np.ndarray,
+    buys: np.ndarray,
+) -> np.ndarray:
+    """Event types of every session in order, without a Python loop."""
+    names = np.array(
+        ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
+    )
+    counts = np.stack(
+        [searches, impressions, clicks, page_views, carts, buys.astype(int)],
+        axis=1,
+    )
+    kind_index = np.repeat(
+        np.tile(np.arange(len(names)), counts.shape[0]), counts.ravel()
+    )
+    return names[kind_index]
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Render typed columns the way a CSV export would."""
+    out = frame.copy()
+    for column in ("signed_up_at", "ordered_at", "occurred_at"):
+        if column in out:
+            out[column] = _fmt_ts(out[column].to_numpy()).astype(object)
+            out[column] = out[column].str.replace("T", " ", regex=False)
+    if "birth_date" in out:
+        out["birth_date"] = np.datetime_as_string(
+            out["birth_date"].to_numpy().astype("datetime64[s]"), unit="D"
+        )
+    if "amount" in out:
+        out["amount"] = out["amount"].map("{:.2f}".format)
+    if "duration_seconds" in out:
+        out["duration_seconds"] = (
+            out["duration_seconds"].map("{:.0f}".format).replace("nan", "")
+        )
+    if "marketing_opt_in" in out:
+        out["marketing_opt_in"] = np.where(out["marketing_opt_in"], "true", "false")
+    return out.astype(object)
+
+
+def _spread(
+    rng: np.random.Generator, clean: pd.DataFrame, dirty: pd.DataFrame
+) -> pd.DataFrame:
+    """Insert dirty rows at random positions among clean rows."""
+    positions = np.sort(rng.integers(0, len(clean) + 1, len(dirty)))
+    pieces = []
+    previous = 0
+    for row, position in enumerate(positions):
+        pieces.append(clean.iloc[previous:position])
+        pieces.append(dirty.iloc[[row]])
+        previous = position
+    pieces.append(clean.iloc[previous:])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _dirty_copies(
+    rng: np.random.Generator, clean: pd.DataFrame, count: int
+) -> pd.DataFrame:
+    return clean.iloc[np.sort(rng.choice(len(clean), count, replace=False))].copy()
+
+
+def make_dirty_users(
+    rng: np.random.Generator, users: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add duplicate and id-less user rows, and untidy some attributes.
+
+    Malformed attributes (a birth date that is not a date, a sign-up time in
+    the future, mixed-case or padded text) keep the user: staging clears or
+    normalises the value. Only rows without a usable id are rejected.
+    """
+    users = users.copy()
+    n = len(users)
+    untidy = rng.choice(n, max(1, n // 50), replace=False)
+    users.loc[users.index[untidy], "gender"] = (
+        users["gender"]
+        .iloc[untidy]
+        .map({"female": " F", "male": "MALE ", "other": "Other", "": ""})
+    )
+    users.loc[users.index[untidy], "region"] = (
+        "  " + users["region"].iloc[untidy].str.upper()
+    )
+    consent = rng.choice(n, max(1, n // 100), replace=False)
+    users.loc[users.index[consent], "marketing_opt_in"] = rng.choice(
+        ["yes", "no", "1", "0", "Y", ""], consent.size
+    )
+    bad_birth = rng.choice(n, max(1, n // 250), replace=False)
+    users.loc[users.index[bad_birth], "birth_date"] = rng.choice(
+        ["unknown", "1990-02-30", "31/12/1985"], bad_birth.size
+    )
+    bad_signup = rng.choice(n, max(1, n // 500), replace=False)
+    users.loc[users.index[bad_signup], "signed_up_at"] = "2099-01-01 00:00:00"
+
+    duplicates = _dirty_copies(rng, users, max(1, n // 160))
+    missing_id = _dirty_copies(rng, users, max(1, n // 250))
+    missing_id["user_id"] = rng.choice(["", "   "], len(missing_id))
+    dirty = pd.concat([duplicates, missing_id], ignore_index=True)
+    counts = {
+        "duplicate_user_id": len(duplicates),
+        "missing_user_id": len(missing_id),
+    }
+    return _spread(rng, users, dirty), counts
+
+
+def make_dirty_orders(
+    rng: np.random.Generator, orders: pd.DataFrame, next_order: int
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add about 1.5% dirty order rows, each breaking exactly one rule."""
+    n = len(orders)
+    orders = orders.copy()
+    untidy = rng.choice(n, max(1, n // 40), replace=False)
+    orders.loc[orders.index[untidy], "status"] = rng.choice(
+        [" Completed", "PAID", "Refunded ", ""], untidy.size
+    )
+    unit = max(1, n // 1000)
+
+    def fresh(count: int) -> pd.DataFrame:
+        nonlocal next_order
+        rows = _dirty_copies(rng, orders, count)
+        rows["order_id"] = _ids("O", next_order, count, 8)
+        next_order += count
+        return rows
+
+    duplicates = _dirty_copies(rng, orders, 3 * unit)
+    missing_order = fresh(unit)
+    missing_order["order_id"] = ""
+    missing_user = fresh(2 * unit)
+    missing_user["user_id"] = ""
+    unknown_user = fresh(2 * unit)
+    unknown_user["user_id"] = _ids("X", 1, len(unknown_user), 7)
+    negative = fresh(2 * unit)
+    negative["amount"] = np.char.add(
+        "-", np.round(rng.uniform(1.0, 300.0, len(negative)), 2).astype(str)
+    )
+    bad_amount = fresh(unit)
+    bad_amount["amount"] = rng.choice(["abc", "12,50", "n/a"], len(bad_amount))
+    bad_time = fresh(unit)
+    bad_time["ordered_at"] = rng.choice(
+        ["not a date", "2025-13-45 10:00:00", "yesterday"], len(bad_time)
+    )
+    bad_status = fresh(unit)
+    bad_status["status"] = rng.choice(["shipped?", "lost", "??"], len(bad_status))
+    future = fresh(unit)
+    future["ordered_at"] = rng.choice(
+        ["2031-05-04 10:00:00", "2099-12-31 23:59:59", "2062-01-15 08:30:00"],
+        len(future),
+    )
+    dirty = pd.concat(
+        [
+            duplicates,
+            missing_order,
+            missing_user,
+            unknown_user,
+            negative,
+            bad_amount,
+            bad_time,
+            bad_status,
+            future,
+        ],
+        ignore_index=True,
+    )
+    counts = {
+        "duplicate_order_id": len(duplicates),
+        "missing_order_id": len(missing_order),
+        "missing_user_id": len(missing_user),
+        "unknown_user": len(unknown_user),
+        "negative_amount": len(negative),
+        "invalid_amount": len(bad_amount),
+        "invalid_ordered_at": len(bad_time),
+        "invalid_status": len(bad_status),
+        "future_timestamp": len(future),
+    }
+    return _spread(rng, orders, dirty), counts
+
+
+def make_dirty_events(
+    rng: np.random.Generator, events: pd.DataFrame, next_event: int
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add about 1.5% dirty event rows, each breaking exactly one rule."""
+    n = len(events)
+    events = events.copy()
+    untidy = rng.choice(n, max(1, n // 50), replace=False)
+    events.loc[events.index[untidy], "event_type"] = (
+        events["event_type"]
+        .iloc[untidy]
+        .map(lambda kind: " " + kind.upper().replace("_", "-"))
+    )
+    unit = max(1, n // 1000)
+
+    def fresh(count: int) -> pd.DataFrame:
+        nonlocal next_event
+        rows = _dirty_copies(rng, events, count)
+        rows["event_id"] = _ids("E", next_event, count, 9)
+        next_event += count
+        return rows
+
+    duplicates = _dirty_copies(rng, events, 4 * unit)
+    missing_event = fresh(unit)
+    missing_event["event_id"] = ""
+    missing_user = fresh(2 * unit)
+    missing_user["user_id"] = ""
+    unknown_user = fresh(2 * unit)
+    unknown_user["user_id"] = _ids("X", 9_000_001, len(unknown_user), 7)
+    bad_time = fresh(unit)
+    bad_time["occurred_at"] = rng.choice(
+        ["", "31/12/2025 10:00", "tomorrow"], len(bad_time)
+    )
+    bad_type = fresh(unit)
+    bad_type["event_type"] = rng.choice(["", "unknown", "clikc"], len(bad_type))
+    bad_duration = fresh(unit)
+    bad_duration["event_type"] = "page_view"
+    bad_duration["duration_seconds"] = rng.choice(
+        ["-30", "abc", "1e99"], len(bad_duration)
+    )
+    future = fresh(unit)
+    future["occurred_at"] = rng.choice(
+        ["2031-05-04 10:00:00", "2099-12-31 23:59:59"], len(future)
+    )
+    dirty = pd.concat(
+        [
+            duplicates,
+            missing_event,
+            missing_user,
+            unknown_user,
+            bad_time,
+            bad_type,
+            bad_duration,
+            future,
+        ],
+        ignore_index=True,
+    )
+    counts = {
+        "duplicate_event_id": len(duplicates),
+        "missing_event_id": len(missing_event),
+        "missing_user_id": len(missing_user),
+        "unknown_user": len(unknown_user),
+        "invalid_occurred_at": len(bad_time),
+        "invalid_event_type": len(bad_type),
+        "invalid_duration": len(bad_duration),
+        "future_timestamp": len(future),
+    }
+    return _spread(rng, events, dirty), counts
+
+
+def generate_chunk(
+    rng: np.random.Generator,
+    first_user: int,
+    count: int,
+    first_order: int,
+    first_event: int,
+    first_session: int,
+    shape: Shape,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One chunk of clean, typed users, orders and events with global ids."""
+    users = generate_users(rng, first_user, count, shape)
+    orders, died_at = simulate_orders(rng, users, shape)
+    events = simulate_events(rng, users, orders, died_at, shape)
+    orders.insert(0, "order_id", _ids("O", first_order, len(orders), 8))
+    orders = orders.drop(columns="user_index")
+    events.insert(0, "event_id", _ids("E", first_event, len(events), 9))
+    events.insert(
+        2,
+        "session_id",
+        _ids("S", 0, 0, 8)
+        if events.empty
+        else np.char.add(
+            "S",
+            np.char.zfill(
+                (events["session_index"].to_numpy() + first_session).astype(str), 8
+            ),
+        ),
+    )
+    events = events.drop(columns="session_index")
+    return users, orders, events
+
+
+def write_demo(out_dir: Path, seed: int = DEMO_SEED, users: int = DEMO_USERS) -> dict:
+    """Write the demo seeds (CSV with dirty rows) and their manifest."""
+    rng = np.random.default_rng(seed)
+    shape = Shape()
+    clean_users, clean_orders, clean_events = generate_chunk(
+        rng, 1, users, 1, 1, 1, shape
+    )
+    user_rows, user_counts = make_dirty_users(rng, _as_text(clean_users))
+    order_rows, order_counts = make_dirty_orders(
+        rng, _as_text(clean_orders), len(clean_orders) + 1
+    )
+    event_rows, event_counts = make_dirty_events(
+        rng, _as_text(clean_events), len(clean_events) + 1
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in (
+        ("users", user_rows),
+        ("orders", order_rows),
+        ("events", event_rows),
+    ):
+        frame.to_csv(out_dir / f"{name}.csv", index=False, lineterminator="\n")
+    manifest = {
+        "seed": seed,
+        "users": users,
+        "history": {"start": shape.start, "end": shape.end},
+        "rows": {
+            "users": len(user_rows),
+            "orders": len(order_rows),
+            "events": len(event_rows),
+        },
+        "rejected": {
+            "users": user_counts,
+            "orders": order_counts,
+            "events": event_counts,
+        },
+    }
+    (out_dir / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+PARQUET_SCHEMAS = {
+    "users": pa.schema(
+        [
+            ("user_id", pa.string()),
+            ("signed_up_at", pa.timestamp("s")),
+            ("birth_date", pa.date32()),
+            ("gender", pa.string()),
+            ("region", pa.string()),
+            ("city", pa.string()),
+            ("acquisition_channel", pa.string()),
+            ("email", pa.string()),
+            ("phone", pa.string()),
+            ("marketing_opt_in", pa.bool_()),
+        ]
+    ),
+    "orders": pa.schema(
+        [
+            ("order_id", pa.string()),
+            ("user_id", pa.string()),
+            ("ordered_at", pa.timestamp("s")),
+            ("amount", pa.float64()),
+            ("status", pa.string()),
+            ("product_category", pa.string()),
+        ]
+    ),
+    "events": pa.schema(
+        [
+            ("event_id", pa.string()),
+            ("user_id", pa.string()),
+            ("session_id", pa.string()),
+            ("occurred_at", pa.timestamp("s")),
+            ("event_type", pa.string()),
+            ("duration_seconds", pa.float64()),
+        ]
+    ),
+}
+
+
+def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    columns = {}
+    for field in schema:
+        values = frame[field.name].to_numpy()
+        if pa.types.is_timestamp(field.type):
+            values = values.astype("datetime64[s]")
+        elif pa.types.is_date32(field.type):
+            values = values.astype("datetime64[s]").astype("datetime64[D]")
+        columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+    return pa.table(columns, schema=schema)
+
+
+def write_parquet(
+    out_dir: Path,
+    users: int,
+    seed: int = DEMO_SEED,
+    event_days: int = 90,
+    chunk_size: int = 50_000,
+    progress=sys.stderr,
+) -> dict[str, int]:
+    """Write clean, typed ``users``/``orders``/``events`` Parquet files.
+
+    Users are generated in chunks so memory stays flat whatever the size;
+    a progress line is printed to ``progress`` (None: silent) after every
+    chunk.
+    """
+    shape = Shape(event_days=event_days)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writers = {
+        name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
+        for name, schema in PARQUET_SCHEMAS.items()
+    }
+    totals = {"users": 0, "orders": 0, "events": 0}
+    sessions = 0
+    children = np.random.SeedSequence(seed).spawn(max(1, -(-users // chunk_size)))
+    started = time.monotonic()
+    try:
+        for number, child in enumerate(children):
+            first = number * chunk_size
+            count = min(chunk_size, users - first)
+            chunk = generate_chunk(
+                np.random.default_rng(child),
+                first + 1,
+                count,
+                totals["orders"] + 1,
+                totals["events"] + 1,
+                sessions + 1,
+                shape,
+            )
+            if len(chunk[2]):
+                sessions = int(chunk[2]["session_id"].str[1:].astype(int).max())
+            for name, frame in zip(("users", "orders", "events"), chunk, strict=True):
+                writers[name].write_table(_to_arrow(frame, PARQUET_SCHEMAS[name]))
+                totals[name] += len(frame)
+            if progress is None:
+                continue
+            print(
+                f"[{first + count:,}/{users:,} users] orders {totals['orders']:,}"
+                f"  events {totals['events']:,}"
+                f"  ({time.monotonic() - started:.1f}s)",
+                file=progress,
+                flush=True,
+            )
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m segmentation.demo_data",
+        description="Generate deterministic raw users, orders and events.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("seeds/demo"), help="output folder"
+    )
+    parser.add_argument("--users", type=int, default=DEMO_USERS, help="number of users")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="csv: the demo seeds with dirty rows; parquet: clean, typed files",
+    )
+    parser.add_argument(
+        "--event-days",
+        type=int,
+        default=90,
+        help="days of behaviour events before the end of history (parquet)",
+    )
+    args = parser.parse_args(argv)
+    if args.users < 1:
+        parser.error("--users must be at least 1")
+    if args.format == "csv":
+        manifest = write_demo(args.out, args.seed, args.users)
+        print(f"wrote {manifest['rows']} rows to {args.out}")
+    else:
+        totals = write_parquet(args.out, args.users, args.seed, args.event_days)
+        print(f"wrote {totals} rows to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
