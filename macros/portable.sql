@@ -1,0 +1,35 @@
+{% macro raise_data_error(message) -%}
+    {{ return(adapter.dispatch(
+        'raise_data_error', 'segmentation_warehouse'
+    )(message)) }}
+{%- endmacro %}
+
+{% macro default__raise_data_error(message) -%}
+    cast({{ message }} as integer)
+{%- endmacro %}
+
+{% macro duckdb__raise_data_error(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+
+{% macro row_as_json(relation_alias) -%}
+    {{ return(adapter.dispatch(
+        'row_as_json', 'segmentation_warehouse'
+    )(relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__row_as_json(relation_alias) -%}
+    cast(null as varchar)
+{%- endmacro %}
+
+{% macro duckdb__row_as_json(relation_alias) -%}
+    cast(to_json({{ relation_alias }}) as varchar)
+{%- endmacro %}
+
+
+{% macro duckdb__safe_cast(field, type) -%}
+    {#- dbt-duckdb renders dbt.safe_cast as a plain cast, which fails on
+        the first bad value; try_cast returns null instead. -#}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

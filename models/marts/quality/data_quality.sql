@@ -1,0 +1,77 @@
+{#- Row conservation per raw table: raw = staged + rejected. -#}
+with
+
+raw_counts as (
+    select
+        'users' as source_table,
+        count(*) as raw_row_count
+    from {{ source('app', 'users') }}
+    union all
+    select
+        'orders' as source_table,
+        count(*) as raw_row_count
+    from {{ source('app', 'orders') }}
+    union all
+    select
+        'events' as source_table,
+        count(*) as raw_row_count
+    from {{ source('app', 'events') }}
+),
+
+staged_counts as (
+    select
+        'users' as source_table,
+        count(*) as staged_row_count
+    from {{ ref('stg_app__users') }}
+    union all
+    select
+        'orders' as source_table,
+        count(*) as staged_row_count
+    from {{ ref('stg_app__orders') }}
+    union all
+    select
+        'events' as source_table,
+        count(*) as staged_row_count
+    from {{ ref('stg_app__events') }}
+),
+
+rejected_counts as (
+    select
+        source_table,
+        count(*) as rejected_row_count
+    from {{ ref('stg_app__rejected_rows') }}
+    group by 1
+),
+
+as_of as (
+    select as_of_date from {{ ref('util_as_of_date') }}
+),
+
+horizon as (
+    select horizon_date from {{ ref('util_data_horizon') }}
+),
+
+quality as (
+    select
+        raw_counts.source_table,
+        raw_counts.raw_row_count,
+        staged_counts.staged_row_count,
+        coalesce(rejected_counts.rejected_row_count, 0) as rejected_row_count,
+        case
+            when raw_counts.raw_row_count > 0
+                then
+                    coalesce(rejected_counts.rejected_row_count, 0) * 1.0
+                    / raw_counts.raw_row_count
+        end as rejected_share,
+        as_of.as_of_date,
+        horizon.horizon_date
+    from raw_counts
+    inner join staged_counts
+        on raw_counts.source_table = staged_counts.source_table
+    left join rejected_counts
+        on raw_counts.source_table = rejected_counts.source_table
+    cross join as_of
+    cross join horizon
+)
+
+select * from quality

@@ -1,0 +1,19 @@
+with
+
+events as (
+    select * from {{ ref('base_app__events') }}
+),
+
+valid_events as (
+    select
+        event_id,
+        user_id,
+        session_id,
+        occurred_at,
+        event_type,
+        duration_seconds
+    from events
+    where reject_reason is null
+)
+
+select * from valid_events

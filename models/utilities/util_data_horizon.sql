@@ -1,0 +1,73 @@
+{#- The last plausible day of the data. Timestamps after it are rejected as
+    future_timestamp. See the data_horizon docs block for the rule. -#}
+{%- set max_valid_date = var('max_valid_date', none) -%}
+
+with
+
+orders as (
+    select {{ parse_timestamp('ordered_at') }} as occurred_at
+    from {{ source('app', 'orders') }}
+),
+
+events as (
+    select {{ parse_timestamp('occurred_at') }} as occurred_at
+    from {{ source('app', 'events') }}
+),
+
+activity_days as (
+    select
+        cast(occurred_at as date) as activity_date,
+        count(*) as row_count
+    from (
+        select occurred_at from orders
+        union all
+        select occurred_at from events
+    ) as timestamps
+    where occurred_at is not null
+    group by 1
+),
+
+activity_days_cumulated as (
+    select
+        activity_date,
+        sum(row_count) over (
+            order by activity_date
+            rows between unbounded preceding and current row
+        ) as rows_up_to_day,
+        sum(row_count) over () as total_rows,
+        lead(activity_date) over (order by activity_date) as next_activity_date
+    from activity_days
+),
+
+days_followed_by_a_gap as (
+    select activity_date
+    from activity_days_cumulated
+    where
+        rows_up_to_day * 2 >= total_rows
+        and {{ dbt.datediff('activity_date', 'next_activity_date', 'day') }}
+        > {{ var('future_gap_days') }}
+),
+
+horizon as (
+    select
+        {% if max_valid_date -%}
+            cast('{{ max_valid_date }}' as date) as horizon_date,
+            'var max_valid_date' as horizon_rule,
+        {%- else -%}
+            coalesce(
+                (select min(activity_date) from days_followed_by_a_gap),
+                (select max(activity_date) from activity_days)
+            ) as horizon_date,
+            case
+                when exists (select 1 from days_followed_by_a_gap)
+                    then
+                        'last day before a gap of more than '
+                        || '{{ var("future_gap_days") }} days'
+                else 'latest day in the data'
+            end as horizon_rule,
+        {%- endif %}
+        (select min(activity_date) from activity_days) as first_activity_date,
+        (select max(activity_date) from activity_days) as last_activity_date
+)
+
+select * from horizon
