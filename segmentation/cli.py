@@ -1,0 +1,156 @@
+"""Command line behind ``make run``: check the inputs, build, summarise.
+
+``python -m segmentation run [--data FOLDER] [--as-of-date YYYY-MM-DD]``
+
+1. checks the arguments and fails at once with a plain message when the
+   date is malformed or the data folder has no orders file;
+2. loads the demo seeds (only without ``--data``) and runs ``dbt build``;
+3. prints a summary of the warehouse: rows per layer, rejected rows per
+   reason and, where the segment marts exist, segment sizes.
+
+Every problem ends in a message and a non-zero exit code, never a Python
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from segmentation import summary
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = "warehouse/segments.duckdb"
+DEFAULT_TEMP_DIR = "warehouse/tmp"
+RAW_TABLES = ("orders", "users", "events")
+RAW_EXTENSIONS = ("parquet", "csv", "csv.gz")
+
+
+class UsageError(Exception):
+    """A problem with the user's input, reported as a one-line message."""
+
+
+def parse_as_of_date(value: str | None) -> str | None:
+    """Return the date as YYYY-MM-DD, or raise UsageError."""
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise UsageError(
+            f"AS_OF_DATE must be a date written YYYY-MM-DD, got {value!r}."
+        ) from None
+
+
+def check_data_dir(value: str | None) -> str | None:
+    """Return the absolute data folder, or raise UsageError when it cannot
+    hold the required orders file."""
+    if value is None or value.strip() == "":
+        return None
+    folder = Path(value.strip()).expanduser().resolve()
+    if not folder.is_dir():
+        raise UsageError(f"DATA folder {folder} does not exist.")
+    orders = [folder / f"orders.{ext}" for ext in RAW_EXTENSIONS]
+    if not any(path.is_file() for path in orders):
+        raise UsageError(
+            f"DATA folder {folder} has no orders file: expected orders.csv or "
+            "orders.parquet (the orders table is required; users and events "
+            "are optional)."
+        )
+    return str(folder)
+
+
+def dbt_vars(data_dir: str | None, as_of_date: str | None) -> dict[str, str]:
+    """The dbt vars for a run: only those the user set."""
+    chosen = {"data_dir": data_dir, "as_of_date": as_of_date}
+    return {name: value for name, value in chosen.items() if value is not None}
+
+
+def dbt_commands(data_dir: str | None, variables: dict[str, str]) -> list[list[str]]:
+    """The dbt invocations of one build, in order."""
+    var_args = ["--vars", json.dumps(variables)] if variables else []
+    if data_dir is None:
+        return [
+            ["seed", "--select", "path:seeds/demo", *var_args],
+            ["build", "--exclude", "path:seeds/demo", *var_args],
+        ]
+    return [["build", *var_args]]
+
+
+def prepare_environment() -> dict[str, str]:
+    """Environment for dbt: no tracking, and the warehouse folders exist."""
+    env = dict(os.environ)
+    env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    for variable, default in (
+        ("SEGMENTS_DB_PATH", DEFAULT_DB_PATH),
+        ("SEGMENTS_TEMP_DIR", DEFAULT_TEMP_DIR),
+    ):
+        path = Path(env.get(variable, default))
+        if not path.is_absolute():
+            path = PROJECT_DIR / path
+        target = path if variable == "SEGMENTS_TEMP_DIR" else path.parent
+        target.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def database_path(env: dict[str, str]) -> Path:
+    path = Path(env.get("SEGMENTS_DB_PATH", DEFAULT_DB_PATH))
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt) if dbt.exists() else "dbt", *arguments]
+    print(f"$ dbt {' '.join(arguments)}", flush=True)
+    return subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False).returncode
+
+
+def run(data: str | None, as_of_date: str | None) -> int:
+    """Build the warehouse and print its summary; return the exit code."""
+    data_dir = check_data_dir(data)
+    as_of = parse_as_of_date(as_of_date)
+    env = prepare_environment()
+    for arguments in dbt_commands(data_dir, dbt_vars(data_dir, as_of)):
+        code = run_dbt(arguments, env)
+        if code != 0:
+            print(
+                f"\nThe build stopped: `dbt {arguments[0]}` failed (exit {code})."
+                " The error above says which model or test and why.",
+                file=sys.stderr,
+            )
+            return code
+    print()
+    print(summary.render(database_path(env), data_dir))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m segmentation",
+        description="Build the segmentation warehouse and summarise it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="build and print a summary")
+    run_parser.add_argument("--data", help="folder with orders.csv|parquet, ...")
+    run_parser.add_argument("--as-of-date", help="YYYY-MM-DD")
+    summary_parser = commands.add_parser("summary", help="print the summary")
+    summary_parser.add_argument("--data", help="folder the build read")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return run(args.data, args.as_of_date)
+        env = prepare_environment()
+        print(summary.render(database_path(env), args.data))
+        return 0
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except summary.SummaryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

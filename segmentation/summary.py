@@ -1,0 +1,125 @@
+"""The summary printed after a build: rows per layer, rejects, segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+LAYERS = ("raw", "staging", "intermediate", "marts", "utilities")
+
+# Segment-size sections shown once the marts that hold them exist:
+# (title, schema, table, label column).
+SEGMENT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("Primary segments", "marts", "user_segments", "primary_segment"),
+    ("RFM segments", "marts", "user_rfm", "rfm_segment"),
+    ("Value tiers", "marts", "user_segments", "value_tier"),
+    ("Activity tiers", "marts", "user_segments", "activity_tier"),
+    ("Lifecycle stages", "marts", "user_segments", "lifecycle_stage"),
+)
+
+
+class SummaryError(Exception):
+    """The warehouse cannot be summarised (missing or locked file)."""
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    if not path.exists():
+        raise SummaryError(f"No warehouse at {path}: run `make run` first.")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        raise SummaryError(f"Cannot open {path}: {error}") from None
+
+
+def _tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    placeholders = ", ".join("?" for _ in LAYERS)
+    return connection.execute(
+        "select table_schema, table_name, table_type"
+        " from information_schema.tables"
+        f" where table_schema in ({placeholders})"
+        " order by table_schema, table_name",
+        list(LAYERS),
+    ).fetchall()
+
+
+def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    return connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[
+        0
+    ]
+
+
+def render(path: Path, data_dir: str | None = None) -> str:
+    """The summary as text."""
+    connection = _connect(path)
+    try:
+        return "\n".join(_lines(connection, path, data_dir))
+    finally:
+        connection.close()
+
+
+def _lines(
+    connection: duckdb.DuckDBPyConnection, path: Path, data_dir: str | None
+) -> list[str]:
+    tables = _tables(connection)
+    known = {(schema, name) for schema, name, _ in tables}
+    lines = [f"Segmentation warehouse: {path}"]
+    lines.append(f"  data:        {data_dir or 'demo seeds (seeds/demo)'}")
+    if ("utilities", "util_as_of_date") in known:
+        as_of, source = connection.execute(
+            "select as_of_date, as_of_date_source from utilities.util_as_of_date"
+        ).fetchone()
+        lines.append(f"  as of:       {as_of} ({source})")
+    if ("utilities", "util_data_horizon") in known:
+        horizon, rule = connection.execute(
+            "select horizon_date, horizon_rule from utilities.util_data_horizon"
+        ).fetchone()
+        lines.append(f"  data horizon: {horizon} ({rule})")
+
+    lines += ["", "Rows per layer"]
+    for layer in LAYERS:
+        entries = [(name, kind) for schema, name, kind in tables if schema == layer]
+        if not entries:
+            continue
+        lines.append(f"  {layer}")
+        for name, kind in entries:
+            marker = " (view)" if kind == "VIEW" else ""
+            count = _count(connection, layer, name)
+            lines.append(f"    {name:<40} {count:>12,}{marker}")
+
+    if ("staging", "stg_app__rejected_rows") in known:
+        lines += ["", "Rejected rows per reason"]
+        rows = connection.execute(
+            "select source_table, reject_reason, count(*)"
+            " from staging.stg_app__rejected_rows"
+            " group by all order by 1, 3 desc, 2"
+        ).fetchall()
+        if not rows:
+            lines.append("  none")
+        for source_table, reason, count in rows:
+            lines.append(f"  {source_table:<8} {reason:<32} {count:>10,}")
+        if ("marts", "data_quality") in known:
+            lines.append("")
+            for table, raw, staged, rejected, share in connection.execute(
+                "select source_table, raw_row_count, staged_row_count,"
+                " rejected_row_count, rejected_share from marts.data_quality"
+                " order by source_table"
+            ).fetchall():
+                percent = f"{share:.2%}" if share is not None else "n/a"
+                lines.append(
+                    f"  {table:<8} raw {raw:>10,} = staged {staged:>10,}"
+                    f" + rejected {rejected:>8,} ({percent})"
+                )
+
+    for title, schema, table, column in SEGMENT_SECTIONS:
+        if (schema, table) not in known:
+            continue
+        rows = connection.execute(
+            f'select "{column}", count(*) from "{schema}"."{table}"'
+            " group by 1 order by 2 desc, 1"
+        ).fetchall()
+        total = sum(count for _, count in rows) or 1
+        lines += ["", title]
+        for label, count in rows:
+            lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
+    return lines
