@@ -1,0 +1,162 @@
+"""Shared fixtures: real dbt builds into temporary DuckDB files.
+
+Each build runs the same command line as ``make run`` (``python -m
+segmentation run``) in a subprocess, with the warehouse, dbt's target folder
+and its logs in a temporary folder, so tests never touch warehouse/ and never
+share state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEMO_DIR = PROJECT_DIR / "seeds" / "demo"
+PROJECT_FILES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "tests",
+    "analyses",
+    "snapshots",
+    "segmentation",
+)
+
+
+@dataclass
+class Build:
+    """The outcome of one build: exit code, output and the warehouse file."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    database: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql, parameters or []).fetchall()
+
+    def scalar(self, sql: str) -> object:
+        return self.query(sql)[0][0]
+
+
+def build_env(workdir: Path) -> dict[str, str]:
+    """Environment for a build whose files all live under workdir."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SEGMENTS_DB_PATH": str(workdir / "warehouse.duckdb"),
+            "SEGMENTS_TEMP_DIR": str(workdir / "tmp"),
+            "DBT_TARGET_PATH": str(workdir / "target"),
+            "DBT_LOG_PATH": str(workdir / "logs"),
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    return env
+
+
+def run_build(
+    workdir: Path,
+    *args: str,
+    project_dir: Path = PROJECT_DIR,
+) -> Build:
+    """Run ``python -m segmentation run ARGS`` in project_dir."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "segmentation", "run", *args],
+        cwd=project_dir,
+        env=build_env(workdir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Build(
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+        workdir / "warehouse.duckdb",
+    )
+
+
+def run_dbt(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build:
+    """Run dbt itself (not the wrapper) with the test's files."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(exist_ok=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    completed = subprocess.run(
+        [str(dbt), *args],
+        cwd=project_dir,
+        env=build_env(workdir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Build(
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+        workdir / "warehouse.duckdb",
+    )
+
+
+def copy_project(destination: Path) -> Path:
+    """A private copy of the dbt project, for tests that alter a model."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                destination / name,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    """The demo data built once per test session, exactly as make run does."""
+    build = run_build(tmp_path_factory.mktemp("demo"))
+    assert build.returncode == 0, build.output[-5000:]
+    yield build
+
+
+@pytest.fixture(scope="session")
+def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """orders/users/events Parquet files of 1,500 users from the generator."""
+    folder = tmp_path_factory.mktemp("parquet")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.demo_data",
+            "--format",
+            "parquet",
+            "--users",
+            "1500",
+            "--out",
+            str(folder),
+        ],
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+    )
+    return folder

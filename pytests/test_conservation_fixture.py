@@ -1,0 +1,50 @@
+"""The row-conservation test catches a staging filter that drops rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import copy_project, run_dbt
+
+ORDERS = (
+    "order_id,user_id,ordered_at,amount\n"
+    "A1,u1,2025-01-05,10.00\n"
+    "A2,u2,2025-02-05,900.00\n"
+    "A3,u1,2025-03-05,-4.00\n"
+    "A4,u3,2025-03-06,25.00\n"
+)
+
+
+def _build(project: Path, workdir: Path, data: Path):
+    return run_dbt(
+        workdir,
+        "build",
+        "--vars",
+        f'{{"data_dir": "{data}"}}',
+        project_dir=project,
+    )
+
+
+def test_conservation_holds_and_fails_when_a_filter_drops_rows(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text(ORDERS)
+    project = copy_project(tmp_path / "project")
+
+    honest = _build(project, tmp_path / "honest", data)
+    assert honest.returncode == 0, honest.output[-3000:]
+    assert "PASS rows_conserved_stg_app__orders" in honest.stdout
+
+    model = project / "models" / "staging" / "app" / "stg_app__orders.sql"
+    source = model.read_text()
+    assert "where reject_reason is null" in source
+    # The fault: a filter that silently drops a valid (large) order.
+    model.write_text(
+        source.replace(
+            "where reject_reason is null",
+            "where reject_reason is null and amount < 500",
+        )
+    )
+    broken = _build(project, tmp_path / "broken", data)
+    assert broken.returncode != 0
+    assert "FAIL 1 rows_conserved_stg_app__orders" in broken.stdout

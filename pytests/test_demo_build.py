@@ -1,0 +1,154 @@
+"""The demo build: every kind of dirty row is caught, counted and conserved."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import DEMO_DIR, Build, run_dbt
+
+MANIFEST = json.loads((DEMO_DIR / "_manifest.json").read_text())
+
+
+def test_build_succeeds_without_warnings(demo_build: Build) -> None:
+    assert "Completed successfully" in demo_build.stdout
+    done_lines = re.findall(
+        r"Done\. PASS=\d+ WARN=(\d+) ERROR=(\d+)", demo_build.stdout
+    )
+    assert done_lines, demo_build.stdout[-2000:]
+    assert all(warn == "0" and error == "0" for warn, error in done_lines)
+    assert "[WARNING]" not in demo_build.output
+    assert "deprecat" not in demo_build.output.lower()
+
+
+def test_every_reason_code_is_exercised_by_the_demo_data(demo_build: Build) -> None:
+    listed = set(
+        demo_build.query(
+            "select source_table, reject_reason from lookups.reject_reasons"
+        )
+    )
+    injected = {
+        (table, reason)
+        for table, reasons in MANIFEST["rejected"].items()
+        for reason in reasons
+    }
+    assert injected == listed
+
+
+def test_rejected_rows_match_what_the_generator_injected(demo_build: Build) -> None:
+    counted = {
+        (table, reason): count
+        for table, reason, count in demo_build.query(
+            "select source_table, reject_reason, count(*)"
+            " from staging.stg_app__rejected_rows group by all"
+        )
+    }
+    expected = {
+        (table, reason): count
+        for table, reasons in MANIFEST["rejected"].items()
+        for reason, count in reasons.items()
+    }
+    assert counted == expected
+
+
+def test_raw_rows_equal_clean_plus_rejected_rows(demo_build: Build) -> None:
+    for table in ("users", "orders", "events"):
+        raw = demo_build.scalar(f"select count(*) from raw.{table}")
+        staged = demo_build.scalar(f"select count(*) from staging.stg_app__{table}")
+        rejected = demo_build.scalar(
+            "select count(*) from staging.stg_app__rejected_rows"
+            f" where source_table = '{table}'"
+        )
+        assert raw == MANIFEST["rows"][table]
+        assert rejected > 0
+        assert raw == staged + rejected, table
+
+
+def test_dirty_share_is_between_one_and_two_percent(demo_build: Build) -> None:
+    for table, share in demo_build.query(
+        "select source_table, rejected_share from marts.data_quality"
+    ):
+        assert 0.01 <= share <= 0.02, (table, share)
+
+
+def test_every_user_appears_once_in_the_population(demo_build: Build) -> None:
+    users, distinct = demo_build.query(
+        "select count(*), count(distinct user_id) from intermediate.int_users_unioned"
+    )[0]
+    assert users == distinct == MANIFEST["users"]
+
+
+def test_as_of_date_defaults_to_the_day_after_the_latest_valid_order(
+    demo_build: Build,
+) -> None:
+    as_of, source, latest = demo_build.query(
+        "select as_of_date, as_of_date_source, last_ordered_at"
+        " from utilities.util_as_of_date"
+    )[0]
+    assert source == "day after the latest valid order"
+    assert (as_of - latest.date()).days == 1
+    # The injected future orders (2031, 2062, 2099) were rejected, so the
+    # date stays at the end of the real history.
+    assert str(as_of) == MANIFEST["history"]["end"]
+
+
+def test_cleaning_normalises_labels_and_clears_malformed_values(
+    demo_build: Build,
+) -> None:
+    statuses = {
+        row[0]
+        for row in demo_build.query(
+            "select distinct status from staging.stg_app__orders"
+        )
+    }
+    assert statuses == {"completed", "paid", "refunded", "cancelled"}
+    event_types = {
+        row[0]
+        for row in demo_build.query(
+            "select distinct event_type from staging.stg_app__events"
+        )
+    }
+    assert event_types <= {
+        "impression",
+        "click",
+        "page_view",
+        "add_to_cart",
+        "search",
+        "purchase",
+    }
+    regions = {
+        row[0]
+        for row in demo_build.query(
+            "select distinct region from staging.stg_app__users"
+        )
+    }
+    assert regions == {"north", "south", "east", "west", "central"}
+    cleared = demo_build.scalar(
+        "select count(*) from staging.stg_app__users"
+        " where cleared_attributes is not null"
+    )
+    assert cleared > 0
+
+
+def test_summary_lists_layers_and_reasons(demo_build: Build) -> None:
+    out = demo_build.stdout
+    assert "Rows per layer" in out
+    assert "Rejected rows per reason" in out
+    for reason in ("duplicate_order_id", "future_timestamp", "unknown_user"):
+        assert reason in out
+    assert "as of:       " + MANIFEST["history"]["end"] in out
+
+
+def test_analyses_compile_and_return_rows(demo_build: Build) -> None:
+    workdir = demo_build.database.parent
+    compiled = run_dbt(workdir, "compile", "--select", "path:analyses")
+    assert compiled.returncode == 0, compiled.output[-3000:]
+    sql_files = sorted(
+        (workdir / "target" / "compiled" / "segmentation_warehouse" / "analyses").glob(
+            "*.sql"
+        )
+    )
+    assert sql_files
+    for sql_file in sql_files:
+        rows = demo_build.query(sql_file.read_text())
+        assert rows, sql_file.name
