@@ -242,7 +242,7 @@ def simulate_events(
     ctr = rng.beta(2.0, 12.0, count) + np.where(buyer_ids, 0.05, 0.0)
     rate = np.where(
         buyer_ids & (died_at >= end),
-        rng.gamma(2.0, shape.session_rate_alive / 2.0, count),
+        rng.gamma(1.0, shape.session_rate_alive, count),
         np.where(
             buyer_ids,
             shape.session_rate_dormant,
@@ -298,7 +298,7 @@ def simulate_events(
     occurred = np.where(is_purchase, purchase_time[event_session], occurred)
     duration = np.where(
         kinds == "page_view",
-        np.round(rng.lognormal(np.log(55.0), 0.9, event_session.size)),
+        np.round(rng.lognormal(np.log(110.0), 1.0, event_session.size)),
         np.nan,
     )
     keep = occurred < end
