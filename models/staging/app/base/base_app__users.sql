@@ -35,7 +35,7 @@ checked as (
     select
         parsed.user_id,
         case
-            when parsed.signed_up_at <= horizon.horizon_date
+            when cast(parsed.signed_up_at as date) <= horizon.horizon_date
                 then parsed.signed_up_at
         end as signed_up_at,
         case
@@ -62,7 +62,8 @@ checked as (
                     parsed.has_signed_up_at_text
                     and (
                         parsed.signed_up_at is null
-                        or parsed.signed_up_at > horizon.horizon_date
+                        or cast(parsed.signed_up_at as date)
+                        > horizon.horizon_date
                     )
                     then 'signed_up_at'
             end,
