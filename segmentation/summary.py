@@ -12,10 +12,11 @@ LAYERS = ("raw", "staging", "intermediate", "marts", "utilities")
 # (title, schema, table, label column).
 SEGMENT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Primary segments", "marts", "user_segments", "primary_segment"),
-    ("RFM segments", "marts", "user_rfm", "rfm_segment"),
-    ("Value tiers", "marts", "user_segments", "value_tier"),
-    ("Activity tiers", "marts", "user_segments", "activity_tier"),
-    ("Lifecycle stages", "marts", "user_segments", "lifecycle_stage"),
+    ("RFM segments (purchasers)", "marts", "user_profiles", "rfm_segment"),
+    ("Value tiers", "marts", "user_profiles", "value_tier"),
+    ("Activity tiers", "marts", "user_profiles", "activity_tier"),
+    ("Lifecycle stages", "marts", "user_profiles", "lifecycle_stage"),
+    ("Age bands", "marts", "user_profiles", "age_band"),
 )
 
 
@@ -116,7 +117,7 @@ def _lines(
             continue
         rows = connection.execute(
             f'select "{column}", count(*) from "{schema}"."{table}"'
-            " group by 1 order by 2 desc, 1"
+            f' where "{column}" is not null group by 1 order by 2 desc, 1'
         ).fetchall()
         total = sum(count for _, count in rows) or 1
         lines += ["", title]

@@ -1,0 +1,124 @@
+{#- Value metrics of every user of the population as of as_of_date:
+    revenue, AOV, tenure, ARPU, historical and predicted LTV, value tier
+    (see the value docs blocks). -#}
+{%- set tier_metric = var('value_tier_metric') -%}
+{%- set tier_metrics = ['historical_ltv', 'predicted_ltv', 'arpu_monthly'] -%}
+{%- if tier_metric not in tier_metrics -%}
+    {{ exceptions.raise_compiler_error(
+        'var value_tier_metric must be historical_ltv, predicted_ltv or '
+        ~ 'arpu_monthly, got ' ~ tier_metric
+    ) }}
+{%- endif -%}
+
+with
+
+users as (
+    select * from {{ ref('int_users_filtered_to_as_of') }}
+),
+
+orders_per_user as (
+    select * from {{ ref('int_orders_aggregated_to_users') }}
+),
+
+rfm as (
+    select * from {{ ref('int_users_rfm_scored') }}
+),
+
+as_of as (
+    select as_of_date from {{ ref('util_as_of_date') }}
+),
+
+joined as (
+    select
+        users.user_id,
+        coalesce(orders_per_user.order_count, 0) as order_count,
+        coalesce(orders_per_user.net_revenue, 0) as net_revenue,
+        rfm.recency_days,
+        {{ dbt.datediff(
+            'cast(least(users.signed_up_at, '
+            ~ 'orders_per_user.first_purchased_at) as date)',
+            'as_of.as_of_date',
+            'day'
+        ) }} as tenure_days,
+        {{ dbt.datediff(
+            'cast(orders_per_user.first_purchased_at as date)',
+            'as_of.as_of_date',
+            'day'
+        ) }} as days_since_first_purchase
+    from users
+    cross join as_of
+    left join orders_per_user on users.user_id = orders_per_user.user_id
+    left join rfm on users.user_id = rfm.user_id
+),
+
+valued as (
+    select
+        user_id,
+        order_count,
+        net_revenue,
+        case
+            when order_count > 0 then net_revenue / order_count
+        end as average_order_value,
+        tenure_days,
+        net_revenue
+        / greatest(coalesce(tenure_days, 0) / 30.4375, 1.0) as arpu_monthly,
+        net_revenue as historical_ltv,
+        case
+            when order_count > 0
+                then
+                    order_count
+                    / greatest(days_since_first_purchase / 30.4375, 1.0)
+        end as purchase_rate_monthly,
+        case
+            when order_count > 0
+                then
+                    exp(
+                        -1.0 * recency_days
+                        / {{ var('ltv_recency_decay_days') }}
+                    )
+        end as retention_probability
+    from joined
+),
+
+predicted as (
+    select
+        *,
+        coalesce(
+            {{ var('ltv_margin') }}
+            * average_order_value
+            * purchase_rate_monthly
+            * {{ var('ltv_horizon_months') }}
+            * retention_probability,
+            0
+        ) as predicted_ltv
+    from valued
+),
+
+ranked as (
+    select
+        *,
+        case
+            when order_count > 0
+                then percent_rank() over (
+                    partition by order_count > 0
+                    order by {{ tier_metric }}
+                )
+        end as value_percentile
+    from predicted
+),
+
+tiered as (
+    select
+        *,
+        case
+            when order_count = 0 then 'none'
+            when value_percentile >= {{ var('value_tier_high_percentile') }}
+                then 'high'
+            when value_percentile >= {{ var('value_tier_medium_percentile') }}
+                then 'medium'
+            else 'low'
+        end as value_tier
+    from ranked
+)
+
+select * from tiered
