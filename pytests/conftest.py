@@ -160,3 +160,13 @@ def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """A build on a folder holding only the demo orders.csv."""
+    data = tmp_path_factory.mktemp("orders_only_data")
+    shutil.copy(DEMO_DIR / "orders.csv", data / "orders.csv")
+    build = run_build(tmp_path_factory.mktemp("orders_only"), "--data", str(data))
+    assert build.returncode == 0, build.output[-5000:]
+    return build
