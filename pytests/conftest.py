@@ -71,15 +71,11 @@ def build_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def run_build(
-    workdir: Path,
-    *args: str,
-    project_dir: Path = PROJECT_DIR,
-) -> Build:
-    """Run ``python -m segmentation run ARGS`` in project_dir."""
+def _run(workdir: Path, command: list[str], project_dir: Path) -> Build:
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "tmp").mkdir(exist_ok=True)
     completed = subprocess.run(
-        [sys.executable, "-m", "segmentation", "run", *args],
+        command,
         cwd=project_dir,
         env=build_env(workdir),
         capture_output=True,
@@ -92,27 +88,18 @@ def run_build(
         completed.stderr,
         workdir / "warehouse.duckdb",
     )
+
+
+def run_build(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build:
+    """Run ``python -m segmentation run ARGS`` (what make run does)."""
+    command = [sys.executable, "-m", "segmentation", "run", *args]
+    return _run(workdir, command, project_dir)
 
 
 def run_dbt(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build:
     """Run dbt itself (not the wrapper) with the test's files."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "tmp").mkdir(exist_ok=True)
     dbt = Path(sys.executable).with_name("dbt")
-    completed = subprocess.run(
-        [str(dbt), *args],
-        cwd=project_dir,
-        env=build_env(workdir),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return Build(
-        completed.returncode,
-        completed.stdout,
-        completed.stderr,
-        workdir / "warehouse.duckdb",
-    )
+    return _run(workdir, [str(dbt), *args], project_dir)
 
 
 def copy_project(destination: Path) -> Path:

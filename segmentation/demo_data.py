@@ -381,6 +381,29 @@ def _dirty_copies(
     return clean.iloc[np.sort(rng.choice(len(clean), count, replace=False))].copy()
 
 
+class _FreshRows:
+    """Copies of random clean rows under new ids, to be made dirty."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        clean: pd.DataFrame,
+        id_column: str,
+        prefix: str,
+        width: int,
+        next_id: int,
+    ) -> None:
+        self.rng, self.clean = rng, clean
+        self.id_column, self.prefix, self.width = id_column, prefix, width
+        self.next_id = next_id
+
+    def __call__(self, count: int) -> pd.DataFrame:
+        rows = _dirty_copies(self.rng, self.clean, count)
+        rows[self.id_column] = _ids(self.prefix, self.next_id, count, self.width)
+        self.next_id += count
+        return rows
+
+
 def make_dirty_users(
     rng: np.random.Generator, users: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -434,13 +457,7 @@ def make_dirty_orders(
         [" Completed", "PAID", "Refunded ", ""], untidy.size
     )
     unit = max(1, n // 1000)
-
-    def fresh(count: int) -> pd.DataFrame:
-        nonlocal next_order
-        rows = _dirty_copies(rng, orders, count)
-        rows["order_id"] = _ids("O", next_order, count, 8)
-        next_order += count
-        return rows
+    fresh = _FreshRows(rng, orders, "order_id", "O", 8, next_order)
 
     duplicates = _dirty_copies(rng, orders, 3 * unit)
     missing_order = fresh(unit)
@@ -507,13 +524,7 @@ def make_dirty_events(
         .map(lambda kind: " " + kind.upper().replace("_", "-"))
     )
     unit = max(1, n // 1000)
-
-    def fresh(count: int) -> pd.DataFrame:
-        nonlocal next_event
-        rows = _dirty_copies(rng, events, count)
-        rows["event_id"] = _ids("E", next_event, count, 9)
-        next_event += count
-        return rows
+    fresh = _FreshRows(rng, events, "event_id", "E", 9, next_event)
 
     duplicates = _dirty_copies(rng, events, 4 * unit)
     missing_event = fresh(unit)
