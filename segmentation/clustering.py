@@ -1,0 +1,452 @@
+"""K-Means segmentation of purchasers: pure functions behind the dbt Python
+models ``cluster_k_selection``, ``user_clusters`` and ``cluster_centroids``.
+
+The pipeline, in order:
+
+1. **Missing values**: a feature that is null for every user (behaviour
+   features when the data has no events) is dropped; other gaps (a CTR
+   without impressions) are filled with the feature's median over purchasers.
+2. **Heavy tails**: ``log1p`` on the features listed as heavy-tailed (counts,
+   money, days), after clipping negatives to 0.
+3. **Scaling**: standardisation (zero mean, unit variance; a constant
+   feature stays 0).
+4. **PCA**, only when there are at least ``pca_min_features`` features,
+   keeping ``pca_variance`` of the variance.
+5. **K-Means** with ``k`` chosen in ``[k_min, k_max]`` by the silhouette
+   score on a fixed-size random sample, so choosing k costs the same for a
+   thousand or a million users; ``MiniBatchKMeans`` above
+   ``minibatch_threshold`` rows; a fixed random state throughout.
+
+Cluster ids are ordered by mean monetary value (1 = highest) on the first
+run; on later runs each new cluster is matched to the previous run's clusters
+(Hungarian matching on standardised centroids, the previous centroids being
+recomputed from the current features of the previous members), so ids do not
+flip when the data shifts a little.
+
+Degenerate data never raises: no purchasers, one purchaser, fewer distinct
+users than ``k_min + 1`` or identical features all fall back to a single
+cluster, with the reason returned for the log and the tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    """Settings of the clustering, from the dbt vars ``cluster_*``.
+
+    Attributes:
+        features: feature columns used, in order.
+        log_features: the heavy-tailed ones, transformed with log1p.
+        k_min: smallest number of clusters tried (at least 2).
+        k_max: largest number of clusters tried.
+        sample_size: rows of the random sample the k scores are computed on.
+        minibatch_threshold: above this many rows, MiniBatchKMeans is used.
+        pca_min_features: PCA is applied from this many features on.
+        pca_variance: share of variance PCA keeps.
+        random_state: seed of every random step.
+        keep_k_tolerance: keep the previous run's k while its silhouette is
+            within this much of the best k's, so k does not flip-flop.
+    """
+
+    features: tuple[str, ...]
+    log_features: tuple[str, ...] = ()
+    k_min: int = 2
+    k_max: int = 8
+    sample_size: int = 5_000
+    minibatch_threshold: int = 100_000
+    pca_min_features: int = 10
+    pca_variance: float = 0.95
+    random_state: int = 42
+    keep_k_tolerance: float = 0.02
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusteringConfig:
+        """Build from the JSON the dbt model config carries."""
+        raw = json.loads(text)
+        return cls(
+            features=tuple(raw["features"]),
+            log_features=tuple(raw.get("log_features", ())),
+            k_min=max(2, int(raw.get("k_min", 2))),
+            k_max=int(raw.get("k_max", 8)),
+            sample_size=int(raw.get("sample_size", 5_000)),
+            minibatch_threshold=int(raw.get("minibatch_threshold", 100_000)),
+            pca_min_features=int(raw.get("pca_min_features", 10)),
+            pca_variance=float(raw.get("pca_variance", 0.95)),
+            random_state=int(raw.get("random_state", 42)),
+            keep_k_tolerance=float(raw.get("keep_k_tolerance", 0.02)),
+        )
+
+
+def _log1p_columns(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = np.array(values, dtype=float, copy=True)
+    out[:, mask] = np.log1p(np.clip(out[:, mask], 0.0, None))
+    return out
+
+
+def _expm1_columns(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = np.array(values, dtype=float, copy=True)
+    out[:, mask] = np.expm1(out[:, mask])
+    return out
+
+
+@dataclass
+class Prepared:
+    """Features ready for K-Means, and how they were prepared.
+
+    Attributes:
+        user_ids: the users, in row order.
+        columns: the features kept (all-null ones dropped).
+        dropped: the features dropped because every value was null.
+        standardised: features after imputation, log1p and scaling.
+        model_space: what K-Means sees (``standardised``, or its PCA).
+        pipeline: the fitted imputer, log1p, scaler (and PCA) steps.
+    """
+
+    user_ids: np.ndarray
+    columns: list[str]
+    dropped: list[str]
+    standardised: np.ndarray
+    model_space: np.ndarray
+    pipeline: Pipeline | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_original_units(self, standardised: np.ndarray) -> np.ndarray:
+        """Map points of the standardised space back to feature units."""
+        if self.pipeline is None or standardised.size == 0:
+            return standardised
+        scaled = self.pipeline.named_steps["scale"].inverse_transform(standardised)
+        return self.pipeline.named_steps["log1p"].inverse_transform(scaled)
+
+
+def prepare_features(frame: pd.DataFrame, config: ClusteringConfig) -> Prepared:
+    """Impute, log-transform, scale and (optionally) reduce the features.
+
+    ``frame`` holds ``user_id`` and the configured feature columns. Rows are
+    sorted by user_id first, so the result never depends on input order.
+    """
+    frame = frame.sort_values("user_id", kind="stable").reset_index(drop=True)
+    user_ids = frame["user_id"].astype(str).to_numpy()
+    values = frame[list(config.features)].apply(pd.to_numeric, errors="coerce")
+    values = values.astype(float)
+    empty = [column for column in values.columns if values[column].isna().all()]
+    kept = [column for column in values.columns if column not in empty]
+    notes = []
+    if empty and len(frame):
+        notes.append(f"dropped features with no values: {', '.join(empty)}")
+    if not kept or len(frame) == 0:
+        blank = np.zeros((len(frame), 0))
+        return Prepared(user_ids, kept, empty, blank, blank, None, notes)
+    mask = np.array([column in config.log_features for column in kept])
+    steps = [
+        ("impute", SimpleImputer(strategy="median")),
+        (
+            "log1p",
+            FunctionTransformer(
+                _log1p_columns,
+                inverse_func=_expm1_columns,
+                kw_args={"mask": mask},
+                inv_kw_args={"mask": mask},
+                check_inverse=False,
+            ),
+        ),
+        ("scale", StandardScaler()),
+    ]
+    pipeline = Pipeline(steps)
+    standardised = pipeline.fit_transform(values[kept].to_numpy())
+    model_space = standardised
+    if len(kept) >= config.pca_min_features and len(frame) > len(kept):
+        pca = PCA(n_components=config.pca_variance, random_state=config.random_state)
+        model_space = pca.fit_transform(standardised)
+        pipeline.steps.append(("pca", pca))
+        notes.append(
+            f"PCA kept {pca.n_components_} of {len(kept)} dimensions "
+            f"({config.pca_variance:.0%} of variance)"
+        )
+    return Prepared(user_ids, kept, empty, standardised, model_space, pipeline, notes)
+
+
+def _kmeans(k: int, rows: int, config: ClusteringConfig) -> KMeans | MiniBatchKMeans:
+    if rows > config.minibatch_threshold:
+        return MiniBatchKMeans(
+            n_clusters=k,
+            random_state=config.random_state,
+            batch_size=4096,
+            n_init=3,
+        )
+    return KMeans(n_clusters=k, random_state=config.random_state, n_init=4)
+
+
+def _sample(points: np.ndarray, config: ClusteringConfig) -> np.ndarray:
+    if len(points) <= config.sample_size:
+        return points
+    rng = np.random.default_rng(config.random_state)
+    rows = np.sort(rng.choice(len(points), config.sample_size, replace=False))
+    return points[rows]
+
+
+K_SCORE_COLUMNS = [
+    "k",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "inertia",
+    "sample_rows",
+    "is_chosen",
+    "fallback_reason",
+]
+
+
+@dataclass
+class KChoice:
+    """The k tried, their scores, and the k chosen (1 = fallback)."""
+
+    scores: pd.DataFrame
+    k: int
+    fallback_reason: str | None
+
+
+def fallback_reason(points: np.ndarray, config: ClusteringConfig) -> str | None:
+    """Why the data cannot be split into at least k_min clusters, if so."""
+    if len(points) == 0:
+        return "no purchasers"
+    if points.shape[1] == 0:
+        return "no feature has any value"
+    if len(points) == 1:
+        return "only one purchaser"
+    distinct = len(np.unique(np.round(_sample(points, config), 9), axis=0))
+    if distinct == 1:
+        return "every purchaser has identical features"
+    if distinct <= config.k_min:
+        return (
+            f"only {distinct} distinct purchasers, too few for "
+            f"k_min = {config.k_min} clusters"
+        )
+    return None
+
+
+def choose_k(
+    points: np.ndarray, config: ClusteringConfig, previous_k: int | None = None
+) -> KChoice:
+    """Score every k in the range on a sample and pick the best silhouette.
+
+    The previous run's k is kept while its silhouette is within
+    ``keep_k_tolerance`` of the best, so k does not flip on small changes.
+    """
+    reason = fallback_reason(points, config)
+    if reason is not None:
+        row = dict.fromkeys(K_SCORE_COLUMNS)
+        row.update(k=1, sample_rows=len(points), is_chosen=True, fallback_reason=reason)
+        return KChoice(pd.DataFrame([row], columns=K_SCORE_COLUMNS), 1, reason)
+    sample = _sample(points, config)
+    distinct = len(np.unique(np.round(sample, 9), axis=0))
+    rows = []
+    for k in range(config.k_min, min(config.k_max, distinct - 1) + 1):
+        model = _kmeans(k, len(sample), config).fit(sample)
+        labels = model.labels_
+        if len(np.unique(labels)) < 2:
+            continue
+        rows.append(
+            {
+                "k": k,
+                "silhouette": float(
+                    silhouette_score(sample, labels, random_state=config.random_state)
+                ),
+                "davies_bouldin": float(davies_bouldin_score(sample, labels)),
+                "calinski_harabasz": float(calinski_harabasz_score(sample, labels)),
+                "inertia": float(model.inertia_),
+                "sample_rows": len(sample),
+                "is_chosen": False,
+                "fallback_reason": None,
+            }
+        )
+    if not rows:
+        reason = "no k in the range splits the purchasers"
+        row = dict.fromkeys(K_SCORE_COLUMNS)
+        row.update(k=1, sample_rows=len(sample), is_chosen=True, fallback_reason=reason)
+        return KChoice(pd.DataFrame([row], columns=K_SCORE_COLUMNS), 1, reason)
+    scores = pd.DataFrame(rows, columns=K_SCORE_COLUMNS)
+    best = int(scores.loc[scores["silhouette"].idxmax(), "k"])
+    chosen = best
+    if previous_k is not None and previous_k in set(scores["k"]):
+        best_score = scores["silhouette"].max()
+        previous_score = scores.loc[scores["k"] == previous_k, "silhouette"].iloc[0]
+        if previous_score >= best_score - config.keep_k_tolerance:
+            chosen = previous_k
+    scores["is_chosen"] = scores["k"] == chosen
+    return KChoice(scores, chosen, None)
+
+
+@dataclass
+class Clustering:
+    """Final assignment of every purchaser.
+
+    Attributes:
+        cluster_ids: stable cluster id (1..k) per user, in Prepared order.
+        distances: distance of each user to its centroid in model space.
+        centroids_standardised: per cluster id (row i = id i + 1), the mean
+            of its members in the standardised space.
+        k: number of clusters.
+    """
+
+    cluster_ids: np.ndarray
+    distances: np.ndarray
+    centroids_standardised: np.ndarray
+    k: int
+
+
+def fit_clusters(prepared: Prepared, k: int, config: ClusteringConfig) -> np.ndarray:
+    """Raw K-Means labels (0..k-1) for every user; zeros for k = 1."""
+    points = prepared.model_space
+    if k <= 1 or len(points) == 0:
+        return np.zeros(len(points), dtype=int)
+    return _kmeans(k, len(points), config).fit_predict(points)
+
+
+def _means_by_label(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sums = np.zeros((k, points.shape[1]))
+    np.add.at(sums, labels, points)
+    counts = np.bincount(labels, minlength=k).reshape(-1, 1)
+    return sums / np.maximum(counts, 1)
+
+
+def stable_ids(
+    labels: np.ndarray,
+    standardised: np.ndarray,
+    monetary: np.ndarray,
+    previous_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Map raw labels to stable cluster ids 1..k.
+
+    First run (no previous ids): id 1 is the cluster with the highest mean
+    monetary value, id k the lowest. Later runs: ``previous_ids`` holds each
+    user's id from the previous run (0 for users new since then); the
+    previous clusters' centroids are recomputed from the current
+    standardised features of their members, and new clusters take the ids
+    of the previous clusters they are closest to (Hungarian matching).
+    Clusters left unmatched take the unused ids in monetary order.
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    if k == 0:
+        return np.zeros(0, dtype=int)
+    mean_monetary = np.array(
+        [monetary[labels == label].mean() for label in range(k)], dtype=float
+    )
+    by_value = list(np.argsort(-mean_monetary, kind="stable"))
+    mapping = {label: rank + 1 for rank, label in enumerate(by_value)}
+    if previous_ids is not None and (previous_ids > 0).any():
+        known = previous_ids > 0
+        previous_k = int(previous_ids.max())
+        previous_centroids = _means_by_label(
+            standardised[known], previous_ids[known] - 1, previous_k
+        )
+        present = np.bincount(previous_ids[known] - 1, minlength=previous_k) > 0
+        new_centroids = _means_by_label(standardised, labels, k)
+        cost = np.linalg.norm(
+            new_centroids[:, None, :] - previous_centroids[None, :, :], axis=2
+        )
+        cost[:, ~present] = np.inf
+        cost = np.where(np.isfinite(cost), cost, 1e12)
+        rows, columns = linear_sum_assignment(cost)
+        mapping = {}
+        for label, previous in zip(rows, columns, strict=True):
+            if present[previous]:
+                mapping[int(label)] = int(previous) + 1
+        used = set(mapping.values())
+        free = (candidate for candidate in range(1, k + previous_k + 1))
+        for label in by_value:
+            if int(label) not in mapping:
+                candidate = next(free)
+                while candidate in used:
+                    candidate = next(free)
+                mapping[int(label)] = candidate
+                used.add(candidate)
+    return np.array([mapping[int(label)] for label in labels], dtype=int)
+
+
+def assign(
+    prepared: Prepared,
+    labels: np.ndarray,
+    monetary: np.ndarray,
+    previous_ids: np.ndarray | None = None,
+) -> Clustering:
+    """Stable ids, distances to centroids and standardised centroids."""
+    if len(labels) == 0:
+        empty = np.zeros((0, prepared.standardised.shape[1]))
+        return Clustering(np.zeros(0, dtype=int), np.zeros(0), empty, 0)
+    ids = stable_ids(labels, prepared.standardised, monetary, previous_ids)
+    k = int(ids.max())
+    model_centroids = _means_by_label(prepared.model_space, ids - 1, k)
+    distances = np.linalg.norm(prepared.model_space - model_centroids[ids - 1], axis=1)
+    centroids = _means_by_label(prepared.standardised, ids - 1, k)
+    return Clustering(ids, distances, centroids, k)
+
+
+def profile_labels(summary: pd.DataFrame, reference: pd.DataFrame) -> dict[int, str]:
+    """Human-readable profile of each cluster, e.g. "high spend, frequent,
+    recent".
+
+    ``summary`` has one row per cluster_id with the median ``monetary``,
+    ``frequency`` and ``recency_days`` of its members; ``reference`` holds
+    those columns for every purchaser, to place each median in the
+    population's terciles. Duplicate profiles get the cluster id appended.
+    """
+    low_m, high_m = reference["monetary"].quantile([1 / 3, 2 / 3])
+    high_f = reference["frequency"].quantile(2 / 3)
+    low_r, high_r = reference["recency_days"].quantile([1 / 3, 2 / 3])
+    labels: dict[int, str] = {}
+    for row in summary.itertuples(index=False):
+        spend = (
+            "high spend"
+            if row.monetary > high_m
+            else "low spend"
+            if row.monetary <= low_m
+            else "mid spend"
+        )
+        frequency = (
+            "one-time"
+            if row.frequency <= 1
+            else "frequent"
+            if row.frequency > high_f
+            else "occasional"
+        )
+        recency = (
+            "recent"
+            if row.recency_days <= low_r
+            else "lapsed"
+            if row.recency_days > high_r
+            else "lapsing"
+        )
+        labels[int(row.cluster_id)] = f"{spend}, {frequency}, {recency}"
+    counts = pd.Series(list(labels.values())).value_counts()
+    return {
+        cluster: label if counts[label] == 1 else f"{label} (cluster {cluster})"
+        for cluster, label in labels.items()
+    }
+
+
+def previous_assignments(
+    user_ids: Sequence[str], previous: Mapping[str, int] | None
+) -> np.ndarray | None:
+    """Each user's cluster id in the previous run (0 when unknown)."""
+    if not previous:
+        return None
+    return np.array([int(previous.get(user, 0) or 0) for user in user_ids], dtype=int)

@@ -1,0 +1,208 @@
+"""Glue between the dbt Python models and the pure functions.
+
+Each function takes and returns Arrow tables, so only the per-user feature
+table crosses from DuckDB into Python and the results go back typed (an
+empty result still has the right column types). Problems are reported with
+a ``[segmentation]`` log line and a fallback, never an exception.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from segmentation import clustering
+
+K_SELECTION_SCHEMA = pa.schema(
+    [
+        ("k", pa.int32()),
+        ("silhouette", pa.float64()),
+        ("davies_bouldin", pa.float64()),
+        ("calinski_harabasz", pa.float64()),
+        ("inertia", pa.float64()),
+        ("sample_rows", pa.int64()),
+        ("is_chosen", pa.bool_()),
+        ("fallback_reason", pa.string()),
+    ]
+)
+
+USER_CLUSTERS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("cluster_id", pa.int32()),
+        ("cluster_label", pa.string()),
+        ("distance_to_centroid", pa.float64()),
+    ]
+)
+
+CENTROIDS_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.int32()),
+        ("cluster_label", pa.string()),
+        ("user_count", pa.int64()),
+        ("feature", pa.string()),
+        ("centroid_value", pa.float64()),
+        ("mean_value", pa.float64()),
+        ("median_value", pa.float64()),
+    ]
+)
+
+
+def log(message: str) -> None:
+    """One line in the dbt output."""
+    print(f"[segmentation] {message}", file=sys.stdout, flush=True)
+
+
+def read_previous(session, this, *columns: str) -> pa.Table | None:
+    """The given columns of this model's table from the previous run, or
+    None on the first run."""
+    found = session.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = ? and table_name = ?",
+        [this.schema, this.identifier],
+    ).fetchall()[0][0]
+    if not found:
+        return None
+    column_list = ", ".join(f'"{column}"' for column in columns)
+    return session.sql(f"select {column_list} from {this}").to_arrow_table()
+
+
+def _table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    frame = frame.reindex(columns=schema.names)
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def _prepare(features: pa.Table, settings: str):
+    config = clustering.ClusteringConfig.from_json(settings)
+    frame = features.to_pandas()
+    numeric = [column for column in frame.columns if column != "user_id"]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
+    frame["user_id"] = frame["user_id"].astype(str)
+    prepared = clustering.prepare_features(frame, config)
+    for note in prepared.notes:
+        log(f"clustering: {note}")
+    ordered = frame.set_index("user_id").loc[prepared.user_ids].reset_index()
+    return config, ordered, prepared
+
+
+def k_selection_table(
+    features: pa.Table, settings: str, previous: pa.Table | None
+) -> pa.Table:
+    """Rows of cluster_k_selection: the scores of every k tried."""
+    config, _, prepared = _prepare(features, settings)
+    previous_k = None
+    if previous is not None:
+        chosen = previous.to_pandas().query("is_chosen")
+        if len(chosen) and chosen["k"].iloc[0] > 1:
+            previous_k = int(chosen["k"].iloc[0])
+    choice = clustering.choose_k(prepared.model_space, config, previous_k)
+    if choice.fallback_reason:
+        log(f"clustering: a single cluster ({choice.fallback_reason})")
+    else:
+        best = choice.scores.loc[choice.scores["is_chosen"]].iloc[0]
+        log(
+            f"clustering: k = {choice.k} of {config.k_min}-{config.k_max}"
+            f" (silhouette {best['silhouette']:.3f} on"
+            f" {int(best['sample_rows']):,} sampled purchasers)"
+        )
+    return _table(choice.scores, K_SELECTION_SCHEMA)
+
+
+def _chosen_k(k_scores: pa.Table) -> int:
+    scores = k_scores.to_pandas()
+    chosen = scores.loc[scores["is_chosen"].fillna(False).astype(bool), "k"]
+    return int(chosen.iloc[0]) if len(chosen) else 1
+
+
+def user_clusters_table(
+    features: pa.Table,
+    k_scores: pa.Table,
+    settings: str,
+    previous: pa.Table | None,
+) -> pa.Table:
+    """Rows of user_clusters: every purchaser's stable cluster."""
+    config, frame, prepared = _prepare(features, settings)
+    if len(frame) == 0:
+        log("clustering: no purchasers, so no clusters")
+        return _table(pd.DataFrame(), USER_CLUSTERS_SCHEMA)
+    k = _chosen_k(k_scores)
+    labels = clustering.fit_clusters(prepared, k, config)
+    before = None
+    if previous is not None and previous.num_rows:
+        previous_frame = previous.to_pandas()
+        previous_k = int(previous_frame["cluster_id"].max())
+        if previous_k == k:
+            before = dict(
+                zip(
+                    previous_frame["user_id"], previous_frame["cluster_id"], strict=True
+                )
+            )
+        else:
+            log(
+                f"clustering: k changed from {previous_k} to {k}, so cluster ids"
+                " are ordered afresh by mean monetary value"
+            )
+    result = clustering.assign(
+        prepared,
+        labels,
+        frame["monetary"].astype(float).to_numpy(),
+        clustering.previous_assignments(prepared.user_ids, before),
+    )
+    frame = frame.assign(cluster_id=result.cluster_ids)
+    summary = (
+        frame.groupby("cluster_id")[["monetary", "frequency", "recency_days"]]
+        .median()
+        .reset_index()
+    )
+    names = clustering.profile_labels(summary, frame)
+    log(
+        "clustering: "
+        + "; ".join(
+            f"{cluster} = {names[cluster]} ({(result.cluster_ids == cluster).sum():,})"
+            for cluster in sorted(names)
+        )
+    )
+    out = pd.DataFrame(
+        {
+            "user_id": prepared.user_ids,
+            "cluster_id": result.cluster_ids,
+            "cluster_label": [names[cluster] for cluster in result.cluster_ids],
+            "distance_to_centroid": result.distances,
+        }
+    )
+    return _table(out, USER_CLUSTERS_SCHEMA)
+
+
+def centroids_table(features: pa.Table, clusters: pa.Table, settings: str) -> pa.Table:
+    """Rows of cluster_centroids: each cluster's centroid in original units
+    (the inverse transform of its members' mean in the standardised space),
+    with the plain mean and median of each feature."""
+    _, frame, prepared = _prepare(features, settings)
+    assigned = clusters.to_pandas().set_index("user_id")
+    if len(frame) == 0 or len(assigned) == 0 or not prepared.columns:
+        return _table(pd.DataFrame(), CENTROIDS_SCHEMA)
+    ids = assigned.loc[prepared.user_ids, "cluster_id"].to_numpy().astype(int)
+    labels = assigned.loc[prepared.user_ids, "cluster_label"].to_numpy()
+    rows = []
+    for cluster in np.unique(ids):
+        members = ids == cluster
+        centroid = prepared.to_original_units(
+            prepared.standardised[members].mean(axis=0, keepdims=True)
+        )[0]
+        for position, feature in enumerate(prepared.columns):
+            values = frame.loc[members, feature].astype(float)
+            rows.append(
+                {
+                    "cluster_id": int(cluster),
+                    "cluster_label": labels[members][0],
+                    "user_count": int(members.sum()),
+                    "feature": feature,
+                    "centroid_value": float(centroid[position]),
+                    "mean_value": float(values.mean()),
+                    "median_value": float(values.median()),
+                }
+            )
+    return _table(pd.DataFrame(rows), CENTROIDS_SCHEMA)
