@@ -33,3 +33,18 @@
         the first bad value; try_cast returns null instead. -#}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+
+{% macro median(column) -%}
+    {{ return(adapter.dispatch(
+        'median', 'segmentation_warehouse'
+    )(column)) }}
+{%- endmacro %}
+
+{% macro default__median(column) -%}
+    percentile_cont(0.5) within group (order by {{ column }})
+{%- endmacro %}
+
+{% macro duckdb__median(column) -%}
+    median({{ column }})
+{%- endmacro %}

@@ -1,0 +1,15 @@
+"""The final segment table: one row per user of the population with the
+primary segment, every tier, the cluster and a readable reason.
+
+Thin on purpose: the logic is segmentation.segments.assign_segments.
+"""
+
+from segmentation import segments
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.config.get("meta")["segment_rules"]
+    profiles = dbt.ref("user_profiles").to_arrow_table()
+    clusters = dbt.ref("user_clusters").to_arrow_table()
+    return segments.segments_table(profiles, clusters, settings)

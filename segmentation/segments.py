@@ -1,0 +1,201 @@
+"""Primary segment of every user: ordered rules over the rule-based tiers,
+with clusters before or after them, and a reason a person can read.
+
+Behind the dbt Python model ``user_segments``. The rules come from the dbt
+var ``primary_segment_rules``: checked in order, the first rule whose
+conditions all hold names the user's primary segment. A condition is a
+column of ``user_profiles`` (or ``is_engaged``) and the values it may take.
+``cluster_precedence`` says whether clusters come after the rules (a
+purchaser's cluster names its segment only when no rule matches) or before
+them (every clustered purchaser's primary segment is its cluster). A user
+nothing names is ``unassigned``, so every user still has exactly one row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+UNASSIGNED = "unassigned"
+
+SEGMENTS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("primary_segment", pa.string()),
+        ("segment_source", pa.string()),
+        ("segment_reason", pa.string()),
+        ("lifecycle_stage", pa.string()),
+        ("value_tier", pa.string()),
+        ("activity_tier", pa.string()),
+        ("rfm_segment", pa.string()),
+        ("cluster_id", pa.int32()),
+        ("cluster_label", pa.string()),
+        ("is_engaged", pa.bool_()),
+        ("is_opted_in_to_marketing", pa.bool_()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One primary-segment rule: the segment and its conditions."""
+
+    segment: str
+    when: dict[str, tuple]
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """The ordered rules and where clusters stand among them."""
+
+    rules: tuple[Rule, ...]
+    cluster_precedence: str = "after_rules"
+
+    @classmethod
+    def from_json(cls, text: str) -> SegmentRules:
+        raw = json.loads(text)
+        precedence = raw.get("cluster_precedence", "after_rules")
+        if precedence not in ("after_rules", "before_rules"):
+            raise ValueError(
+                "var cluster_precedence must be after_rules or before_rules,"
+                f" got {precedence!r}"
+            )
+        rules = tuple(
+            Rule(
+                segment=str(rule["segment"]),
+                when={
+                    field: tuple(values)
+                    for field, values in (rule.get("when") or {}).items()
+                },
+            )
+            for rule in raw["rules"]
+        )
+        return cls(rules, precedence)
+
+
+def engagement(profiles: pd.DataFrame) -> pd.Series:
+    """A user is engaged with a session in the last 90 days or a medium or
+    high activity tier."""
+    sessions = pd.to_numeric(profiles["sessions_90d"], errors="coerce").fillna(0)
+    return (sessions > 0) | profiles["activity_tier"].isin(["high", "medium"])
+
+
+def _number(series: pd.Series, pattern: str) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce")
+    return numbers.map(lambda value: "" if pd.isna(value) else pattern.format(value))
+
+
+def describe_conditions(profiles: pd.DataFrame) -> dict[str, pd.Series]:
+    """Readable text of each field a rule can test, per user."""
+    recency = _number(profiles["recency_days"], "{:,.0f}")
+    last_purchase = np.where(
+        recency == "", "never purchased", "last purchase " + recency + " days ago"
+    )
+    ltv = _number(profiles["historical_ltv"], "{:,.2f}")
+    ctr = _number(profiles["ctr_30d"], "{:.0%}")
+    sessions = _number(profiles["sessions_90d"], "{:,.0f}")
+    return {
+        "lifecycle_stage": "lifecycle "
+        + profiles["lifecycle_stage"].astype(str)
+        + " ("
+        + pd.Series(last_purchase, index=profiles.index)
+        + ")",
+        "value_tier": "value tier "
+        + profiles["value_tier"].astype(str)
+        + " (LTV "
+        + ltv.replace("", "0.00")
+        + ")",
+        "activity_tier": "activity tier "
+        + profiles["activity_tier"].astype(str)
+        + np.where(ctr == "", "", " (CTR " + ctr + " in 30 days)"),
+        "is_engaged": np.where(
+            sessions.isin(["", "0"]),
+            "engaged (medium or high activity)",
+            "engaged (" + sessions + " sessions in 90 days)",
+        ),
+        "rfm_segment": "RFM " + profiles["rfm_segment"].fillna("none").astype(str),
+    }
+
+
+def assign_segments(
+    profiles: pd.DataFrame, clusters: pd.DataFrame, rules: SegmentRules
+) -> pd.DataFrame:
+    """One row per user of ``profiles`` with the primary segment, where it
+    came from (rule, cluster or unassigned), and the reason."""
+    profiles = profiles.sort_values("user_id", kind="stable").reset_index(drop=True)
+    frame = profiles.merge(
+        clusters[["user_id", "cluster_id", "cluster_label"]], on="user_id", how="left"
+    )
+    frame["is_engaged"] = engagement(frame)
+    texts = describe_conditions(frame)
+    rule_masks, rule_segments, rule_reasons = [], [], []
+    for rule in rules.rules:
+        mask = pd.Series(True, index=frame.index)
+        reason = pd.Series("", index=frame.index, dtype=object)
+        for field, values in rule.when.items():
+            if field not in frame:
+                raise ValueError(
+                    f"primary_segment_rules: rule {rule.segment!r} tests unknown"
+                    f" column {field!r}"
+                )
+            mask &= frame[field].isin(values)
+            text = texts.get(field)
+            if text is None:
+                text = f"{field} " + frame[field].astype(str)
+            reason = np.where(reason == "", text, reason + " and " + text)
+        rule_masks.append(mask.to_numpy())
+        rule_segments.append(rule.segment)
+        rule_reasons.append(pd.Series(reason, index=frame.index).astype(str).to_numpy())
+
+    has_cluster = frame["cluster_id"].notna().to_numpy()
+    cluster_segment = (
+        "cluster "
+        + frame["cluster_id"].astype("Int64").astype(str)
+        + ": "
+        + frame["cluster_label"].astype(str)
+    ).to_numpy()
+    cluster_reason = (
+        "K-Means cluster " + frame["cluster_id"].astype("Int64").astype(str)
+    ).to_numpy()
+    rule_matched = np.logical_or.reduce(rule_masks) if rule_masks else None
+    if rule_matched is None:
+        rule_matched = np.zeros(len(frame), dtype=bool)
+    segment_by_rule = np.select(rule_masks, rule_segments, default=UNASSIGNED)
+    reason_by_rule = np.select(rule_masks, rule_reasons, default="")
+
+    clusters_first = rules.cluster_precedence == "before_rules"
+    use_cluster = has_cluster & (clusters_first | ~rule_matched)
+    use_rule = ~use_cluster & rule_matched
+    frame["primary_segment"] = np.where(use_cluster, cluster_segment, segment_by_rule)
+    frame["segment_source"] = np.where(
+        use_cluster, "cluster", np.where(use_rule, "rule", UNASSIGNED)
+    )
+    main_reason = np.where(
+        use_cluster,
+        cluster_reason,
+        np.where(use_rule, reason_by_rule, "no rule or cluster applies"),
+    )
+    context = np.where(
+        frame["rfm_segment"].notna(), "; " + texts["rfm_segment"], ""
+    ) + np.where(
+        has_cluster & ~use_cluster,
+        "; cluster " + frame["cluster_label"].astype(str),
+        "",
+    )
+    frame["segment_reason"] = (
+        frame["primary_segment"].astype(str) + ": " + main_reason + context
+    )
+    return frame.reindex(columns=SEGMENTS_SCHEMA.names)
+
+
+def segments_table(profiles: pa.Table, clusters: pa.Table, settings: str) -> pa.Table:
+    """Arrow in, Arrow out: the rows of user_segments."""
+    rules = SegmentRules.from_json(settings)
+    frame = assign_segments(profiles.to_pandas(), clusters.to_pandas(), rules)
+    frame["cluster_id"] = frame["cluster_id"].astype("Int32")
+    return pa.Table.from_pandas(frame, schema=SEGMENTS_SCHEMA, preserve_index=False)
