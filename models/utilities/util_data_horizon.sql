@@ -40,12 +40,17 @@ activity_days_cumulated as (
 ),
 
 days_followed_by_a_gap as (
+    -- A silence longer than future_gap_days after the bulk of the data,
+    -- followed by only a sliver of the rows: what comes after is typos,
+    -- not a new season.
     select activity_date
     from activity_days_cumulated
     where
         rows_up_to_day * 2 >= total_rows
         and {{ dbt.datediff('activity_date', 'next_activity_date', 'day') }}
         > {{ var('future_gap_days') }}
+        and total_rows - rows_up_to_day
+        <= {{ var('future_max_share') }} * total_rows
 ),
 
 horizon as (
@@ -68,6 +73,27 @@ horizon as (
         {%- endif %}
         (select min(activity_date) from activity_days) as first_activity_date,
         (select max(activity_date) from activity_days) as last_activity_date
+),
+
+checked as (
+    select
+        *,
+        case
+            when horizon_date is null
+                then {{ raise_data_error(
+                    "'No order or event has a readable date or timestamp, so "
+                    ~ "there is nothing to segment: see "
+                    ~ "staging.stg_app__rejected_rows (invalid_ordered_at).'"
+                ) }}
+        end as failed_check
+    from horizon
 )
 
-select * from horizon
+select
+    horizon_date,
+    horizon_rule,
+    first_activity_date,
+    last_activity_date
+from checked
+-- The filter forces the check above to be evaluated.
+where failed_check is null

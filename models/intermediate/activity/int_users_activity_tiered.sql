@@ -46,8 +46,11 @@ joined as (
                 as purchases_{{ suffix }},
         {%- endfor %}
         {{ dbt.datediff(
-            'cast(greatest(events_per_user.last_event_at, '
-            ~ 'orders_per_user.last_ordered_at) as date)',
+            'cast(greatest('
+            ~ 'coalesce(events_per_user.last_event_at, '
+            ~ 'orders_per_user.last_ordered_at), '
+            ~ 'coalesce(orders_per_user.last_ordered_at, '
+            ~ 'events_per_user.last_event_at)) as date)',
             'as_of.as_of_date',
             'day'
         ) }} as days_since_last_activity

@@ -35,8 +35,10 @@ joined as (
         coalesce(orders_per_user.net_revenue, 0) as net_revenue,
         rfm.recency_days,
         {{ dbt.datediff(
-            'cast(least(users.signed_up_at, '
-            ~ 'orders_per_user.first_purchased_at) as date)',
+            'cast(least('
+            ~ 'coalesce(users.signed_up_at, orders_per_user.first_purchased_at), '
+            ~ 'coalesce(orders_per_user.first_purchased_at, users.signed_up_at)'
+            ~ ') as date)',
             'as_of.as_of_date',
             'day'
         ) }} as tenure_days,
@@ -67,7 +69,10 @@ valued as (
             when order_count > 0
                 then
                     order_count
-                    / greatest(days_since_first_purchase / 30.4375, 1.0)
+                    / greatest(
+                        days_since_first_purchase / 30.4375,
+                        {{ var('ltv_rate_min_months') }}
+                    )
         end as purchase_rate_monthly,
         case
             when order_count > 0
