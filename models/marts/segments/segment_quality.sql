@@ -25,8 +25,12 @@ per_dimension as (
         sum(case
             when segment not in ('unassigned', 'no purchase') then user_count
         end) as users_in_a_segment,
-        max(user_share) as largest_segment_share,
-        min(user_share) as smallest_segment_share
+        max(case
+            when segment not in ('unassigned', 'no purchase') then user_share
+        end) as largest_segment_share,
+        min(case
+            when segment not in ('unassigned', 'no purchase') then user_share
+        end) as smallest_segment_share
     from profiles
     group by 1
 ),
