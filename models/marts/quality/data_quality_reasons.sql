@@ -1,6 +1,6 @@
--- Rejected raw rows per table and reason, with each rule in plain words
--- and the share of the raw table: the first place to look when a number
--- seems off.
+{#- Rejected raw rows per table and reason code, with the rule in words
+    and the share of the raw table: the first place to look when a number
+    seems off. -#}
 with
 
 rejected_rows as (
@@ -28,6 +28,7 @@ described as (
     select
         rejected_by_reason.source_table,
         rejected_by_reason.reject_reason,
+        reject_reasons.precedence,
         reject_reasons.rule,
         rejected_by_reason.rejected_row_count,
         rejected_by_reason.rejected_row_count * 1.0
@@ -42,4 +43,3 @@ described as (
 )
 
 select * from described
-order by 1 asc, 4 desc

@@ -1,0 +1,19 @@
+-- Users per value tier x lifecycle stage, with each cell's share.
+with
+
+segments as (
+    select * from {{ ref('user_segments') }}
+),
+
+matrix as (
+    select
+        value_tier,
+        lifecycle_stage,
+        count(*) as user_count,
+        count(*) * 1.0 / sum(count(*)) over () as user_share
+    from segments
+    group by 1, 2
+)
+
+select * from matrix
+order by 1, 2
