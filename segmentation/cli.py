@@ -5,8 +5,10 @@
 1. checks the arguments and fails at once with a plain message when the
    date is malformed or the data folder has no orders file;
 2. loads the demo seeds (only without ``--data``) and runs ``dbt build``;
-3. prints a summary of the warehouse: rows per layer, rejected rows per
-   reason and, where the segment marts exist, segment sizes.
+3. publishes the BI-facing marts as a new read-only release
+   (segmentation.publish), so BI readers never block or see a build;
+4. prints a summary of the warehouse: rows per layer, rejected rows per
+   reason and segment sizes.
 
 Every problem ends in a message and a non-zero exit code, never a Python
 traceback.
@@ -22,11 +24,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from segmentation import summary
+from segmentation import publish, summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
 DEFAULT_TEMP_DIR = "warehouse/tmp"
+DEFAULT_PUBLISH_DIR = "warehouse/published"
 RAW_TABLES = ("orders", "users", "events")
 RAW_EXTENSIONS = ("parquet", "csv", "csv.gz")
 
@@ -99,9 +102,21 @@ def prepare_environment() -> dict[str, str]:
     return env
 
 
-def database_path(env: dict[str, str]) -> Path:
-    path = Path(env.get("SEGMENTS_DB_PATH", DEFAULT_DB_PATH))
+def _project_path(env: dict[str, str], variable: str, default: str) -> Path:
+    path = Path(env.get(variable, default))
     return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def database_path(env: dict[str, str]) -> Path:
+    return _project_path(env, "SEGMENTS_DB_PATH", DEFAULT_DB_PATH)
+
+
+def publish_path(env: dict[str, str]) -> Path:
+    """Where BI-facing releases go: SEGMENTS_PUBLISH_DIR, or beside the
+    warehouse file (warehouse/published by default)."""
+    if "SEGMENTS_PUBLISH_DIR" in env:
+        return _project_path(env, "SEGMENTS_PUBLISH_DIR", DEFAULT_PUBLISH_DIR)
+    return database_path(env).parent / "published"
 
 
 def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
@@ -125,8 +140,12 @@ def run(data: str | None, as_of_date: str | None) -> int:
                 file=sys.stderr,
             )
             return code
+    release = publish.publish(database_path(env), publish_path(env))
     print()
     print(summary.render(database_path(env), data_dir))
+    print()
+    print(f"Published for BI (read-only): {publish_path(env) / 'current'}")
+    print(f"  this release: {release}")
     return 0
 
 
@@ -151,6 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except summary.SummaryError as error:
+    except (summary.SummaryError, publish.PublishError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
