@@ -9,11 +9,16 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)")
 
-.PHONY: help run test lint pytest format demo-data clean
+DOCS_PORT ?= 8080
+WAREHOUSE := $(or $(SEGMENTS_DB_PATH),warehouse/segments.duckdb)
+
+.PHONY: help run test lint pytest format demo-data docs report clean
 
 help:
 	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD]  build and summarise"
 	@echo "make test                                        every test and lint"
+	@echo "make docs    dbt docs: check every description, serve on DOCS_PORT"
+	@echo "make report  write warehouse/segment_report.html"
 	@echo "make lint | make format | make demo-data | make clean"
 
 $(BIN)/python:
@@ -46,6 +51,18 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	SEGMENTS_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff fix
+
+$(WAREHOUSE):
+	$(MAKE) run
+
+docs: $(VENV)/.dev-deps | $(WAREHOUSE)
+	$(BIN)/dbt docs generate
+	$(BIN)/python -m segmentation.docs_check
+	@echo "dbt docs on http://localhost:$(DOCS_PORT) (Ctrl-C to stop)"
+	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
+
+report: $(VENV)/.run-deps | $(WAREHOUSE)
+	$(BIN)/python -m segmentation.report --db $(WAREHOUSE) --out warehouse/segment_report.html
 
 demo-data: $(VENV)/.run-deps
 	$(BIN)/python -m segmentation.demo_data --out seeds/demo
