@@ -1,0 +1,361 @@
+"""The HTML segment report: self-contained, and its numbers match the marts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import PROJECT_DIR, Build
+
+from segmentation import report
+
+CHART_IDS = (
+    "segment-sizes",
+    "rfm-heatmap",
+    "value-activity",
+    "cluster-profiles",
+    "lifecycle-trend",
+    "arpu-trend",
+    "activity",
+    "playbook",
+)
+JSON_BLOCK = re.compile(
+    r'<script type="application/json" id="data-([a-z0-9-]+)">(.*?)</script>',
+    re.S,
+)
+
+
+def chart_data(document: str) -> dict[str, Any]:
+    """Every embedded JSON block of the report, by chart id."""
+    return {name: json.loads(text) for name, text in JSON_BLOCK.findall(document)}
+
+
+def write(build: Build, out: Path) -> str:
+    """Run the command line on a build and return the HTML it wrote."""
+    code = report.main(["--db", str(build.database), "--out", str(out)])
+    assert code == 0
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_build: Build, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write(demo_build, tmp_path_factory.mktemp("report") / "report.html")
+
+
+@pytest.fixture(scope="module")
+def demo_data(demo_report: str) -> dict[str, Any]:
+    return chart_data(demo_report)
+
+
+@pytest.fixture(scope="module")
+def orders_only_report(
+    orders_only_build: Build, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    return write(orders_only_build, tmp_path_factory.mktemp("report") / "orders.html")
+
+
+def test_report_is_one_self_contained_file(demo_report: str) -> None:
+    assert demo_report.startswith("<!DOCTYPE html>")
+    assert "<style>" in demo_report
+    assert not re.search(r"<script[^>]*\bsrc\s*=", demo_report, re.I)
+    assert not re.search(r"<link\b", demo_report, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", demo_report, re.I)
+    remote = re.compile(r"\b(?:src|href)\s*=\s*['\"]?\s*(?:https?:)?//", re.I)
+    assert not remote.search(demo_report)
+    for attribute in re.findall(
+        r"\b(?:src|href)\s*=\s*['\"]([^'\"]*)", demo_report, re.I
+    ):
+        assert not attribute.lower().startswith(("http://", "https://", "//"))
+    # Only the JSON data blocks are scripts: the page runs no code.
+    scripts = re.findall(r"<script\b[^>]*>", demo_report)
+    assert scripts
+    assert all('type="application/json"' in tag for tag in scripts)
+
+
+def test_every_chart_embeds_its_data(demo_report: str, demo_data: dict) -> None:
+    assert set(CHART_IDS) <= set(demo_data)
+    for chart_id in ("segment-sizes", "rfm-users", "value-activity", "activity"):
+        assert f'id="chart-{chart_id}"' in demo_report
+    assert demo_report.count("<svg") >= 8
+    assert demo_report.count("<title") >= demo_report.count("<svg")
+
+
+def test_header_shows_as_of_date_and_population(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    as_of, source = demo_build.query(
+        "select as_of_date, as_of_date_source from utilities.util_as_of_date"
+    )[0]
+    population = demo_build.scalar("select count(*) from marts.user_segments")
+    assert "Segment report" in demo_report
+    assert str(as_of) in demo_report
+    assert source in demo_report
+    assert f"{population:,}" in demo_report
+    assert demo_data["header"]["population"] == population
+    assert demo_data["header"]["as_of_date"] == str(as_of)
+
+
+def test_segment_sizes_match_the_profiles(demo_build: Build, demo_data: dict) -> None:
+    rows = demo_build.query(
+        "select segment, user_count, user_share from marts.segment_profiles"
+        " where segment_dimension = 'primary_segment'"
+        " order by user_count desc, segment"
+    )
+    data = demo_data["segment-sizes"]["segments"]
+    assert [(item["segment"], item["user_count"]) for item in data] == [
+        (segment, count) for segment, count, _ in rows
+    ]
+    for item, (_, _, share) in zip(data, rows, strict=True):
+        assert item["user_share"] == pytest.approx(share, abs=1e-6)
+    population = demo_build.scalar("select count(*) from marts.user_segments")
+    assert sum(item["user_count"] for item in data) == population
+    assert demo_data["segment-sizes"]["total_users"] == population
+
+
+def test_rfm_heatmap_counts_every_purchaser(demo_build: Build, demo_data: dict) -> None:
+    data = demo_data["rfm-heatmap"]
+    assert data["recency_scores"] == [5, 4, 3, 2, 1]
+    assert data["frequency_scores"] == [1, 2, 3, 4, 5]
+    purchasers, revenue = demo_build.query(
+        "select count(*), sum(net_revenue) from marts.user_profiles"
+        " where order_count > 0"
+    )[0]
+    assert sum(map(sum, data["users"])) == purchasers == data["purchasers"]
+    assert sum(map(sum, data["net_revenue"])) == pytest.approx(float(revenue))
+    for recency, frequency, count, cell_revenue in demo_build.query(
+        "select recency_score, frequency_score, count(*), sum(net_revenue)"
+        " from marts.user_profiles where order_count > 0 group by all"
+    ):
+        row, column = 5 - recency, frequency - 1
+        assert data["users"][row][column] == count
+        assert data["net_revenue"][row][column] == pytest.approx(float(cell_revenue))
+
+
+def test_value_activity_counts_every_user(demo_build: Build, demo_data: dict) -> None:
+    data = demo_data["value-activity"]
+    assert data["value_tiers"][:4] == ["high", "medium", "low", "none"]
+    assert data["activity_tiers"][:3] == ["high", "medium", "low"]
+    population = demo_build.scalar("select count(*) from marts.user_segments")
+    assert sum(map(sum, data["users"])) == population == data["total_users"]
+    for value, activity, count in demo_build.query(
+        "select value_tier, activity_tier, count(*) from marts.user_segments"
+        " group by all"
+    ):
+        row = data["value_tiers"].index(value)
+        column = data["activity_tiers"].index(activity)
+        assert data["users"][row][column] == count
+
+
+def test_cluster_profiles_and_scatter(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["cluster-profiles"]
+    expected = demo_build.query(
+        "select cluster_id, cluster_label, user_count,"
+        " max(mean_value) filter (where feature = 'monetary')"
+        " from marts.cluster_centroids group by all order by cluster_id"
+    )
+    assert [
+        (item["cluster_id"], item["cluster_label"], item["user_count"])
+        for item in data["clusters"]
+    ] == [row[:3] for row in expected]
+    for item, row in zip(data["clusters"], expected, strict=True):
+        assert item["mean_monetary"] == pytest.approx(row[3], abs=1e-3)
+    clustered = demo_build.scalar("select count(*) from marts.user_clusters")
+    scatter = data["scatter"]
+    assert len(scatter["points"]) == scatter["sample_size"] == min(2_000, clustered)
+    cluster_ids = {item["cluster_id"] for item in data["clusters"]}
+    assert {point[2] for point in scatter["points"]} <= cluster_ids
+    assert all(len(point) == 3 for point in scatter["points"])
+    assert 0 < sum(scatter["explained_variance_ratio"]) <= 1 + 1e-9
+    assert "ctr_90d" in scatter["features"]
+    # The shareable file carries no user ids.
+    for (user_id,) in demo_build.query(
+        "select user_id from marts.user_clusters order by user_id limit 20"
+    ):
+        assert user_id not in demo_report
+
+
+def test_trends_match_the_monthly_marts(demo_build: Build, demo_data: dict) -> None:
+    lifecycle = demo_data["lifecycle-trend"]
+    rows = demo_build.query(
+        "select date_month, new_users, retained_users, resurrected_users,"
+        " dormant_users from marts.monthly_lifecycle order by date_month"
+    )
+    assert lifecycle["months"] == [str(row[0]) for row in rows]
+    assert lifecycle["new_users"] == [row[1] for row in rows]
+    assert lifecycle["retained_users"] == [row[2] for row in rows]
+    assert lifecycle["resurrected_users"] == [row[3] for row in rows]
+    assert lifecycle["dormant_users"] == [row[4] for row in rows]
+
+    arpu = demo_data["arpu-trend"]
+    rows = demo_build.query(
+        "select date_month, arpu_active, arpu_registered, arppu"
+        " from marts.monthly_arpu order by date_month"
+    )
+    assert arpu["months"] == [str(row[0]) for row in rows]
+    for position, name in enumerate(("arpu_active", "arpu_registered", "arppu"), 1):
+        assert arpu[name] == pytest.approx(
+            [row[position] for row in rows], abs=0.006, nan_ok=False
+        )
+
+
+def test_activity_with_behaviour_data(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["activity"]
+    assert data["has_behaviour_data"] is True
+    assert report.NO_BEHAVIOUR_SENTENCE not in demo_report
+    counts = dict(
+        demo_build.query(
+            "select activity_tier, count(*) from marts.user_segments group by 1"
+        )
+    )
+    assert {item["activity_tier"]: item["user_count"] for item in data["tiers"]} == (
+        counts
+    )
+    assert sum(item["user_count"] for item in data["tiers"]) == sum(counts.values())
+    assert {item["activity_tier"] for item in data["behaviour"]} == set(counts)
+
+
+def test_playbook_lists_every_primary_segment(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    rows = demo_build.query(
+        "select profiles.segment, profiles.user_count, playbook.marketing"
+        " from marts.segment_profiles as profiles"
+        " left join lookups.segment_playbook as playbook"
+        " on profiles.segment = playbook.primary_segment"
+        " where profiles.segment_dimension = 'primary_segment'"
+        " order by profiles.user_count desc, profiles.segment"
+    )
+    data = demo_data["playbook"]["segments"]
+    assert [
+        (item["segment"], item["user_count"], item["marketing"]) for item in data
+    ] == rows
+    for _, _, marketing in rows:
+        assert marketing is not None
+        assert report.html.escape(marketing) in demo_report
+
+
+def test_orders_only_report_says_there_is_no_behaviour_data(
+    orders_only_report: str,
+) -> None:
+    assert report.NO_BEHAVIOUR_SENTENCE in orders_only_report
+    assert report.NO_BEHAVIOUR_SENTENCE.startswith("No behaviour data")
+    data = chart_data(orders_only_report)
+    assert set(CHART_IDS) <= set(data)
+    assert data["activity"]["has_behaviour_data"] is False
+    assert data["activity"]["behaviour"] == []
+    assert data["activity"]["tiers"]
+    scatter = data["cluster-profiles"]["scatter"]
+    assert scatter is not None
+    assert "ctr_90d" not in scatter["features"]
+
+
+def test_missing_database_is_one_line_and_exit_code_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.html"
+    code = report.main(["--db", str(tmp_path / "absent.duckdb"), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "absent.duckdb" in captured.err
+    assert not out.exists()
+    assert not (tmp_path / "absent.duckdb").exists()
+
+
+def test_unreadable_database_is_one_line_and_exit_code_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "garbage.duckdb"
+    database.write_text("this is not a database\n" * 200)
+    code = report.main(["--db", str(database), "--out", str(tmp_path / "r.html")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_module_command_line_fails_without_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.report",
+            "--db",
+            str(tmp_path / "absent.duckdb"),
+            "--out",
+            str(tmp_path / "report.html"),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_write_report_is_deterministic(demo_build: Build, tmp_path: Path) -> None:
+    first = report.write_report(demo_build.database, tmp_path / "a" / "r.html")
+    second = report.write_report(demo_build.database, tmp_path / "b" / "r.html")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_json_blocks_cannot_end_the_script_early() -> None:
+    block = report.json_script("x", {"label": "</script><b>&"})
+    assert block.count("</script>") == 1
+    assert json.loads(JSON_BLOCK.findall(block)[0][1]) == {"label": "</script><b>&"}
+
+
+def test_chart_text_is_escaped() -> None:
+    svg = report.bar_chart_svg(
+        "t",
+        [report.Bar("<b>bold</b>", 3, "3 & more")],
+        title="A <title>",
+        x_label="x",
+        y_label="y",
+        legend_label="users",
+    )
+    assert "<b>" not in svg
+    assert "&lt;b&gt;bold&lt;/b&gt;" in svg
+    assert "3 &amp; more" in svg
+
+
+def test_no_clusters_shows_a_sentence() -> None:
+    html = report.cluster_section({"clusters": [], "scatter": None})
+    assert report.NO_CLUSTERS_SENTENCE in html
+    assert "<svg" not in html
+    assert 'id="data-cluster-profiles"' in html
+
+
+def test_projection_handles_gaps_and_degenerate_input() -> None:
+    matrix = np.array(
+        [[1.0, np.nan, 5.0], [2.0, np.nan, np.nan], [3.0, np.nan, 7.0], [9, np.nan, 1]]
+    )
+    points, ratios = report.project_to_2d(matrix)
+    assert points.shape == (4, 2)
+    assert np.isfinite(points).all()
+    assert sum(ratios) == pytest.approx(1.0)
+    empty, ratios = report.project_to_2d(np.zeros((0, 3)))
+    assert empty.shape == (0, 2)
+    single, _ = report.project_to_2d(np.array([[1.0, 2.0]]))
+    assert single.shape == (1, 2)
+
+
+def test_number_formats_for_people() -> None:
+    assert report.format_count(1234567) == "1,234,567"
+    assert report.format_share(0.4978) == "49.8%"
+    assert report.format_money(1234.5) == "1,234.50"
+    assert report.nice_ticks(0, 2489) == [0, 500, 1000, 1500, 2000, 2500]
+    assert report.format_tick(-7.5, 2.5) == "-7.5"
