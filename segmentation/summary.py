@@ -17,6 +17,7 @@ SEGMENT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Activity tiers", "marts", "user_profiles", "activity_tier"),
     ("Lifecycle stages", "marts", "user_profiles", "lifecycle_stage"),
     ("Age bands", "marts", "user_profiles", "age_band"),
+    ("Clusters (purchasers)", "marts", "user_clusters", "cluster_label"),
 )
 
 
