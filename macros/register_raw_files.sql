@@ -72,6 +72,16 @@
             {% do found.append(path) %}
         {% endif %}
     {% endfor %}
+    {% if found %}
+        {% set size = run_query(
+            'select size from read_blob(' ~ sql_string(found[0]) ~ ')'
+        ) %}
+        {% if size.rows[0][0] == 0 %}
+            {{ log('raw.' ~ table_name ~ ': ' ~ found[0]
+                ~ ' is empty (0 bytes): treated as absent', info=true) }}
+            {{ return('empty:' ~ found[0]) }}
+        {% endif %}
+    {% endif %}
     {% if found | length > 1 %}
         {% do exceptions.raise_compiler_error(
             'DATA folder ' ~ data_dir ~ ' holds ' ~ found | join(' and ')
@@ -124,6 +134,15 @@
 
     {% for table in contract %}
         {% set path = find_raw_file(data_dir, table.name) %}
+        {% if path is not none and path.startswith('empty:') %}
+            {% if table.required %}
+                {% do exceptions.raise_compiler_error(
+                    'Raw file ' ~ path[6:] ~ ' is empty (0 bytes): the '
+                    ~ table.name ~ ' table is required.'
+                ) %}
+            {% endif %}
+            {% set path = none %}
+        {% endif %}
         {% if path is none and table.required %}
             {% do exceptions.raise_compiler_error(
                 'DATA folder ' ~ data_dir ~ ' has no ' ~ table.name

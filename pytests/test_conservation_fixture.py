@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import copy_project, run_dbt
 
 ORDERS = (
@@ -25,7 +26,11 @@ def _build(project: Path, workdir: Path, data: Path):
     )
 
 
-def test_conservation_holds_and_fails_when_a_filter_drops_rows(tmp_path: Path) -> None:
+def test_conservation_holds_and_fails_when_a_filter_drops_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A quarter of these rows is rejected on purpose: lift the stop gate.
+    monkeypatch.setenv("SEGMENTS_MAX_REJECTED_SHARE", "1")
     data = tmp_path / "data"
     data.mkdir()
     (data / "orders.csv").write_text(ORDERS)

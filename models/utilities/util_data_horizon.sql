@@ -41,16 +41,20 @@ activity_days_cumulated as (
 
 days_followed_by_a_gap as (
     -- A silence longer than future_gap_days after the bulk of the data,
-    -- followed by only a sliver of the rows: what comes after is typos,
-    -- not a new season.
+    -- followed by only a sliver of the rows or by more than a year of
+    -- nothing: what comes after is typos, not a new season.
     select activity_date
     from activity_days_cumulated
     where
         rows_up_to_day * 2 >= total_rows
         and {{ dbt.datediff('activity_date', 'next_activity_date', 'day') }}
         > {{ var('future_gap_days') }}
-        and total_rows - rows_up_to_day
-        <= {{ var('future_max_share') }} * total_rows
+        and (
+            total_rows - rows_up_to_day
+            <= {{ var('future_max_share') }} * total_rows
+            or {{ dbt.datediff('activity_date', 'next_activity_date', 'day') }}
+            > {{ var('future_far_days') }}
+        )
 ),
 
 horizon as (
