@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import yaml
+
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project.yml"
 
 LAYERS = ("raw", "staging", "intermediate", "marts", "utilities")
 
@@ -49,6 +52,13 @@ def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> in
     return connection.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[
         0
     ]
+
+
+def warn_rejected_share() -> float:
+    """The share of rejected rows above which a raw table gets a warning
+    (dbt var warn_rejected_share)."""
+    project = yaml.safe_load(PROJECT_FILE.read_text())
+    return float(project["vars"]["warn_rejected_share"])
 
 
 def render(path: Path, data_dir: str | None = None) -> str:
@@ -111,6 +121,16 @@ def _lines(
                 lines.append(
                     f"  {table:<8} raw {raw:>10,} = staged {staged:>10,}"
                     f" + rejected {rejected:>8,} ({percent})"
+                )
+            limit = warn_rejected_share()
+            for table, share in connection.execute(
+                "select source_table, rejected_share from marts.data_quality"
+                " where rejected_share > ? order by 1",
+                [limit],
+            ).fetchall():
+                lines.append(
+                    f"  warning: {table}: {share:.2%} of raw rows were rejected,"
+                    f" more than {limit:.0%} (see marts.data_quality_reasons)"
                 )
 
     for title, schema, table, column in SEGMENT_SECTIONS:

@@ -72,6 +72,34 @@ quality as (
         on raw_counts.source_table = rejected_counts.source_table
     cross join as_of
     cross join horizon
+),
+
+checked as (
+    select
+        *,
+        case
+            when rejected_share > {{ var('max_rejected_share') }}
+                then {{ raise_data_error(
+                    "source_table || ': ' || "
+                    ~ "cast(round(100 * rejected_share, 2) as varchar) || "
+                    ~ "'% of raw rows were rejected, above the limit of "
+                    ~ (var('max_rejected_share') | float * 100) | round(2)
+                    ~ "% (var max_rejected_share, env "
+                    ~ "SEGMENTS_MAX_REJECTED_SHARE): see "
+                    ~ "staging.stg_app__rejected_rows for the rows and reasons.'"
+                ) }}
+        end as failed_check
+    from quality
 )
 
-select * from quality
+select
+    source_table,
+    raw_row_count,
+    staged_row_count,
+    rejected_row_count,
+    rejected_share,
+    as_of_date,
+    horizon_date
+from checked
+-- The filter forces the gate above to be evaluated.
+where failed_check is null
