@@ -48,3 +48,14 @@
 {% macro duckdb__median(column) -%}
     median({{ column }})
 {%- endmacro %}
+
+
+{% macro pseudonymize(column) -%}
+    {#- A pseudonymous key: the hash of var pseudonym_salt (env
+        SEGMENTS_PSEUDONYM_SALT) and the value, so BI can count and join
+        users without seeing their ids. -#}
+    {{ dbt.hash(
+        "'" ~ (var('pseudonym_salt') | replace("'", "''")) ~ "' || cast("
+        ~ column ~ " as varchar)"
+    ) }}
+{%- endmacro %}

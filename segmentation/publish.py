@@ -12,6 +12,10 @@ into a new folder ``warehouse/published/releases/<id>/`` holding
 * ``parquet/<table>.parquet``: one Parquet file per table;
 * ``manifest.json``: tables, row counts, as-of date.
 
+No ``user_id`` is published (BI uses the pseudonymous ``user_key``), and a
+release in which ``segmentation.privacy`` finds an e-mail address, a phone
+number or a personal column is refused before it becomes current.
+
 The release is written beside the others and only then made current by
 atomically replacing the symlink ``warehouse/published/current``. Readers
 that opened the previous release keep reading it undisturbed (its files
@@ -31,7 +35,11 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation import privacy
+
 PUBLISHED_SCHEMAS = ("marts", "lookups")
+# Columns never published: BI identifies users by the pseudonymous user_key.
+WITHHELD_COLUMNS = ("user_id",)
 
 
 class PublishError(Exception):
@@ -82,8 +90,20 @@ def _write_release(warehouse: Path, folder: Path) -> dict:
             connection.execute(f"create schema if not exists release.{_quote(schema)}")
         for schema, table in tables:
             name = f"{_quote(schema)}.{_quote(table)}"
-            source = f"warehouse.{name}"
-            connection.execute(f"create table release.{name} as select * from {source}")
+            columns = [
+                row[0]
+                for row in connection.execute(f"describe warehouse.{name}").fetchall()
+            ]
+            withheld = [column for column in columns if column in WITHHELD_COLUMNS]
+            if len(withheld) == len(columns):
+                continue
+            exclude = (
+                f" exclude ({', '.join(_quote(c) for c in withheld)})"
+                if withheld
+                else ""
+            )
+            source = f"(select *{exclude} from warehouse.{name})"
+            connection.execute(f"create table release.{name} as {source}")
             parquet = folder / "parquet" / f"{table}.parquet"
             connection.execute(f"copy {source} to '{parquet}' (format parquet)")
             rows = connection.execute(f"select count(*) from {source}").fetchall()
@@ -95,6 +115,13 @@ def _write_release(warehouse: Path, folder: Path) -> dict:
         connection.execute("detach release")
     finally:
         connection.close()
+    findings = privacy.scan_database(published, PUBLISHED_SCHEMAS)
+    findings += privacy.scan_parquet(folder / "parquet")
+    if findings:
+        raise PublishError(
+            "Refusing to publish: personal data found in the release: "
+            + "; ".join(str(finding) for finding in findings)
+        )
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 

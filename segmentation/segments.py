@@ -25,6 +25,7 @@ UNASSIGNED = "unassigned"
 SEGMENTS_SCHEMA = pa.schema(
     [
         ("user_id", pa.string()),
+        ("user_key", pa.string()),
         ("as_of_date", pa.date32()),
         ("primary_segment", pa.string()),
         ("segment_source", pa.string()),

@@ -24,6 +24,7 @@ active_users as (
 filtered as (
     select
         users.user_id,
+        users.user_key,
         users.signed_up_at,
         users.signed_up_at_source,
         users.birth_date,

@@ -40,6 +40,7 @@ first_activity as (
 registered_users as (
     select
         users.user_id,
+        {{ pseudonymize('users.user_id') }} as user_key,
         coalesce(users.signed_up_at, first_activity.first_activity_at)
             as signed_up_at,
         case
@@ -64,6 +65,7 @@ registered_users as (
 users_inferred_from_activity as (
     select
         first_activity.user_id,
+        {{ pseudonymize('first_activity.user_id') }} as user_key,
         first_activity.first_activity_at as signed_up_at,
         'first_activity' as signed_up_at_source,
         cast(null as date) as birth_date,

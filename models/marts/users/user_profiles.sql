@@ -39,6 +39,7 @@ as_of as (
 profiles as (
     select
         users.user_id,
+        users.user_key,
         as_of.as_of_date,
         users.signed_up_at,
         users.signed_up_at_source,
