@@ -1,0 +1,141 @@
+"""Reruns and row order change nothing; a killed build harms nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_DIR, Build, build_env, run_build
+
+from segmentation import publish
+
+
+def content_hashes(database: Path, schema: str = "marts") -> dict[str, str]:
+    """One hash per table of the schema, independent of row order. Doubles
+    are rounded to 6 decimals: parallel sums may differ in the last bits
+    from one run to the next, which is not a different result."""
+    hashes = {}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = ? order by 1",
+                [schema],
+            ).fetchall()
+        ]
+        for table in tables:
+            columns = connection.execute(f"describe {schema}.{table}").fetchall()
+            expressions = [
+                f"round({name}, 6)" if kind == "DOUBLE" else name
+                for name, kind, *_ in columns
+            ]
+            rows = ", ".join(f"cast({e} as varchar)" for e in expressions)
+            hashes[table] = connection.execute(
+                "select md5(coalesce("
+                "string_agg(row_text, chr(10) order by row_text), ''))"
+                f" from (select concat_ws('|', {rows}) as row_text"
+                f" from {schema}.{table})"
+            ).fetchall()[0][0]
+    return hashes
+
+
+def test_two_builds_give_identical_marts(
+    small_parquet_dir: Path, tmp_path: Path
+) -> None:
+    first = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    assert first.returncode == 0, first.output[-3000:]
+    before = content_hashes(first.database)
+    assert len(before) >= 10
+    second = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    assert second.returncode == 0, second.output[-3000:]
+    assert content_hashes(second.database) == before
+
+
+def test_the_row_order_of_the_input_changes_no_result(
+    small_parquet_dir: Path, tmp_path: Path
+) -> None:
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for table in ("users", "orders", "events"):
+        duckdb.sql(
+            f"copy (select * from '{small_parquet_dir / table}.parquet'"
+            f" order by hash(*columns(*)) desc)"
+            f" to '{shuffled / table}.parquet' (format parquet)"
+        )
+    original = run_build(tmp_path / "original", "--data", str(small_parquet_dir))
+    reordered = run_build(tmp_path / "reordered", "--data", str(shuffled))
+    assert original.returncode == 0 and reordered.returncode == 0
+    assert content_hashes(reordered.database) == content_hashes(original.database)
+
+
+def test_the_hash_catches_a_changed_value(demo_build: Build, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(demo_build.database.read_bytes())
+    before = content_hashes(copy)
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute(
+            "update marts.user_segments set primary_segment = 'dormant'"
+            " where user_id = (select min(user_id) from marts.user_segments"
+            " where primary_segment != 'dormant')"
+        )
+    after = content_hashes(copy)
+    assert after["user_segments"] != before["user_segments"]
+    assert {k: v for k, v in after.items() if k != "user_segments"} == {
+        k: v for k, v in before.items() if k != "user_segments"
+    }
+
+
+@pytest.mark.parametrize(
+    "kill_after_line",
+    ["START sql table model intermediate.", "START python table model"],
+)
+def test_a_killed_build_leaves_published_data_readable_and_the_next_succeeds(
+    small_parquet_dir: Path, tmp_path: Path, kill_after_line: str
+) -> None:
+    workdir = tmp_path / "run"
+    first = run_build(workdir, "--data", str(small_parquet_dir))
+    assert first.returncode == 0, first.output[-3000:]
+    root = workdir / "published"
+    current = publish.current_database(root).resolve()
+    expected = content_hashes(current)
+
+    log_path = workdir / "killed.log"
+    with log_path.open("w") as log:
+        build = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "segmentation",
+                "run",
+                "--data",
+                str(small_parquet_dir),
+            ],
+            cwd=PROJECT_DIR,
+            env=build_env(workdir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 300
+        while kill_after_line not in log_path.read_text():
+            assert build.poll() is None, log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
+    assert "Published for BI" not in log_path.read_text()
+
+    # The published release is untouched, complete and readable.
+    assert publish.current_database(root).resolve() == current
+    assert content_hashes(current) == expected
+
+    again = run_build(workdir, "--data", str(small_parquet_dir))
+    assert again.returncode == 0, again.output[-3000:]
+    assert content_hashes(again.database) == content_hashes(first.database)
