@@ -31,7 +31,14 @@ def content_hashes(database: Path, schema: str = "marts") -> dict[str, str]:
             ).fetchall()
         ]
         for table in tables:
-            columns = connection.execute(f"describe {schema}.{table}").fetchall()
+            columns = [
+                column
+                for column in connection.execute(
+                    f"describe {schema}.{table}"
+                ).fetchall()
+                # Timing columns are run metadata, not results.
+                if not column[0].endswith("_seconds")
+            ]
             expressions = [
                 f"round({name}, 6)" if kind == "DOUBLE" else name
                 for name, kind, *_ in columns

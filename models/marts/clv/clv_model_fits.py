@@ -1,0 +1,12 @@
+"""BG/NBD and Gamma-Gamma fitted on the purchasers' BTYD summary.
+
+Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+"""
+
+from segmentation import clv
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    summary = dbt.ref("int_users_btyd_summarized").to_arrow_table()
+    return clv.fits_table(summary)

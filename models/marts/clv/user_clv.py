@@ -1,0 +1,15 @@
+"""Predicted customer lifetime value of every purchaser (BG/NBD with
+Gamma-Gamma), from the parameters in clv_model_fits.
+
+Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+"""
+
+from segmentation import clv
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.config.get("meta")["clv"]
+    summary = dbt.ref("int_users_btyd_summarized").to_arrow_table()
+    fits = dbt.ref("clv_model_fits").to_arrow_table()
+    return clv.user_clv_table(summary, fits, settings)
