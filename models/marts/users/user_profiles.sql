@@ -32,6 +32,10 @@ lifecycle as (
     select * from {{ ref('int_users_lifecycle_staged') }}
 ),
 
+clv as (
+    select * from {{ ref('user_clv') }}
+),
+
 as_of as (
     select as_of_date from {{ ref('util_as_of_date') }}
 ),
@@ -77,6 +81,9 @@ profiles as (
         value.purchase_rate_monthly,
         value.retention_probability,
         value.predicted_ltv,
+        clv.probability_alive,
+        clv.predicted_clv,
+        clv.clv_source,
         value.value_percentile,
         orders_per_user.first_purchased_at,
         orders_per_user.last_purchased_at,
@@ -114,6 +121,7 @@ profiles as (
     left join value on users.user_id = value.user_id
     left join activity on users.user_id = activity.user_id
     left join lifecycle on users.user_id = lifecycle.user_id
+    left join clv on users.user_id = clv.user_id
 )
 
 select * from profiles
