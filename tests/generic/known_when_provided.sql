@@ -1,0 +1,20 @@
+{% test known_when_provided(model, column_name, to, field) %}
+{#- Like relationships, but only when the referenced table has rows: when
+    a users table was given, every value must be one of its keys; without
+    one (users derived from activity) there is nothing to check. -#}
+with
+
+parents as (
+    select {{ field }} as parent_key from {{ to }}
+),
+
+provided as (
+    select count(*) > 0 as is_provided from parents
+)
+
+select children.{{ column_name }}
+from {{ model }} as children
+cross join provided
+left join parents on children.{{ column_name }} = parents.parent_key
+where provided.is_provided and parents.parent_key is null
+{% endtest %}
