@@ -72,6 +72,10 @@ CATEGORIES = [
 ]
 STATUSES = ["completed", "paid", "refunded", "cancelled"]
 STATUS_WEIGHTS = [0.88, 0.06, 0.04, 0.02]
+# In the order they happen within a session (see _session_events).
+EVENT_TYPES = np.array(
+    ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class Shape:
         end: day after the last day of history (exclusive).
         event_days: how many days before ``end`` the event log covers.
         prospect_share: share of users who never buy.
+        purchase_rate_scale: scale of the Gamma(0.9) distribution of a
+            buyer's purchases per week while alive.
+        dropout_a, dropout_b: parameters of the Beta distribution of a
+            buyer's probability to drop out after each purchase.
         session_rate_alive: mean sessions per week of an alive buyer.
         session_rate_dormant: mean sessions per week of a churned buyer.
         session_rate_prospect: mean sessions per week of an engaged prospect.
@@ -92,6 +100,9 @@ class Shape:
     end: str = "2026-10-01"
     event_days: int = 90
     prospect_share: float = 0.25
+    purchase_rate_scale: float = 1.0 / 7.0
+    dropout_a: float = 0.9
+    dropout_b: float = 3.2
     session_rate_alive: float = 0.45
     session_rate_dormant: float = 0.05
     session_rate_prospect: float = 0.3
@@ -161,13 +172,30 @@ def simulate_orders(
     Returns the orders (typed, without ids) and, per user, the time the user
     dropped out (``end`` or later for users still alive at the end).
     """
+    columns, died_at = _order_columns(rng, users["signed_up_at"].to_numpy(), shape)
+    orders = pd.DataFrame(
+        {
+            "user_index": columns["user_index"],
+            "user_id": users["user_id"].to_numpy()[columns["user_index"]],
+            "ordered_at": columns["ordered_at"],
+            "amount": columns["amount"],
+            "status": np.array(STATUSES)[columns["status_index"]],
+            "product_category": np.array(CATEGORIES)[columns["category_index"]],
+        }
+    )
+    return orders, died_at
+
+
+def _order_columns(
+    rng: np.random.Generator, signed_up: np.ndarray, shape: Shape
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The orders of :func:`simulate_orders` as arrays of user/label indices."""
     start, end = _seconds(shape.start), _seconds(shape.end)
-    count = len(users)
+    count = signed_up.size
     week = 7 * SECONDS_PER_DAY
-    signed_up = users["signed_up_at"].to_numpy()
     is_buyer = rng.random(count) >= shape.prospect_share
-    purchase_rate = rng.gamma(0.9, 1.0 / 7.0, count) / week  # per second
-    dropout = rng.beta(0.9, 3.2, count)
+    purchase_rate = rng.gamma(0.9, shape.purchase_rate_scale, count) / week
+    dropout = rng.beta(shape.dropout_a, shape.dropout_b, count)
     mean_spend = rng.lognormal(np.log(48.0), 0.75, count)
     favourite = rng.choice(len(CATEGORIES), count)
 
@@ -204,17 +232,14 @@ def simulate_orders(
         favourite[row_user],
         rng.choice(len(CATEGORIES), n_orders),
     )
-    orders = pd.DataFrame(
-        {
-            "user_index": row_user,
-            "user_id": users["user_id"].to_numpy()[row_user],
-            "ordered_at": row_time,
-            "amount": np.round(amount, 2),
-            "status": rng.choice(STATUSES, n_orders, p=STATUS_WEIGHTS),
-            "product_category": np.array(CATEGORIES)[category],
-        }
-    )
-    return orders, died_at
+    columns = {
+        "user_index": row_user,
+        "ordered_at": row_time,
+        "amount": np.round(amount, 2),
+        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "category_index": category,
+    }
+    return columns, died_at
 
 
 def simulate_events(
@@ -231,13 +256,40 @@ def simulate_events(
     order inside the event window gets a session ending in add-to-cart and
     purchase events. Returns typed events without ids, sorted by time.
     """
+    columns = _event_columns(
+        rng,
+        users["signed_up_at"].to_numpy(),
+        orders["user_index"].to_numpy(),
+        orders["ordered_at"].to_numpy(),
+        died_at,
+        shape,
+    )
+    return pd.DataFrame(
+        {
+            "user_id": users["user_id"].to_numpy()[columns["user_index"]],
+            "session_index": columns["session_index"],
+            "occurred_at": columns["occurred_at"],
+            "event_type": EVENT_TYPES[columns["kind_index"]],
+            "duration_seconds": columns["duration_seconds"],
+        }
+    )
+
+
+def _event_columns(
+    rng: np.random.Generator,
+    signed_up: np.ndarray,
+    order_user: np.ndarray,
+    order_time: np.ndarray,
+    died_at: np.ndarray,
+    shape: Shape,
+) -> dict[str, np.ndarray]:
+    """The events of :func:`simulate_events` as arrays, sorted by time."""
     end = _seconds(shape.end)
     window_start = end - shape.event_days * SECONDS_PER_DAY
     week = 7 * SECONDS_PER_DAY
-    count = len(users)
-    signed_up = users["signed_up_at"].to_numpy()
+    count = signed_up.size
     buyer_ids = np.zeros(count, dtype=bool)
-    buyer_ids[orders["user_index"].to_numpy()] = True
+    buyer_ids[order_user] = True
     engaged_prospect = (~buyer_ids) & (rng.random(count) < 0.45)
     ctr = rng.beta(2.0, 12.0, count) + np.where(buyer_ids, 0.05, 0.0)
     rate = np.where(
@@ -263,9 +315,9 @@ def simulate_events(
     ).astype(np.int64)
     session_buys = np.zeros(session_user.size, dtype=bool)
 
-    in_window = orders["ordered_at"].to_numpy() >= window_start
-    order_user = orders["user_index"].to_numpy()[in_window]
-    order_time = orders["ordered_at"].to_numpy()[in_window]
+    in_window = order_time >= window_start
+    order_user = order_user[in_window]
+    order_time = order_time[in_window]
     lead = rng.integers(120, 1800, order_user.size)
     session_user = np.concatenate([session_user, order_user])
     session_start = np.concatenate([session_start, order_time - lead])
@@ -273,10 +325,31 @@ def simulate_events(
     purchase_time = np.concatenate(
         [np.zeros(n_sessions.sum(), dtype=np.int64), order_time]
     )
-    n_all = session_user.size
+    events = _session_events(
+        rng, session_start, session_buys, purchase_time, ctr[session_user]
+    )
+    events["user_index"] = session_user[events["session_index"]]
+    keep = events["occurred_at"] < end
+    order = np.lexsort((events["session_index"][keep], events["occurred_at"][keep]))
+    return {name: values[keep][order] for name, values in events.items()}
 
+
+def _session_events(
+    rng: np.random.Generator,
+    session_start: np.ndarray,
+    session_buys: np.ndarray,
+    purchase_time: np.ndarray,
+    session_ctr: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The events of every session in session order, without a Python loop.
+
+    A session shows impressions, clicks (at the session's click-through
+    rate), page views with log-normal durations, maybe a search and an
+    add-to-cart; a buying session ends with the purchase at its order time.
+    """
+    n_all = session_start.size
     impressions = rng.poisson(2.0, n_all) + 1
-    clicks = rng.binomial(impressions, np.clip(ctr[session_user], 0.0, 0.95))
+    clicks = rng.binomial(impressions, np.clip(session_ctr, 0.0, 0.95))
     page_views = clicks + rng.poisson(0.6, n_all) + session_buys
     searches = rng.binomial(1, 0.3, n_all)
     carts = np.where(
@@ -294,26 +367,19 @@ def simulate_events(
         elapsed[np.cumsum(per_session) - per_session], per_session
     )
     occurred = session_start[event_session] + offset
-    is_purchase = kinds == "purchase"
+    is_purchase = kinds == EVENT_TYPES.tolist().index("purchase")
     occurred = np.where(is_purchase, purchase_time[event_session], occurred)
     duration = np.where(
-        kinds == "page_view",
+        kinds == EVENT_TYPES.tolist().index("page_view"),
         np.round(rng.lognormal(np.log(110.0), 1.0, event_session.size)),
         np.nan,
     )
-    keep = occurred < end
-    events = pd.DataFrame(
-        {
-            "user_id": users["user_id"].to_numpy()[session_user[event_session]],
-            "session_index": event_session,
-            "occurred_at": occurred,
-            "event_type": kinds,
-            "duration_seconds": duration,
-        }
-    )[keep]
-    return events.sort_values(
-        ["occurred_at", "session_index"], kind="stable"
-    ).reset_index(drop=True)
+    return {
+        "session_index": event_session,
+        "occurred_at": occurred,
+        "kind_index": kinds,
+        "duration_seconds": duration,
+    }
 
 
 def _event_kinds(
@@ -324,18 +390,14 @@ def _event_kinds(
     carts: np.ndarray,
     buys: np.ndarray,
 ) -> np.ndarray:
-    """Event types of every session in order, without a Python loop."""
-    names = np.array(
-        ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
-    )
+    """Indices into ``EVENT_TYPES`` of every session's events, in order."""
     counts = np.stack(
         [searches, impressions, clicks, page_views, carts, buys.astype(int)],
         axis=1,
     )
-    kind_index = np.repeat(
-        np.tile(np.arange(len(names)), counts.shape[0]), counts.ravel()
+    return np.repeat(
+        np.tile(np.arange(len(EVENT_TYPES)), counts.shape[0]), counts.ravel()
     )
-    return names[kind_index]
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
