@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from conftest import DEMO_DIR, PROJECT_DIR
 
 from segmentation import demo_data
+
+REASONS_CSV = PROJECT_DIR / "seeds" / "lookups" / "reject_reasons.csv"
 
 
 def test_committed_seeds_are_exactly_what_the_generator_writes(tmp_path: Path) -> None:
@@ -116,3 +122,161 @@ def test_same_seed_same_parquet(tmp_path: Path) -> None:
             ).fetchall()
             == []
         )
+
+
+# --- Benchmark sizes --------------------------------------------------------
+
+SIZE_USERS = 4_000
+
+
+@pytest.fixture(scope="module")
+def size_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny custom benchmark size (the S preset with fewer users)."""
+    out = tmp_path_factory.mktemp("size") / "data"
+    demo_data.write_size(out, "S", users=SIZE_USERS, chunk_users=1_500, progress=None)
+    return out
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "_manifest.json").read_text())
+
+
+def _parquet_rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def test_size_writes_one_folder_per_fact_table(size_dir: Path) -> None:
+    assert sorted(p.relative_to(size_dir).as_posix() for p in size_dir.rglob("*")) == [
+        "_manifest.json",
+        "events",
+        "events/part-0000.parquet",
+        "orders",
+        "orders/part-0000.parquet",
+        "users.parquet",
+    ]
+    manifest = _manifest(size_dir)
+    assert manifest["size"] == "custom"
+    assert manifest["users"] == SIZE_USERS
+    assert manifest["history"] == {
+        "start": "2024-10-01",
+        "end": "2026-10-01",
+        "events_start": "2026-07-03",
+    }
+    assert manifest["last_day"] == "2026-09-30"
+    assert manifest["rows"] == {
+        "users": _parquet_rows(size_dir / "users.parquet"),
+        "orders": _parquet_rows(size_dir / "orders" / "part-0000.parquet"),
+        "events": _parquet_rows(size_dir / "events" / "part-0000.parquet"),
+    }
+    for table in ("orders", "events"):
+        schema = pq.ParquetFile(size_dir / table / "part-0000.parquet").schema_arrow
+        assert schema.names == demo_data.PARQUET_SCHEMAS[table].names
+        assert pa.types.is_timestamp(schema.field(2 if table == "orders" else 3).type)
+
+
+def test_size_has_about_ten_orders_and_a_hundred_events_per_user(
+    size_dir: Path,
+) -> None:
+    rows = _manifest(size_dir)["rows"]
+    assert 8.5 <= rows["orders"] / SIZE_USERS <= 11.5
+    assert 85 <= rows["events"] / SIZE_USERS <= 115
+    distinct_users = duckdb.sql(
+        f"select count(distinct user_id) from '{size_dir}/users.parquet'"
+        " where trim(user_id) <> ''"
+    ).fetchall()[0][0]
+    assert distinct_users == SIZE_USERS
+
+
+def test_size_dirty_rows_are_few_and_counted_in_the_manifest(size_dir: Path) -> None:
+    manifest = _manifest(size_dir)
+    reasons = duckdb.sql(
+        f"select source_table, reject_reason from '{REASONS_CSV}'"
+    ).fetchall()
+    for table, counts in manifest["rejected"].items():
+        assert set(counts) <= {reason for name, reason in reasons if name == table}
+        assert 0.001 < sum(counts.values()) / manifest["rows"][table] < 0.006, table
+    orders = f"'{size_dir}/orders/*.parquet'"
+    events = f"'{size_dir}/events/*.parquet'"
+    users = f"'{size_dir}/users.parquet'"
+    found = {
+        "orders": _count_by_rule(
+            orders,
+            "order_id",
+            {
+                "missing_user_id": "coalesce(trim(user_id), '') = ''",
+                "unknown_user": "user_id like 'X%'",
+                "negative_amount": "amount < 0",
+                "invalid_amount": "amount is null",
+                "invalid_ordered_at": "ordered_at is null",
+                "invalid_status": "status not in ('completed', 'paid',"
+                " 'refunded', 'cancelled')",
+                "future_timestamp": "year(ordered_at) > 2030",
+            },
+        ),
+        "events": _count_by_rule(
+            events,
+            "event_id",
+            {
+                "missing_user_id": "coalesce(trim(user_id), '') = ''",
+                "unknown_user": "user_id like 'X%'",
+                "invalid_occurred_at": "occurred_at is null",
+                "invalid_event_type": "event_type not in ('search', 'impression',"
+                " 'click', 'page_view', 'add_to_cart', 'purchase')",
+                "invalid_duration": "duration_seconds < 0 or duration_seconds > 86400",
+                "future_timestamp": "year(occurred_at) > 2030",
+            },
+        ),
+        "users": _count_by_rule(users, "user_id", {}),
+    }
+    assert found == manifest["rejected"]
+
+
+def _count_by_rule(source: str, key: str, rules: dict[str, str]) -> dict[str, int]:
+    """Rows breaking each rule, rows without ``key`` and repeated ``key``s."""
+    reason = key.removesuffix("_id")
+    counts = {
+        f"missing_{reason}_id": f"coalesce(trim({key}), '') = ''",
+        **rules,
+        f"duplicate_{reason}_id": "false",
+    }
+    selects = ", ".join(f"count(*) filter (where {rule})" for rule in counts.values())
+    row = duckdb.sql(f"select {selects} from {source}").fetchall()[0]
+    found = dict(zip(counts, row, strict=True))
+    found[f"duplicate_{reason}_id"] = duckdb.sql(
+        f"select count(*) - count(distinct {key}) from {source}"
+        f" where coalesce(trim({key}), '') <> ''"
+    ).fetchall()[0][0]
+    return {name: count for name, count in found.items() if count}
+
+
+def test_size_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        demo_data.write_size(tmp_path / name, "S", users=700, progress=None)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert len(files) == 4
+    for path in files:
+        assert (tmp_path / "a" / path).read_bytes() == (
+            tmp_path / "b" / path
+        ).read_bytes(), path
+
+
+def test_size_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    command = [sys.executable, "-m", "segmentation.demo_data"]
+    created = subprocess.run(
+        [*command, "--size", "S", "--users", "500", "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "[500/500 users] orders" in created.stderr
+    refused = subprocess.run(
+        [*command, "--size", "S", "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "already holds generated data" in refused.stderr

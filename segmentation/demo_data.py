@@ -21,6 +21,13 @@ The statistical shape:
   ``event_days`` days, are more frequent for alive buyers, and every order in
   that window has a session that leads to it.
 
+Benchmark sizes (``--size S|M|L``: 10k, 100k or 1M users) use the same
+distributions under :meth:`Shape.benchmark` (about 10 orders and 100 events
+per user) and write typed Parquet with about 0.4% type-compatible dirty rows
+per table: ``DIR/users.parquet``, ``DIR/orders/part-*.parquet``,
+``DIR/events/part-*.parquet`` and ``DIR/_manifest.json`` (rows, dirty rows
+per reason, next free ids).
+
 The same seed gives byte-identical files. Run ``python -m
 segmentation.demo_data --help`` for the command line.
 """
@@ -37,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 SECONDS_PER_DAY = 86_400
@@ -106,6 +114,20 @@ class Shape:
     session_rate_alive: float = 0.45
     session_rate_dormant: float = 0.05
     session_rate_prospect: float = 0.3
+
+    @classmethod
+    def benchmark(cls) -> Shape:
+        """The shape of the benchmark sizes: about 10 orders and 100 events
+        per user (the demo has about 3 and 18), from the same distributions
+        with a higher purchase rate, a lower dropout and more sessions."""
+        sessions = 5.4
+        return cls(
+            purchase_rate_scale=3.2 / 7.0,
+            dropout_b=20.0,
+            session_rate_alive=0.45 * sessions,
+            session_rate_dormant=0.05 * sessions,
+            session_rate_prospect=0.3 * sessions,
+        )
 
 
 def _seconds(day: str) -> int:
@@ -815,21 +837,467 @@ def write_parquet(
     return totals
 
 
+# --- Benchmark sizes -------------------------------------------------------
+
+SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
+SIZE_CHUNK_USERS = 10_000
+ROW_GROUP_ROWS = 1_000_000
+
+
+def _arrow_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded numbers as an Arrow string array (fast)."""
+    digits = pc.cast(pa.array(numbers, pa.int64()), pa.string())
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(digits, width, "0"), "")
+
+
+def _year_typo(stamps: np.ndarray) -> np.ndarray:
+    """The same moments with the year's last two digits swapped (2026: 2062)."""
+    stamps = stamps.astype("datetime64[s]")
+    years = stamps.astype("datetime64[Y]")
+    year = years.astype(np.int64) + 1970
+    typo = year // 100 * 100 + year % 10 * 10 + year // 10 % 10
+    typo = np.where(typo > year + 1, typo, year + 40)
+    typo_years = (typo - 1970).astype("datetime64[Y]")
+    return typo_years.astype("datetime64[s]") + (stamps - years.astype("datetime64[s]"))
+
+
+def _blank_or_null(rng: np.random.Generator, count: int) -> pa.Array:
+    return pa.array(np.where(rng.random(count) < 0.5, None, "  "), pa.string())
+
+
+class _TypedDirt:
+    """Type-compatible dirty rows for one clean Arrow table of a chunk.
+
+    Every dirty row copies a random clean row, breaks exactly one rule of
+    staging (the reason codes of ``seeds/lookups/reject_reasons.csv``) and
+    is placed right after the row it copies, so time order mostly holds.
+    ``unit`` rows are added per unit of a reason; copies under a fresh id
+    take the next free ids.
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        clean: pa.Table,
+        unit: int,
+        fresh_ids: tuple[str, str, int, int] | None = None,
+    ) -> None:
+        self.rng, self.clean, self.unit = rng, clean, unit
+        self.fresh_ids = fresh_ids  # (column, prefix, width, next id)
+        self.pieces: list[pa.Table] = []
+        self.sources: list[np.ndarray] = []
+        self.counts: dict[str, int] = {}
+
+    @property
+    def next_id(self) -> int:
+        return 0 if self.fresh_ids is None else self.fresh_ids[3]
+
+    def add(self, reason: str, units: int, fresh: bool = True, **changes) -> None:
+        """Add ``units`` units of rows; ``changes`` map columns to functions
+        of the copied rows that return the new values."""
+        count = units * self.unit
+        if count == 0:
+            return
+        source = np.sort(self.rng.choice(self.clean.num_rows, count, replace=False))
+        rows = self.clean.take(source)
+        if fresh and self.fresh_ids is not None:
+            column, prefix, width, next_id = self.fresh_ids
+            numbers = np.arange(next_id, next_id + count)
+            changes = {column: lambda _: _arrow_ids(prefix, numbers, width)} | changes
+            self.fresh_ids = (column, prefix, width, next_id + count)
+        for name, change in changes.items():
+            field = rows.schema.field(name)
+            values = change(rows)
+            if not isinstance(values, pa.Array):
+                values = pa.array(values, field.type)
+            rows = rows.set_column(rows.schema.get_field_index(name), field, values)
+        self.pieces.append(rows)
+        self.sources.append(source)
+        self.counts[reason] = self.counts.get(reason, 0) + count
+
+    def table(self) -> pa.Table:
+        if not self.pieces:
+            return self.clean
+        n = self.clean.num_rows
+        dirty = pa.concat_tables(self.pieces)
+        order = np.insert(
+            np.arange(n), np.concatenate(self.sources) + 1, n + np.arange(len(dirty))
+        )
+        return pa.concat_tables([self.clean, dirty]).take(order)
+
+
+def _values(rows: pa.Table, name: str) -> np.ndarray:
+    return rows[name].to_numpy()
+
+
+def _dirty_typed_users(
+    rng: np.random.Generator, users: pa.Table
+) -> tuple[pa.Table, dict[str, int]]:
+    """About 0.4% dirty users: duplicates (exact or with an e-mail in
+    capitals, the same after cleaning) and users without an id."""
+    dirt = _TypedDirt(rng, users, users.num_rows // 1000)
+    dirt.add("duplicate_user_id", 1, fresh=False)
+    dirt.add(
+        "duplicate_user_id",
+        1,
+        fresh=False,
+        email=lambda rows: pc.utf8_upper(rows["email"]).combine_chunks(),
+    )
+    dirt.add(
+        "missing_user_id",
+        2,
+        user_id=lambda rows: _blank_or_null(rng, rows.num_rows),
+    )
+    return dirt.table(), dirt.counts
+
+
+def _dirty_typed_orders(
+    rng: np.random.Generator, orders: pa.Table, next_order: int
+) -> tuple[pa.Table, dict[str, int], int]:
+    """About 0.44% dirty orders, each breaking exactly one rule."""
+    dirt = _TypedDirt(
+        rng, orders, orders.num_rows // 2500, ("order_id", "O", 8, next_order)
+    )
+    dirt.add("duplicate_order_id", 2, fresh=False)
+    dirt.add(
+        "duplicate_order_id",
+        1,
+        fresh=False,
+        amount=lambda rows: np.round(
+            _values(rows, "amount") * rng.uniform(0.5, 1.5, rows.num_rows), 2
+        ).clip(0.01),
+    )
+    dirt.add(
+        "missing_order_id",
+        1,
+        order_id=lambda rows: _blank_or_null(rng, rows.num_rows),
+    )
+    dirt.add(
+        "missing_user_id", 1, user_id=lambda rows: _blank_or_null(rng, rows.num_rows)
+    )
+    dirt.add(
+        "unknown_user",
+        1,
+        user_id=lambda rows: _arrow_ids(
+            "X", rng.integers(1, 10_000_000, rows.num_rows), 7
+        ),
+    )
+    dirt.add(
+        "negative_amount",
+        1,
+        amount=lambda rows: -np.maximum(_values(rows, "amount"), 0.01),
+    )
+    dirt.add(
+        "invalid_amount", 1, amount=lambda rows: pa.nulls(rows.num_rows, pa.float64())
+    )
+    dirt.add(
+        "invalid_ordered_at",
+        1,
+        ordered_at=lambda rows: pa.nulls(rows.num_rows, pa.timestamp("s")),
+    )
+    dirt.add(
+        "invalid_status",
+        1,
+        status=lambda rows: rng.choice(["shipped?", "lost", "??"], rows.num_rows),
+    )
+    dirt.add(
+        "future_timestamp",
+        1,
+        ordered_at=lambda rows: _year_typo(_values(rows, "ordered_at")),
+    )
+    return dirt.table(), dirt.counts, dirt.next_id
+
+
+def _dirty_typed_events(
+    rng: np.random.Generator, events: pa.Table, next_event: int
+) -> tuple[pa.Table, dict[str, int], int]:
+    """About 0.44% dirty events, each breaking exactly one rule."""
+    dirt = _TypedDirt(
+        rng, events, events.num_rows // 2500, ("event_id", "E", 9, next_event)
+    )
+    dirt.add("duplicate_event_id", 2, fresh=False)
+    dirt.add(
+        "duplicate_event_id",
+        1,
+        fresh=False,
+        occurred_at=lambda rows: (
+            _values(rows, "occurred_at")
+            - rng.integers(1, 60, rows.num_rows).astype("timedelta64[s]")
+        ),
+    )
+    dirt.add(
+        "missing_event_id",
+        1,
+        event_id=lambda rows: _blank_or_null(rng, rows.num_rows),
+    )
+    dirt.add(
+        "missing_user_id", 1, user_id=lambda rows: _blank_or_null(rng, rows.num_rows)
+    )
+    dirt.add(
+        "unknown_user",
+        1,
+        user_id=lambda rows: _arrow_ids(
+            "X", rng.integers(1, 10_000_000, rows.num_rows), 7
+        ),
+    )
+    dirt.add(
+        "invalid_occurred_at",
+        1,
+        occurred_at=lambda rows: pa.nulls(rows.num_rows, pa.timestamp("s")),
+    )
+    dirt.add(
+        "invalid_event_type",
+        1,
+        event_type=lambda rows: rng.choice(
+            ["clikc", "unknown", "pageview", ""], rows.num_rows
+        ),
+    )
+    dirt.add(
+        "invalid_duration",
+        1,
+        duration_seconds=lambda rows: rng.choice(
+            [-30.0, 90_000.0, 1e99], rows.num_rows
+        ),
+    )
+    dirt.add(
+        "future_timestamp",
+        1,
+        occurred_at=lambda rows: _year_typo(_values(rows, "occurred_at")),
+    )
+    return dirt.table(), dirt.counts, dirt.next_id
+
+
+def _orders_table(
+    columns: dict[str, np.ndarray], user_ids: pa.Array, first_order: int
+) -> pa.Table:
+    return pa.table(
+        {
+            "order_id": _arrow_ids(
+                "O", first_order + np.arange(columns["ordered_at"].size), 8
+            ),
+            "user_id": user_ids.take(columns["user_index"]),
+            "ordered_at": pa.array(columns["ordered_at"].astype("datetime64[s]")),
+            "amount": pa.array(columns["amount"], pa.float64()),
+            "status": pa.array(STATUSES).take(columns["status_index"]),
+            "product_category": pa.array(CATEGORIES).take(columns["category_index"]),
+        },
+        schema=PARQUET_SCHEMAS["orders"],
+    )
+
+
+def _events_table(
+    columns: dict[str, np.ndarray],
+    user_ids: pa.Array,
+    first_event: int,
+    first_session: int,
+) -> pa.Table:
+    return pa.table(
+        {
+            "event_id": _arrow_ids(
+                "E", first_event + np.arange(columns["occurred_at"].size), 9
+            ),
+            "user_id": user_ids.take(columns["user_index"]),
+            "session_id": _arrow_ids("S", first_session + columns["session_index"], 8),
+            "occurred_at": pa.array(columns["occurred_at"].astype("datetime64[s]")),
+            "event_type": pa.array(EVENT_TYPES).take(columns["kind_index"]),
+            "duration_seconds": pa.array(
+                columns["duration_seconds"], pa.float64(), from_pandas=True
+            ),
+        },
+        schema=PARQUET_SCHEMAS["events"],
+    )
+
+
+def _sized_chunk(
+    rng: np.random.Generator,
+    first_user: int,
+    count: int,
+    shape: Shape,
+    next_ids: dict[str, int],
+) -> tuple[dict[str, pa.Table], dict[str, dict[str, int]], dict[str, int]]:
+    """One chunk of users, orders and events as Arrow tables with dirty rows.
+
+    Returns the tables, the dirty rows per (table, reason) and the next free
+    order, event and session ids.
+    """
+    users = generate_users(rng, first_user, count, shape)
+    signed_up = users["signed_up_at"].to_numpy()
+    orders, died_at = _order_columns(rng, signed_up, shape)
+    events = _event_columns(
+        rng, signed_up, orders["user_index"], orders["ordered_at"], died_at, shape
+    )
+    user_ids = pa.array(users["user_id"].to_numpy(), pa.string())
+    sessions = (
+        int(events["session_index"].max()) + 1 if events["session_index"].size else 0
+    )
+    user_table, user_counts = _dirty_typed_users(
+        rng, _to_arrow(users, PARQUET_SCHEMAS["users"])
+    )
+    order_table, order_counts, next_order = _dirty_typed_orders(
+        rng,
+        _orders_table(orders, user_ids, next_ids["order"]),
+        next_ids["order"] + orders["ordered_at"].size,
+    )
+    event_table, event_counts, next_event = _dirty_typed_events(
+        rng,
+        _events_table(events, user_ids, next_ids["event"], next_ids["session"]),
+        next_ids["event"] + events["occurred_at"].size,
+    )
+    tables = {"users": user_table, "orders": order_table, "events": event_table}
+    counts = {"users": user_counts, "orders": order_counts, "events": event_counts}
+    next_ids = {
+        "order": next_order,
+        "event": next_event,
+        "session": next_ids["session"] + sessions,
+    }
+    return tables, counts, next_ids
+
+
+class _RowGroupWriter:
+    """A Parquet file written chunk by chunk in row groups of ``rows`` rows."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int = ROW_GROUP_ROWS):
+        self.writer = pq.ParquetWriter(path, schema)
+        self.rows = rows
+        self.pending = schema.empty_table()
+
+    def write(self, table: pa.Table) -> None:
+        self.pending = pa.concat_tables([self.pending, table])
+        while self.pending.num_rows >= self.rows:
+            self.writer.write_table(
+                self.pending.slice(0, self.rows), row_group_size=self.rows
+            )
+            self.pending = self.pending.slice(self.rows)
+
+    def close(self) -> None:
+        if self.pending.num_rows:
+            self.writer.write_table(self.pending, row_group_size=self.rows)
+        self.writer.close()
+
+
+def _size_paths(out_dir: Path) -> dict[str, Path]:
+    return {
+        "users": out_dir / "users.parquet",
+        "orders": out_dir / "orders" / "part-0000.parquet",
+        "events": out_dir / "events" / "part-0000.parquet",
+    }
+
+
+def _add_counts(total: dict[str, int], counts: dict[str, int]) -> None:
+    for reason, count in counts.items():
+        total[reason] = total.get(reason, 0) + count
+
+
+def write_size(
+    out_dir: Path,
+    size: str = "S",
+    users: int | None = None,
+    seed: int = DEMO_SEED,
+    chunk_users: int = SIZE_CHUNK_USERS,
+    progress=sys.stderr,
+) -> dict:
+    """Write a benchmark size: Parquet with ~0.4% dirty rows and a manifest.
+
+    ``DIR/users.parquet``, ``DIR/orders/part-0000.parquet`` and
+    ``DIR/events/part-0000.parquet`` are streamed chunk by chunk of
+    ``chunk_users`` users (memory stays flat) under :meth:`Shape.benchmark`:
+    about 10 orders and 100 events per user. ``users`` overrides the user
+    count of ``size`` (the manifest then says ``custom``). Refuses a folder
+    that already holds generated data. Returns the manifest.
+    """
+    count = SIZES[size] if users is None else users
+    paths = _size_paths(out_dir)
+    if (out_dir / "_manifest.json").exists() or any(
+        path.parent.is_dir() and any(path.parent.glob("*.parquet"))
+        for path in paths.values()
+    ):
+        raise FileExistsError(f"{out_dir} already holds generated data")
+    shape = Shape.benchmark()
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    writers = {
+        name: _RowGroupWriter(path, PARQUET_SCHEMAS[name])
+        for name, path in paths.items()
+    }
+    rows = {"users": 0, "orders": 0, "events": 0}
+    rejected: dict[str, dict[str, int]] = {"users": {}, "orders": {}, "events": {}}
+    next_ids = {"order": 1, "event": 1, "session": 1}
+    children = np.random.SeedSequence(seed).spawn(max(1, -(-count // chunk_users)))
+    started = time.monotonic()
+    try:
+        for number, child in enumerate(children):
+            first = number * chunk_users
+            tables, counts, next_ids = _sized_chunk(
+                np.random.default_rng(child),
+                first + 1,
+                min(chunk_users, count - first),
+                shape,
+                next_ids,
+            )
+            for name, table in tables.items():
+                writers[name].write(table)
+                rows[name] += table.num_rows
+                _add_counts(rejected[name], counts[name])
+            if progress is not None:
+                print(
+                    f"[{min(first + chunk_users, count):,}/{count:,} users]"
+                    f" orders {rows['orders']:,}  events {rows['events']:,}"
+                    f"  ({time.monotonic() - started:.1f}s)",
+                    file=progress,
+                    flush=True,
+                )
+    finally:
+        for writer in writers.values():
+            writer.close()
+    end = np.datetime64(shape.end, "D")
+    manifest = {
+        "size": size if count == SIZES[size] else "custom",
+        "seed": seed,
+        "users": count,
+        "history": {
+            "start": shape.start,
+            "end": shape.end,
+            "events_start": str(end - shape.event_days),
+        },
+        "last_day": str(end - 1),
+        "rows": rows,
+        "rejected": rejected,
+        "next_ids": next_ids,
+        "increments": [],
+    }
+    _write_manifest(out_dir, manifest)
+    return manifest
+
+
+def _write_manifest(out_dir: Path, manifest: dict) -> None:
+    path = out_dir / "_manifest.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(manifest, indent=2) + "\n")
+    temporary.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m segmentation.demo_data",
         description="Generate deterministic raw users, orders and events.",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("seeds/demo"), help="output folder"
+        "--out",
+        type=Path,
+        help="output folder (default seeds/demo for the CSV demo seeds)",
     )
-    parser.add_argument("--users", type=int, default=DEMO_USERS, help="number of users")
-    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed")
+    parser.add_argument(
+        "--users",
+        type=int,
+        help=f"number of users (default {DEMO_USERS:,}; with --size it"
+        " overrides the size's user count, for quick tries)",
+    )
+    parser.add_argument("--seed", type=int, help=f"random seed (default {DEMO_SEED})")
     parser.add_argument(
         "--format",
         choices=["csv", "parquet"],
-        default="csv",
-        help="csv: the demo seeds with dirty rows; parquet: clean, typed files",
+        help="csv (default): the demo seeds with dirty rows; parquet: clean,"
+        " typed users/orders/events.parquet",
     )
     parser.add_argument(
         "--event-days",
@@ -837,15 +1305,35 @@ def main(argv: list[str] | None = None) -> int:
         default=90,
         help="days of behaviour events before the end of history (parquet)",
     )
+    parser.add_argument(
+        "--size",
+        choices=list(SIZES),
+        help="benchmark size, S/M/L = 10k/100k/1M users with about 10 orders"
+        " and 100 events each: Parquet with ~0.4%% dirty rows in OUT/users.parquet,"
+        " OUT/orders/, OUT/events/ and OUT/_manifest.json (needs --out)",
+    )
     args = parser.parse_args(argv)
-    if args.users < 1:
+    if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
-    if args.format == "csv":
-        manifest = write_demo(args.out, args.seed, args.users)
+    seed = DEMO_SEED if args.seed is None else args.seed
+    if args.size is not None:
+        if args.out is None:
+            parser.error("--size needs --out")
+        if args.format == "csv":
+            parser.error("--size writes Parquet")
+        try:
+            manifest = write_size(args.out, args.size, args.users, seed)
+        except FileExistsError as error:
+            parser.error(f"{error}: remove it or choose another --out")
         print(f"wrote {manifest['rows']} rows to {args.out}")
+    elif args.format == "parquet":
+        out = args.out or Path("seeds/demo")
+        totals = write_parquet(out, args.users or DEMO_USERS, seed, args.event_days)
+        print(f"wrote {totals} rows to {out}")
     else:
-        totals = write_parquet(args.out, args.users, args.seed, args.event_days)
-        print(f"wrote {totals} rows to {args.out}")
+        out = args.out or Path("seeds/demo")
+        manifest = write_demo(out, seed, args.users or DEMO_USERS)
+        print(f"wrote {manifest['rows']} rows to {out}")
     return 0
 
 
