@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,7 +261,92 @@ def test_size_is_deterministic(tmp_path: Path) -> None:
         ).read_bytes(), path
 
 
-def test_size_command_line(tmp_path: Path) -> None:
+def test_append_day_adds_the_next_day_with_fresh_ids(
+    size_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(size_dir, folder)
+    before = _manifest(folder)
+    old_ids = _ids(folder)
+    for day in ("2026-10-01", "2026-10-02"):
+        previous = _manifest(folder)
+        old_files = sorted(p.name for p in (folder / "events").iterdir())
+        manifest = demo_data.append_day(folder, progress=None)
+        increment = manifest["increments"][-1]
+        assert increment["day"] == manifest["last_day"] == day
+        name = f"part-{len(old_files):04d}-{day}.parquet"
+        assert increment["files"] == {
+            "orders": f"orders/{name}",
+            "events": f"events/{name}",
+        }
+        for table in ("orders", "events"):
+            names = sorted(p.name for p in (folder / table).iterdir())
+            assert names[-1] == name  # sorts after every older file
+            added = _parquet_rows(folder / table / name)
+            assert increment["rows"][table] == added
+            assert manifest["rows"][table] == previous["rows"][table] + added
+        events_share = increment["rows"]["events"] / previous["rows"]["events"]
+        assert 0.0095 < events_share < 0.0105
+        days = duckdb.sql(
+            f"select distinct cast(occurred_at as date)::varchar"
+            f" from '{folder}/events/{name}'"
+            f" union select distinct cast(ordered_at as date)::varchar"
+            f" from '{folder}/orders/{name}'"
+        ).fetchall()
+        assert days == [(day,)]
+    new_ids = _ids(folder)
+    for kind in ("order", "event", "session"):
+        added = new_ids[kind] - old_ids[kind]
+        # Fresh: the next free ids of the manifest, one after another.
+        assert added == set(range(before["next_ids"][kind], manifest["next_ids"][kind]))
+    for kind, table in (("order", "orders"), ("event", "events")):
+        rows = sum(step["rows"][table] for step in manifest["increments"])
+        assert len(new_ids[kind] - old_ids[kind]) == rows  # no collisions
+    daily_orders = duckdb.sql(
+        f"select count(*) / 30 from '{size_dir}/orders/*.parquet'"
+        " where ordered_at >= '2026-09-01' and ordered_at < '2026-10-01'"
+        " and user_id like 'U%' and amount >= 0"
+    ).fetchall()[0][0]
+    assert manifest["increments"][0]["rows"]["orders"] == round(daily_orders)
+    unknown = duckdb.sql(
+        f"select count(*) from '{folder}/orders/part-0001*.parquet'"
+        f" where user_id not in (select user_id from '{folder}/users.parquet')"
+    ).fetchall()[0][0]
+    assert unknown == 0
+
+
+def _ids(folder: Path) -> dict[str, set[int]]:
+    """Numeric parts of every order, event and session id in the folder."""
+    queries = {
+        "order": f"select order_id from '{folder}/orders/*.parquet'",
+        "event": f"select event_id from '{folder}/events/*.parquet'",
+        "session": f"select session_id from '{folder}/events/*.parquet'",
+    }
+    return {
+        kind: {
+            int(value[1:])
+            for (value,) in duckdb.sql(query).fetchall()
+            if value and value.strip()
+        }
+        for kind, query in queries.items()
+    }
+
+
+def test_append_day_is_deterministic(size_dir: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        shutil.copytree(size_dir, tmp_path / name)
+        demo_data.append_day(tmp_path / name, progress=None)
+    for path in (
+        "orders/part-0001-2026-10-01.parquet",
+        "events/part-0001-2026-10-01.parquet",
+        "_manifest.json",
+    ):
+        assert (tmp_path / "a" / path).read_bytes() == (
+            tmp_path / "b" / path
+        ).read_bytes()
+
+
+def test_size_and_append_day_command_lines(tmp_path: Path) -> None:
     out = tmp_path / "data"
     command = [sys.executable, "-m", "segmentation.demo_data"]
     created = subprocess.run(
@@ -280,3 +366,11 @@ def test_size_command_line(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "already holds generated data" in refused.stderr
+    subprocess.run(
+        [*command, "--append-day", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert _manifest(out)["last_day"] == "2026-10-01"

@@ -26,7 +26,8 @@ distributions under :meth:`Shape.benchmark` (about 10 orders and 100 events
 per user) and write typed Parquet with about 0.4% type-compatible dirty rows
 per table: ``DIR/users.parquet``, ``DIR/orders/part-*.parquet``,
 ``DIR/events/part-*.parquet`` and ``DIR/_manifest.json`` (rows, dirty rows
-per reason, next free ids).
+per reason, next free ids). ``--append-day DIR`` adds the next day of clean
+orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files.
 
 The same seed gives byte-identical files. Run ``python -m
 segmentation.demo_data --help`` for the command line.
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 SECONDS_PER_DAY = 86_400
@@ -842,6 +844,8 @@ def write_parquet(
 SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
 SIZE_CHUNK_USERS = 10_000
 ROW_GROUP_ROWS = 1_000_000
+APPEND_EVENT_SHARE = 0.01
+APPEND_ORDER_DAYS = 30
 
 
 def _arrow_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
@@ -1276,6 +1280,164 @@ def _write_manifest(out_dir: Path, manifest: dict) -> None:
     temporary.replace(path)
 
 
+def _next_part(out_dir: Path) -> int:
+    numbers = [
+        int(path.name[5:9])
+        for table in ("orders", "events")
+        for path in (out_dir / table).glob("part-*.parquet")
+        if path.name[5:9].isdigit()
+    ]
+    return max(numbers, default=-1) + 1
+
+
+def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> dict:
+    """Add the next day of clean orders and events to a benchmark size.
+
+    The day after the manifest's ``last_day`` gets about as many orders as
+    the average day of the last 30 days (from buyers of those days, around
+    their recent order values) and events amounting to 1% of the folder's
+    event rows: a purchase session for every order, then browsing sessions
+    of recent buyers and of any user. They go to ``orders/part-NNNN-DAY``
+    and ``events/part-NNNN-DAY`` (NNNN after every existing part) with the
+    next free ids. The same folder and seed give the same day. Returns the
+    updated manifest.
+    """
+    manifest = json.loads((out_dir / "_manifest.json").read_text())
+    seed = manifest["seed"] if seed is None else seed
+    day = np.datetime64(manifest["last_day"], "D") + 1
+    day_start = int(day.astype("datetime64[s]").astype(np.int64))
+    day_end = day_start + SECONDS_PER_DAY
+    rng = np.random.default_rng([seed, int(day.astype(np.int64))])
+    started = time.monotonic()
+
+    since = np.datetime64(day - APPEND_ORDER_DAYS, "s")
+    recent = ds.dataset(out_dir / "orders", format="parquet").to_table(
+        columns=["user_id", "ordered_at", "amount", "product_category"],
+        filter=(ds.field("ordered_at") >= pa.scalar(since, pa.timestamp("s")))
+        & (ds.field("ordered_at") < pa.scalar(day.astype("datetime64[s]")))
+        & (ds.field("amount") >= 0),
+    )
+    # Sorted, so the day does not depend on the order files are scanned in.
+    recent = recent.filter(pc.starts_with(recent["user_id"], "U")).sort_by(
+        [(name, "ascending") for name in recent.column_names]
+    )
+    n_orders = round(recent.num_rows / APPEND_ORDER_DAYS)
+    pick = _picks(rng, recent.num_rows, n_orders)
+    order_users = recent["user_id"].take(pick).combine_chunks()
+    favourite = pc.fill_null(
+        pc.index_in(recent["product_category"].take(pick), pa.array(CATEGORIES)), 0
+    ).to_numpy()
+    orders = {
+        "user_index": np.arange(n_orders),
+        "ordered_at": np.sort(rng.integers(day_start, day_end, n_orders)),
+        "amount": np.round(
+            rng.gamma(4.0, recent["amount"].take(pick).to_numpy() / 4.0), 2
+        ).clip(0.01),
+        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "category_index": np.where(
+            rng.random(n_orders) < 0.6,
+            favourite,
+            rng.choice(len(CATEGORIES), n_orders),
+        ),
+    }
+
+    # A purchase session per order, then more browsing sessions than needed
+    # (about 5 events each) by recent buyers and by any user, in random
+    # order: the sessions beyond 1% of the folder's events are cut.
+    target = round(manifest["rows"]["events"] * APPEND_EVENT_SHARE)
+    n_browse = 2 * target // 5 + 10
+    from_buyers = (rng.random(n_browse) < 0.6) & (recent.num_rows > 0)
+    n_from_buyers = int(from_buyers.sum())
+    browse_pool = pa.concat_arrays(
+        [
+            recent["user_id"]
+            .take(_picks(rng, recent.num_rows, n_from_buyers))
+            .combine_chunks(),
+            _arrow_ids(
+                "U",
+                rng.integers(1, manifest["users"] + 1, n_browse - n_from_buyers),
+                7,
+            ),
+        ]
+    )
+    browse_index = np.empty(n_browse, dtype=np.int64)
+    browse_index[from_buyers] = np.arange(n_from_buyers)
+    browse_index[~from_buyers] = n_from_buyers + np.arange(n_browse - n_from_buyers)
+    session_users = pa.concat_arrays([order_users, browse_pool.take(browse_index)])
+    session_buys = np.arange(n_orders + n_browse) < n_orders
+    lead = rng.integers(120, 1800, n_orders)
+    session_start = np.concatenate(
+        [
+            np.maximum(orders["ordered_at"] - lead, day_start),
+            rng.integers(day_start, day_end, n_browse),
+        ]
+    )
+    purchase_time = np.concatenate(
+        [orders["ordered_at"], np.zeros(n_browse, dtype=np.int64)]
+    )
+    is_buyer = np.concatenate([np.ones(n_orders, dtype=bool), from_buyers])
+    ctr = rng.beta(2.0, 12.0, session_buys.size) + np.where(is_buyer, 0.05, 0.0)
+    events = _session_events(rng, session_start, session_buys, purchase_time, ctr)
+    inside = events["occurred_at"] < day_end
+    per_session = np.bincount(
+        events["session_index"][inside], minlength=session_buys.size
+    )
+    kept_sessions = session_buys | (
+        (np.cumsum(per_session) <= target) & (per_session > 0)
+    )
+    keep = inside & kept_sessions[events["session_index"]]
+    events = {name: values[keep] for name, values in events.items()}
+    events["user_index"] = events["session_index"]
+    events["session_index"] = (np.cumsum(kept_sessions) - 1)[events["session_index"]]
+    order = np.lexsort((events["session_index"], events["occurred_at"]))
+    events = {name: values[order] for name, values in events.items()}
+
+    next_ids = manifest["next_ids"]
+    tables = {
+        "orders": _orders_table(orders, order_users, next_ids["order"]),
+        "events": _events_table(
+            events, session_users, next_ids["event"], next_ids["session"]
+        ),
+    }
+    part = _next_part(out_dir)
+    files = {}
+    for name, table in tables.items():
+        files[name] = f"{name}/part-{part:04d}-{day}.parquet"
+        pq.write_table(table, out_dir / files[name], row_group_size=ROW_GROUP_ROWS)
+        manifest["rows"][name] += table.num_rows
+    manifest["next_ids"] = {
+        "order": next_ids["order"] + tables["orders"].num_rows,
+        "event": next_ids["event"] + tables["events"].num_rows,
+        "session": next_ids["session"] + int(kept_sessions.sum()),
+    }
+    manifest["last_day"] = str(day)
+    manifest["increments"].append(
+        {
+            "day": str(day),
+            "seed": seed,
+            "rows": {name: table.num_rows for name, table in tables.items()},
+            "files": files,
+        }
+    )
+    _write_manifest(out_dir, manifest)
+    if progress is not None:
+        print(
+            f"[{day}] orders {tables['orders'].num_rows:,}"
+            f"  events {tables['events'].num_rows:,}"
+            f"  ({time.monotonic() - started:.1f}s)",
+            file=progress,
+            flush=True,
+        )
+    return manifest
+
+
+def _picks(rng: np.random.Generator, population: int, count: int) -> np.ndarray:
+    """``count`` random row numbers below ``population`` (with replacement)."""
+    if count == 0 or population == 0:
+        return np.empty(0, dtype=np.int64)
+    return rng.integers(0, population, count)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m segmentation.demo_data",
@@ -1312,11 +1474,27 @@ def main(argv: list[str] | None = None) -> int:
         " and 100 events each: Parquet with ~0.4%% dirty rows in OUT/users.parquet,"
         " OUT/orders/, OUT/events/ and OUT/_manifest.json (needs --out)",
     )
+    parser.add_argument(
+        "--append-day",
+        type=Path,
+        metavar="DIR",
+        help="add the next day of orders and events (1%% of the events) to a"
+        " folder written by --size",
+    )
     args = parser.parse_args(argv)
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
     seed = DEMO_SEED if args.seed is None else args.seed
-    if args.size is not None:
+    if args.append_day is not None:
+        if args.size or args.out or args.format or args.users:
+            parser.error("--append-day takes only a folder (and --seed)")
+        if not (args.append_day / "_manifest.json").is_file():
+            parser.error(f"{args.append_day} holds no _manifest.json from --size")
+        manifest = append_day(args.append_day, args.seed)
+        print(
+            f"appended {manifest['increments'][-1]['rows']} rows to {args.append_day}"
+        )
+    elif args.size is not None:
         if args.out is None:
             parser.error("--size needs --out")
         if args.format == "csv":
