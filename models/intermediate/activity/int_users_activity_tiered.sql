@@ -18,7 +18,7 @@ orders_per_user as (
 
 behaviour_data as (
     select count(*) > 0 as has_behaviour_data
-    from {{ ref('int_events_filtered_to_as_of') }}
+    from {{ ref('int_session_days_filtered_to_as_of') }}
 ),
 
 as_of as (
@@ -66,7 +66,7 @@ rates as (
         *,
         case
             when impressions_30d > 0
-                then 1.0 * clicks_30d / impressions_30d
+                then least(1.0, 1.0 * clicks_30d / impressions_30d)
         end as ctr_30d,
         case
             when sessions_30d > 0
@@ -78,7 +78,7 @@ rates as (
         end as conversion_rate_30d,
         case
             when impressions_90d > 0
-                then 1.0 * clicks_90d / impressions_90d
+                then least(1.0, 1.0 * clicks_90d / impressions_90d)
         end as ctr_90d,
         case
             when sessions_90d > 0
