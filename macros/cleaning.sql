@@ -18,9 +18,28 @@
 {% macro parse_timestamp(column) -%}
     {#- Text, date or timestamp -> UTC timestamp; null when unparseable.
         Offsets such as +02:00 or Z are honoured; naive values are UTC. -#}
+    {{ return(adapter.dispatch(
+        'parse_timestamp', 'segmentation_warehouse'
+    )(column)) }}
+{%- endmacro %}
+
+
+{% macro default__parse_timestamp(column) -%}
     {{ dbt.safe_cast(
         dbt.safe_cast(clean_text(column), 'timestamptz'), 'timestamp'
     ) }}
+{%- endmacro %}
+
+
+{% macro duckdb__parse_timestamp(column) -%}
+    {#- Typed Parquet columns skip the round trip through text (typeof is
+        folded to a constant when the query is planned, so only one branch
+        runs): a naive timestamp is already UTC. -#}
+    case
+        when typeof({{ column }}) = 'TIMESTAMP'
+            then cast({{ column }} as timestamp)
+        else {{ default__parse_timestamp(column) }}
+    end
 {%- endmacro %}
 
 
