@@ -1,5 +1,13 @@
 {#- DAU, WAU, MAU and stickiness per day before as_of_date (see the
-    active_users docs block). -#}
+    active_users docs block). A user active on day d counts in the weekly
+    figure of days d to d + 6 and in the monthly one of days d to d + 29.
+    Instead of joining every day to the activity of the 30 days before it
+    (30 rows per user-day), each user's activity days are merged into
+    islands (runs with gaps shorter than the window), whose coverage is
+    counted with +1 on its first day and -1 after its last: the cost grows
+    with the number of user-days, not with their product with the window. -#}
+{%- set windows = [('weekly', 7), ('monthly', 30)] -%}
+
 with
 
 spine as (
@@ -10,27 +18,97 @@ user_days as (
     select * from {{ ref('int_activity_aggregated_to_user_days') }}
 ),
 
+gaps as (
+    select
+        user_id,
+        activity_date,
+        {{ dbt.datediff(
+            'lag(activity_date) over ('
+            ~ 'partition by user_id order by activity_date)',
+            'activity_date',
+            'day'
+        ) }} as days_since_previous_activity
+    from user_days
+),
+
 daily as (
     select
-        spine.date_day,
-        count(distinct case
-            when user_days.activity_date = spine.date_day
-                then user_days.user_id
-        end) as daily_active_users,
-        count(distinct case
-            when
-                user_days.activity_date
-                > {{ dbt.dateadd('day', -7, 'spine.date_day') }}
-                then user_days.user_id
-        end) as weekly_active_users,
-        count(distinct user_days.user_id) as monthly_active_users
-    from spine
-    left join user_days
-        on
-            spine.date_day >= user_days.activity_date
-            and {{ dbt.dateadd('day', -30, 'spine.date_day') }}
-            < user_days.activity_date
+        activity_date as date_day,
+        count(*) as daily_active_users
+    from user_days
     group by 1
+),
+{% for name, days in windows %}
+
+{{ name }}_islands_numbered as (
+    select
+        user_id,
+        activity_date,
+        sum(case
+            when
+                days_since_previous_activity is null
+                or days_since_previous_activity >= {{ days }}
+                then 1
+            else 0
+        end) over (
+            partition by user_id
+            order by activity_date
+            rows between unbounded preceding and current row
+        ) as island_number
+    from gaps
+),
+
+{{ name }}_islands as (
+    select
+        min(activity_date) as first_day,
+        {{ dbt.dateadd('day', days, 'max(activity_date)') }}
+            as day_after_last
+    from {{ name }}_islands_numbered
+    group by user_id, island_number
+),
+
+{{ name }}_changes as (
+    select
+        date_day,
+        sum(user_change) as user_change
+    from (
+        select
+            first_day as date_day,
+            1 as user_change
+        from {{ name }}_islands
+
+        union all
+
+        select
+            cast(day_after_last as date) as date_day,
+            -1 as user_change
+        from {{ name }}_islands
+    ) as changes
+    group by 1
+),
+
+{% endfor %}
+
+counted as (
+    -- The spine starts on the first activity day, so every island starts
+    -- on a spine day: the running sum over the spine counts the islands
+    -- covering each day.
+    select
+        spine.date_day,
+        coalesce(daily.daily_active_users, 0) as daily_active_users,
+        {%- for name, days in windows %}
+            cast(sum(coalesce({{ name }}_changes.user_change, 0)) over (
+                order by spine.date_day
+                rows between unbounded preceding and current row
+            ) as bigint) as {{ name }}_active_users
+            {{- ',' if not loop.last }}
+        {%- endfor %}
+    from spine
+    left join daily on spine.date_day = daily.date_day
+    {%- for name, days in windows %}
+        left join {{ name }}_changes
+            on spine.date_day = {{ name }}_changes.date_day
+    {%- endfor %}
 ),
 
 with_stickiness as (
@@ -43,7 +121,7 @@ with_stickiness as (
             when monthly_active_users > 0
                 then 1.0 * daily_active_users / monthly_active_users
         end as stickiness
-    from daily
+    from counted
 )
 
 select * from with_stickiness
