@@ -59,3 +59,31 @@
         ~ column ~ " as varchar)"
     ) }}
 {%- endmacro %}
+
+
+{% macro raw_row_struct(table_name, relation_alias) -%}
+    {#- The raw row of a contract table as a struct of its contract columns
+        (not the loader's _source_file), in contract order; row_as_json
+        turns it into the raw_record text. -#}
+    {{ return(adapter.dispatch(
+        'raw_row_struct', 'segmentation_warehouse'
+    )(table_name, relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__raw_row_struct(table_name, relation_alias) -%}
+    cast(null as varchar)
+{%- endmacro %}
+
+{% macro duckdb__raw_row_struct(table_name, relation_alias) -%}
+    {%- if not execute -%}
+        {{ return('null') }}
+    {%- endif -%}
+    {%- set tables = raw_data_contract()
+        | selectattr('name', 'equalto', table_name) | list -%}
+    struct_pack(
+        {%- for column in tables[0].columns %}
+            "{{ column.name }}" := {{ relation_alias }}."{{ column.name }}"
+            {{- ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}

@@ -60,19 +60,31 @@
 
 
 {% macro find_raw_file(data_dir, table_name) %}
-    {#- The one file of a raw table in the data folder, or none. Two files
-        for the same table (orders.csv and orders.parquet) is an error. -#}
+    {#- The raw data of a table in the data folder, or none: one file
+        (<table>.parquet, .csv or .csv.gz) or a folder <table>/ of files of
+        one format (returned as a glob). Both, or two formats, is an error. -#}
     {% set found = [] %}
     {% for extension in ['parquet', 'csv', 'csv.gz'] %}
-        {% set path = data_dir ~ '/' ~ table_name ~ '.' ~ extension %}
-        {% set result = run_query(
-            'select count(*) from glob(' ~ sql_string(path) ~ ')'
-        ) %}
-        {% if result.rows[0][0] > 0 %}
-            {% do found.append(path) %}
-        {% endif %}
+        {% for path in [
+            data_dir ~ '/' ~ table_name ~ '.' ~ extension,
+            data_dir ~ '/' ~ table_name ~ '/*.' ~ extension,
+        ] %}
+            {% set result = run_query(
+                'select count(*) from glob(' ~ sql_string(path) ~ ')'
+            ) %}
+            {% if result.rows[0][0] > 0 %}
+                {% do found.append(path) %}
+            {% endif %}
+        {% endfor %}
     {% endfor %}
-    {% if found %}
+    {% if found | length > 1 %}
+        {% do exceptions.raise_compiler_error(
+            'DATA folder ' ~ data_dir ~ ' holds ' ~ found | join(' and ')
+            ~ ': keep one file, or one folder of files of one format, per'
+            ~ ' raw table.'
+        ) %}
+    {% endif %}
+    {% if found and '*' not in found[0] %}
         {% set size = run_query(
             'select size from read_blob(' ~ sql_string(found[0]) ~ ')'
         ) %}
@@ -82,23 +94,52 @@
             {{ return('empty:' ~ found[0]) }}
         {% endif %}
     {% endif %}
-    {% if found | length > 1 %}
-        {% do exceptions.raise_compiler_error(
-            'DATA folder ' ~ data_dir ~ ' holds ' ~ found | join(' and ')
-            ~ ': keep one file per raw table.'
-        ) %}
-    {% endif %}
     {{ return(found[0] if found else none) }}
 {% endmacro %}
 
 
 {% macro raw_file_reader(path) -%}
+    {#- Reads a file or a glob of files in place (never copied), naming the
+        file each row came from in the column _source_file. -#}
     {%- if path.endswith('.parquet') -%}
-        read_parquet({{ sql_string(path) }})
+        read_parquet({{ sql_string(path) }}, filename = '_source_file')
     {%- else -%}
-        read_csv({{ sql_string(path) }}, header = true, all_varchar = true)
+        read_csv(
+            {{ sql_string(path) }},
+            header = true,
+            all_varchar = true,
+            filename = '_source_file'
+        )
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro source_file_column(relation) -%}
+    {#- The name of the file a raw row came from (without its folder), or
+        the relation's name for raw tables loaded as seeds (the demo). -#}
+    {%- set columns = adapter.get_columns_in_relation(relation)
+        if execute else [] -%}
+    {%- if columns | selectattr('name', 'equalto', '_source_file')
+        | list | length > 0 -%}
+        _source_file
+    {%- else -%}
+        {{ sql_string(relation.identifier) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro create_raw_file_listing(contract) %}
+    {#- raw.raw_files: one row per file of each raw table read from the data
+        folder, with a version (size and modification time) from which the
+        incremental models tell new and changed files from loaded ones.
+        Empty for the demo seeds. -#}
+    {% set schema = contract[0].schema %}
+    {% do run_query('create schema if not exists ' ~ schema) %}
+    {% do run_query(
+        'create or replace table ' ~ schema ~ '.raw_files ('
+        ~ 'table_name varchar, source_file varchar, file_version varchar)'
+    ) %}
+{% endmacro %}
 
 
 {% macro register_raw_files() %}
@@ -117,6 +158,7 @@
         {% for table in contract %}
             {% do drop_raw_relation(table.schema, table.name, true) %}
         {% endfor %}
+        {% do create_raw_file_listing(contract) %}
         {% do commit_hook_changes() %}
         {{ return('') }}
     {% endif %}
@@ -132,6 +174,7 @@
         ) %}
     {% endif %}
 
+    {% do create_raw_file_listing(contract) %}
     {% for table in contract %}
         {% set path = find_raw_file(data_dir, table.name) %}
         {% if path is not none and path.startswith('empty:') %}
@@ -156,13 +199,14 @@
             {% for column in table.columns %}
                 {% do selected.append(null_column(column.name)) %}
             {% endfor %}
+            {% do selected.append("cast(null as varchar) as _source_file") %}
             {% set body = 'select ' ~ selected | join(', ') ~ ' where false' %}
         {% else %}
             {% set described = run_query(
                 'describe select * from ' ~ raw_file_reader(path)
             ) %}
             {% set present = {} %}
-            {% for row in described.rows %}
+            {% for row in described.rows if row[0] != '_source_file' %}
                 {% do present.update({row[0] | trim | lower: row[0]}) %}
             {% endfor %}
             {% set missing = [] %}
@@ -185,6 +229,7 @@
                     ~ present.values() | join(', ') ~ '.'
                 ) %}
             {% endif %}
+            {% do selected.append('parse_filename(_source_file) as _source_file') %}
             {% set body = 'select ' ~ selected | join(', ')
                 ~ ' from ' ~ raw_file_reader(path) %}
         {% endif %}
@@ -193,6 +238,15 @@
         {% do run_query(
             'create view ' ~ table.schema ~ '.' ~ table.name ~ ' as ' ~ body
         ) %}
+        {% if path is not none %}
+            {% do run_query(
+                'insert into ' ~ table.schema ~ '.raw_files select '
+                ~ sql_string(table.name) ~ ', parse_filename(filename), '
+                ~ "cast(size as varchar) || ' bytes, modified ' || "
+                ~ 'cast(epoch_ms(last_modified) as varchar)'
+                ~ ' from read_blob(' ~ sql_string(path) ~ ')'
+            ) %}
+        {% endif %}
         {{ log(
             'raw.' ~ table.name ~ ' <- ' ~ (path or 'no file: empty'),
             info=true
@@ -200,4 +254,83 @@
     {% endfor %}
     {% do commit_hook_changes() %}
     {{ return('') }}
+{% endmacro %}
+
+
+{% macro source_file_increment(table_name) %}
+    {#- For an incremental model reading raw table table_name from the data
+        folder: the files to load this run (new, or changed since they were
+        loaded) and the loaded files to keep (unchanged), by comparing
+        raw.raw_files with the source_file/source_file_version columns of
+        the model's existing table. none outside incremental runs (load
+        everything). -#}
+    {% if not execute or not is_incremental() %}
+        {{ return(none) }}
+    {% endif %}
+    {% set listing = run_query(
+        "select source_file, file_version from raw.raw_files"
+        ~ " where table_name = " ~ sql_string(table_name)
+        ~ " order by source_file"
+    ) %}
+    {% set loaded = run_query(
+        'select distinct source_file, source_file_version from ' ~ this
+    ) %}
+    {% set loaded_versions = [] %}
+    {% for row in loaded.rows %}
+        {% do loaded_versions.append(row[0] ~ '|' ~ row[1]) %}
+    {% endfor %}
+    {% set increment = {'load': [], 'keep': []} %}
+    {% for row in listing.rows %}
+        {% if (row[0] ~ '|' ~ row[1]) in loaded_versions %}
+            {% do increment['keep'].append(row[0]) %}
+        {% else %}
+            {% do increment['load'].append(row[0]) %}
+        {% endif %}
+    {% endfor %}
+    {{ log(
+        'incremental ' ~ this.identifier ~ ': ' ~ increment['load'] | length
+        ~ ' new or changed file(s) of raw.' ~ table_name ~ ' to load, '
+        ~ increment['keep'] | length ~ ' unchanged',
+        info=true
+    ) }}
+    {{ return(increment) }}
+{% endmacro %}
+
+
+{% macro source_file_filter(increment, column='source_file') -%}
+    {#- The where-clause predicate selecting the rows of the files to load
+        (true outside incremental runs). -#}
+    {%- if increment is none -%}
+        true
+    {%- elif increment['load'] -%}
+        {{ column }} in (
+            {%- for file in increment['load'] -%}
+                {{ sql_string(file) }}{{ ', ' if not loop.last }}
+            {%- endfor -%}
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro delete_unkept_source_files(table_name) %}
+    {#- Pre-hook of the incremental models reading raw files: before new and
+        changed files are loaded, remove the rows of files that changed or
+        disappeared from the data folder. -#}
+    {% set increment = source_file_increment(table_name) %}
+    {% if increment is none %}
+        {{ return('') }}
+    {% endif %}
+    {% set statement %}
+        delete from {{ this }}
+        {% if increment['keep'] -%}
+            where source_file not in (
+                {%- for file in increment['keep'] -%}
+                    {{ sql_string(file) }}{{ ', ' if not loop.last }}
+                {%- endfor -%}
+            )
+        {%- endif %}
+    {% endset %}
+    {{ return(statement) }}
 {% endmacro %}

@@ -58,12 +58,18 @@ def check_data_dir(value: str | None) -> str | None:
     folder = Path(value.strip()).expanduser().resolve()
     if not folder.is_dir():
         raise UsageError(f"DATA folder {folder} does not exist.")
-    orders = [folder / f"orders.{ext}" for ext in RAW_EXTENSIONS]
-    if not any(path.is_file() for path in orders):
+    files = [folder / f"orders.{ext}" for ext in RAW_EXTENSIONS]
+    in_folder = [
+        path
+        for ext in RAW_EXTENSIONS
+        for path in (folder / "orders").glob(f"*.{ext}")
+        if (folder / "orders").is_dir()
+    ]
+    if not any(path.is_file() for path in files + in_folder):
         raise UsageError(
             f"DATA folder {folder} has no orders file: expected orders.csv or "
-            "orders.parquet (the orders table is required; users and events "
-            "are optional)."
+            "orders.parquet, or a folder orders/ of such files (the orders "
+            "table is required; users and events are optional)."
         )
     return str(folder)
 

@@ -9,21 +9,28 @@ orders as (
     from {{ source('app', 'orders') }}
 ),
 
-events as (
-    select {{ parse_timestamp('occurred_at') }} as occurred_at
-    from {{ source('app', 'events') }}
+event_days as (
+    select * from {{ ref('util_raw_event_days') }}
 ),
 
 activity_days as (
     select
-        cast(occurred_at as date) as activity_date,
-        count(*) as row_count
+        activity_date,
+        sum(row_count) as row_count
     from (
-        select occurred_at from orders
+        select
+            cast(occurred_at as date) as activity_date,
+            1 as row_count
+        from orders
+        where occurred_at is not null
+
         union all
-        select occurred_at from events
+
+        select
+            activity_date,
+            row_count
+        from event_days
     ) as timestamps
-    where occurred_at is not null
     group by 1
 ),
 

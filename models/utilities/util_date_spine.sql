@@ -32,8 +32,8 @@ bounds as (
 ),
 
 first_event as (
-    select min(cast(occurred_at as date)) as first_event_date
-    from {{ ref('stg_app__events') }}
+    select min(activity_date) as first_event_date
+    from {{ ref('int_events_aggregated_to_session_days') }}
 ),
 
 spine as (

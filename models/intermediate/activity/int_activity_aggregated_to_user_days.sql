@@ -6,8 +6,8 @@ orders as (
     select * from {{ ref('int_orders_filtered_to_as_of') }}
 ),
 
-events as (
-    select * from {{ ref('int_events_filtered_to_as_of') }}
+session_days as (
+    select * from {{ ref('int_session_days_filtered_to_as_of') }}
 ),
 
 activity as (
@@ -23,10 +23,10 @@ activity as (
 
     select
         user_id,
-        occurred_date as activity_date,
+        activity_date,
         0 as purchase_count,
-        1 as event_count
-    from events
+        event_count
+    from session_days
 ),
 
 aggregated as (

@@ -8,8 +8,8 @@
 
 with
 
-events as (
-    select * from {{ ref('int_events_filtered_to_as_of') }}
+session_days as (
+    select * from {{ ref('int_session_days_filtered_to_as_of') }}
 ),
 
 aggregated as (
@@ -20,45 +20,32 @@ aggregated as (
                 when days_before_as_of <= {{ days }} then session_id
             end) as sessions_{{ suffix }},
             count(distinct case
-                when days_before_as_of <= {{ days }} then occurred_date
+                when days_before_as_of <= {{ days }} then activity_date
             end) as active_days_{{ suffix }},
             coalesce(sum(case
-                when days_before_as_of <= {{ days }} then duration_seconds
+                when days_before_as_of <= {{ days }} then browse_seconds
             end), 0) / 60.0 as browse_minutes_{{ suffix }},
-            count(case
-                when
-                    days_before_as_of <= {{ days }}
-                    and event_type = 'impression'
-                    then 1
-            end) as impressions_{{ suffix }},
-            count(case
-                when
-                    days_before_as_of <= {{ days }}
-                    and event_type = 'click'
-                    then 1
-            end) as clicks_{{ suffix }},
-            count(case
-                when
-                    days_before_as_of <= {{ days }}
-                    and event_type = 'page_view'
-                    then 1
-            end) as page_views_{{ suffix }},
+            cast(coalesce(sum(case
+                when days_before_as_of <= {{ days }} then impression_count
+            end), 0) as bigint) as impressions_{{ suffix }},
+            cast(coalesce(sum(case
+                when days_before_as_of <= {{ days }} then click_count
+            end), 0) as bigint) as clicks_{{ suffix }},
+            cast(coalesce(sum(case
+                when days_before_as_of <= {{ days }} then page_view_count
+            end), 0) as bigint) as page_views_{{ suffix }},
             count(distinct case
-                when
-                    days_before_as_of <= {{ days }}
-                    and event_type = 'add_to_cart'
+                when days_before_as_of <= {{ days }} and has_add_to_cart
                     then session_id
             end) as add_to_cart_sessions_{{ suffix }},
             count(distinct case
-                when
-                    days_before_as_of <= {{ days }}
-                    and event_type = 'purchase'
+                when days_before_as_of <= {{ days }} and has_purchase
                     then session_id
             end) as purchase_sessions_{{ suffix }},
         {%- endfor %}
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
-    from events
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at
+    from session_days
     group by 1
 )
 

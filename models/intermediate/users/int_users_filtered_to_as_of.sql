@@ -11,14 +11,14 @@ orders as (
     select * from {{ ref('int_orders_filtered_to_as_of') }}
 ),
 
-events as (
-    select * from {{ ref('int_events_filtered_to_as_of') }}
+session_days as (
+    select * from {{ ref('int_session_days_filtered_to_as_of') }}
 ),
 
 active_users as (
     select user_id from orders
     union
-    select user_id from events
+    select user_id from session_days
 ),
 
 filtered as (

@@ -11,8 +11,8 @@ orders as (
     select * from {{ ref('stg_app__orders') }}
 ),
 
-events as (
-    select * from {{ ref('stg_app__events') }}
+session_days as (
+    select * from {{ ref('int_events_aggregated_to_session_days') }}
 ),
 
 activity as (
@@ -25,8 +25,8 @@ activity as (
 
     select
         user_id,
-        occurred_at
-    from events
+        first_event_at as occurred_at
+    from session_days
 ),
 
 first_activity as (

@@ -11,7 +11,9 @@ valid_events as (
         session_id,
         occurred_at,
         event_type,
-        duration_seconds
+        duration_seconds,
+        source_file,
+        source_file_version
     from events
     where reject_reason is null
 )

@@ -1,41 +1,24 @@
-with
+{#- Every raw event row, cleaned and checked, with its reject reason (null
+    for the rows kept). Incremental by file: a run loads only the new or
+    changed files of the data folder (see the incremental_events docs
+    block); the demo seeds are always rebuilt in full.
 
-source as (
-    select * from {{ source('app', 'events') }}
-),
+    Built for a hundred million rows: the raw row is turned into JSON only
+    for rejected rows, and only the rows whose event id occurs more than
+    once are ranked to pick the one kept (the others need no window over
+    the whole table). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    full_refresh=var('data_dir', none) is none,
+    pre_hook="{{ delete_unkept_source_files('events') }}",
+) }}
+{%- set increment = source_file_increment('events') %}
+{%- set raw_events = source('app', 'events') %}
+{%- set file_column = source_file_column(raw_events) %}
 
-horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
-),
-
-users as (
-    select user_id from {{ ref('stg_app__users') }}
-),
-
-users_provided as (
-    select count(*) > 0 as are_users_provided from users
-),
-
-parsed as (
-    select
-        {{ clean_text('source.event_id') }} as event_id,
-        {{ clean_text('source.user_id') }} as user_id,
-        {{ clean_text('source.session_id') }} as session_id,
-        {{ parse_timestamp('source.occurred_at') }} as occurred_at,
-        {{ normalize_label('source.event_type') }} as event_type,
-        nullif(lower({{ clean_text('source.duration_seconds') }}), 'nan')
-            as duration_text,
-        {{ dbt.safe_cast(
-            "nullif(lower("
-            ~ clean_text('source.duration_seconds')
-            ~ "), 'nan')",
-            'double'
-        ) }} as duration_seconds,
-        {{ row_as_json('source') }} as raw_record
-    from source
-),
-
-checked as (
+{%- set checked_rows -%}
     select
         parsed.*,
         case
@@ -60,41 +43,166 @@ checked as (
                 users_provided.are_users_provided and users.user_id is null
                 then 'unknown_user'
         end as row_reject_reason
-    from parsed
+    from (
+        select
+            {{ clean_text('source.event_id') }} as event_id,
+            {{ clean_text('source.user_id') }} as user_id,
+            {{ clean_text('source.session_id') }} as session_id,
+            {{ parse_timestamp('source.occurred_at') }} as occurred_at,
+            {{ normalize_label('source.event_type') }} as event_type,
+            nullif(lower({{ clean_text('source.duration_seconds') }}), 'nan')
+                as duration_text,
+            {{ dbt.safe_cast(
+                "nullif(lower("
+                ~ clean_text('source.duration_seconds')
+                ~ "), 'nan')",
+                'double'
+            ) }} as duration_seconds,
+            {{ file_column }} as source_file,
+            {{ raw_row_struct('events', 'source') }} as raw_row
+        from {{ raw_events }} as source
+        where
+            {{ source_file_filter(increment, file_column) }}
+            and __rows__
+    ) as parsed
     cross join horizon
     cross join users_provided
     left join users on parsed.user_id = users.user_id
+{%- endset -%}
+
+with
+
+file_versions as (
+    select
+        source_file,
+        file_version
+    from {{ source('loader', 'raw_files') }}
+    where table_name = 'events'
+),
+
+horizon as (
+    select horizon_date from {{ ref('util_data_horizon') }}
+),
+
+users as (
+    select user_id from {{ ref('stg_app__users') }}
+),
+
+users_provided as (
+    select count(*) > 0 as are_users_provided from users
+),
+
+raw_event_ids as (
+    select {{ clean_text('source.event_id') }} as event_id
+    from {{ raw_events }} as source
+    where {{ source_file_filter(increment, file_column) }}
+),
+
+{%- if increment is not none %}
+loaded_event_ids as (
+    -- Ids of rows loaded now that a kept file already holds (accepted):
+    -- such a row is a duplicate (the file loaded first wins).
+    select distinct event_id
+    from {{ this }}
+    where
+        reject_reason is null
+        and event_id in (select raw_event_ids.event_id from raw_event_ids)
+),
+
+{% endif -%}
+repeated_event_ids as (
+    -- Ids on more than one row loaded now (valid or not), and ids already
+    -- loaded: only their rows are ranked.
+    select event_id
+    from raw_event_ids
+    where event_id is not null
+    group by event_id
+    having count(*) > 1
+    {%- if increment is not none %}
+
+    union
+
+    select event_id from loaded_event_ids
+    {%- endif %}
+),
+
+unrepeated as (
+    -- Rows whose id occurs once, and rejected rows: nothing to rank.
+    select
+        checked.*,
+        case when checked.row_reject_reason is null then 1 end
+            as event_id_rank
+    from (
+        {{ checked_rows | replace('__rows__', 'true') | indent(8) }}
+    ) as checked
+    left join repeated_event_ids
+        on checked.event_id = repeated_event_ids.event_id
+    where
+        repeated_event_ids.event_id is null
+        or checked.row_reject_reason is not null
+),
+
+repeated as (
+    -- Valid rows sharing their id (read again, few): the first by file,
+    -- then by content, is kept; none when an earlier file holds the id.
+    select
+        checked.*,
+        row_number() over (
+            partition by checked.event_id
+            order by
+                checked.source_file, checked.user_id, checked.occurred_at,
+                checked.session_id, checked.event_type,
+                checked.duration_seconds,
+                {{ row_as_json('checked.raw_row') }}
+        )
+        {%- if increment is not none %}
+            + case
+                when loaded_event_ids.event_id is not null then 1 else 0
+            end
+        {%- endif %} as event_id_rank
+    from (
+        {{ checked_rows | replace(
+            '__rows__',
+            clean_text('source.event_id')
+            ~ ' in (select repeated_event_ids.event_id'
+            ~ ' from repeated_event_ids)'
+        ) | indent(8) }}
+    ) as checked
+    {%- if increment is not none %}
+        left join loaded_event_ids
+            on checked.event_id = loaded_event_ids.event_id
+    {%- endif %}
+    where checked.row_reject_reason is null
 ),
 
 ranked as (
-    select
-        *,
-        case
-            when row_reject_reason is null
-                then row_number() over (
-                    partition by event_id, row_reject_reason is null
-                    order by
-                        user_id, occurred_at, session_id, event_type,
-                        duration_seconds, raw_record
-                )
-        end as event_id_rank
-    from checked
+    select * from unrepeated
+    union all
+    select * from repeated
 ),
 
 validated as (
     select
-        event_id,
-        user_id,
-        session_id,
-        occurred_at,
-        event_type,
-        duration_seconds,
-        raw_record,
+        ranked.event_id,
+        ranked.user_id,
+        ranked.session_id,
+        ranked.occurred_at,
+        ranked.event_type,
+        ranked.duration_seconds,
+        case
+            when
+                ranked.row_reject_reason is not null
+                or ranked.event_id_rank > 1
+                then {{ row_as_json('ranked.raw_row') }}
+        end as raw_record,
         coalesce(
-            row_reject_reason,
-            case when event_id_rank > 1 then 'duplicate_event_id' end
-        ) as reject_reason
+            ranked.row_reject_reason,
+            case when ranked.event_id_rank > 1 then 'duplicate_event_id' end
+        ) as reject_reason,
+        ranked.source_file,
+        file_versions.file_version as source_file_version
     from ranked
+    left join file_versions on ranked.source_file = file_versions.source_file
 )
 
 select * from validated
