@@ -43,6 +43,25 @@ def test_models_fit_on_the_demo_and_reach_the_profile(demo_build: Build) -> None
     )
 
 
+def test_holdout_mode_is_off_by_default(demo_build: Build) -> None:
+    # No calibration fit, and the comparison mart exists, typed, but empty.
+    assert demo_build.query(
+        "select distinct fit_purpose from marts.clv_model_fits"
+    ) == [("prediction",)]
+    assert demo_build.scalar("select count(*) from marts.clv_holdout_comparison") == 0
+    columns = demo_build.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'clv_holdout_comparison'"
+        " order by ordinal_position"
+    )
+    assert columns[:3] == [
+        ("calibration_frequency_bucket", "VARCHAR"),
+        ("bucket_order", "INTEGER"),
+        ("is_total", "BOOLEAN"),
+    ]
+    assert len(columns) == 16
+
+
 def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
