@@ -21,6 +21,7 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_DIR / "seeds" / "demo"
+CDNOW_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "cdnow_sample.csv"
 PROJECT_FILES = (
     "dbt_project.yml",
     "profiles.yml",
@@ -116,6 +117,20 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / name)
     return destination
+
+
+def write_cdnow_orders(folder: Path) -> Path:
+    """The CDNOW sample (fixtures/README.md) as an orders.csv of the raw-data
+    contract in folder: one completed order per transaction line (several
+    lines of a customer on one day stay separate orders)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = CDNOW_FIXTURE.read_text().splitlines()[1:]
+    rows = ["order_id,user_id,ordered_at,amount,status"]
+    for number, line in enumerate(lines, start=1):
+        customer, day, _cds, dollars = line.split(",")
+        rows.append(f"cdnow-{number},{customer},{day},{dollars},completed")
+    (folder / "orders.csv").write_text("\n".join(rows) + "\n")
+    return folder
 
 
 @pytest.fixture(scope="session")

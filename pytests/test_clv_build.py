@@ -3,9 +3,10 @@ fallback to historical LTV."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from conftest import Build, run_build
+from conftest import Build, run_build, run_dbt, write_cdnow_orders
 
 
 def test_models_fit_on_the_demo_and_reach_the_profile(demo_build: Build) -> None:
@@ -42,6 +43,25 @@ def test_models_fit_on_the_demo_and_reach_the_profile(demo_build: Build) -> None
     )
 
 
+def test_holdout_mode_is_off_by_default(demo_build: Build) -> None:
+    # No calibration fit, and the comparison mart exists, typed, but empty.
+    assert demo_build.query(
+        "select distinct fit_purpose from marts.clv_model_fits"
+    ) == [("prediction",)]
+    assert demo_build.scalar("select count(*) from marts.clv_holdout_comparison") == 0
+    columns = demo_build.query(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'clv_holdout_comparison'"
+        " order by ordinal_position"
+    )
+    assert columns[:3] == [
+        ("calibration_frequency_bucket", "VARCHAR"),
+        ("bucket_order", "INTEGER"),
+        ("is_total", "BOOLEAN"),
+    ]
+    assert len(columns) == 16
+
+
 def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -63,4 +83,55 @@ def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> No
             "select count(*) from marts.user_clv where predicted_clv != historical_ltv"
         )
         == 0
+    )
+
+
+def test_value_tiers_can_be_cut_on_bgnbd_predicted_clv(tmp_path: Path) -> None:
+    """value_tier_metric: predicted_clv ranks purchasers by BG/NBD CLV.
+
+    Only the models value tiers need are built (CDNOW sample, as of the end
+    of its data), which keeps the test short."""
+    data = write_cdnow_orders(tmp_path / "data")
+    variables = {
+        "data_dir": str(data),
+        "as_of_date": "1998-07-01",
+        "value_tier_metric": "predicted_clv",
+    }
+    build = run_dbt(
+        tmp_path / "run",
+        "build",
+        "--select",
+        "+int_users_valued",
+        "--indirect-selection",
+        "cautious",
+        "--vars",
+        json.dumps(variables),
+    )
+    assert build.returncode == 0, build.output[-3000:]
+    valued = "intermediate.int_users_valued"
+    # The tier's column is the per-user CLV, and every purchaser has one.
+    assert build.query(
+        "select count(*), count(clv.user_id),"
+        " count(*) filter (where valued.predicted_clv = clv.predicted_clv)"
+        f" from {valued} as valued"
+        " left join intermediate.int_users_clv_predicted as clv"
+        " on valued.user_id = clv.user_id where valued.order_count > 0"
+    ) == [(2357, 2357, 2357)]
+    bounds = dict(
+        (tier, (low, high))
+        for tier, low, high in build.query(
+            "select value_tier, min(predicted_clv), max(predicted_clv)"
+            f" from {valued} where order_count > 0 group by 1"
+        )
+    )
+    assert set(bounds) == {"high", "medium", "low"}
+    # Every high user is predicted to bring at least what any medium or low
+    # user is, and medium at least what any low user is.
+    assert bounds["high"][0] >= bounds["medium"][1] >= bounds["low"][1]
+    assert bounds["medium"][0] >= bounds["low"][1]
+    # ... which is not the revenue-so-far ranking: some high user has spent
+    # less than some low user.
+    assert build.scalar(
+        f"select min(historical_ltv) filter (where value_tier = 'high')"
+        f" < max(historical_ltv) filter (where value_tier = 'low') from {valued}"
     )

@@ -1,11 +1,19 @@
 """Glue between the predictive-LTV dbt Python models and segmentation.btyd.
 
-``clv_model_fits`` fits BG/NBD on every purchaser's BTYD summary and
-Gamma-Gamma on the repeat purchasers, one row per model; ``user_clv`` turns
-the fitted parameters (read back from that table, never refitted) into
-per-user predictions. When either model could not be fitted (too few repeat
-buyers, no convergence), every user falls back to historical LTV with
-``clv_source = 'historical_ltv'`` and a ``[segmentation]`` log line.
+``int_btyd_models_fitted`` fits BG/NBD on every purchaser's BTYD summary and
+Gamma-Gamma on the repeat purchasers, one row per model;
+``int_users_clv_predicted`` turns the fitted parameters (read back from that
+table, never refitted) into per-user predictions. When either model could
+not be fitted (too few repeat buyers, no convergence), every user falls back
+to historical LTV with ``clv_source = 'historical_ltv'`` and a
+``[segmentation]`` log line.
+
+The calibration and holdout mode (var ``clv_calibration_end_date``) does the
+same on the calibration period only: ``int_btyd_models_fitted_to_calibration``
+fits the models, ``int_users_btyd_holdout_predicted`` predicts each
+customer's purchases and revenue over the holdout, which the mart
+``clv_holdout_comparison`` sets against what they really bought. With the
+mode off both tables are empty.
 """
 
 from __future__ import annotations
@@ -38,6 +46,16 @@ FITS_SCHEMA = pa.schema(
     ]
 )
 
+HOLDOUT_PREDICTIONS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("probability_alive", pa.float64()),
+        ("predicted_holdout_purchases", pa.float64()),
+        ("expected_average_spend", pa.float64()),
+        ("predicted_holdout_revenue", pa.float64()),
+    ]
+)
+
 USER_CLV_SCHEMA = pa.schema(
     [
         ("user_id", pa.string()),
@@ -58,16 +76,26 @@ def _summary(table: pa.Table) -> pd.DataFrame:
     return frame.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
-def fits_table(summary: pa.Table) -> pa.Table:
-    """Rows of clv_model_fits: the BG/NBD and the Gamma-Gamma fit."""
+def fits_table(
+    summary: pa.Table,
+    *,
+    scope: str = "",
+    fallback: str = "historical LTV",
+) -> pa.Table:
+    """Rows of int_btyd_models_fitted: the BG/NBD and the Gamma-Gamma fit.
+
+    ``scope`` is appended to the log line of a fit (which purchasers), and
+    ``fallback`` names what replaces the predictions of a model that could
+    not be fitted.
+    """
     frame = _summary(summary)
     bgnbd = btyd.fit_bgnbd(frame["frequency"], frame["recency"], frame["customer_age"])
     gamma_gamma = btyd.fit_gamma_gamma(frame["frequency"], frame["monetary_value"])
     for name, fit in (("BG/NBD", bgnbd), ("Gamma-Gamma", gamma_gamma)):
         if fit.converged:
-            log(f"clv: {name} fitted on {fit.n_customers:,} purchasers")
+            log(f"clv: {name} fitted on {fit.n_customers:,} purchasers{scope}")
         else:
-            log(f"clv: {name} not fitted ({fit.fallback_reason}); historical LTV")
+            log(f"clv: {name} not fitted{scope} ({fit.fallback_reason}); {fallback}")
     rows = [
         {
             "model": "bg_nbd",
@@ -192,5 +220,70 @@ def user_clv_table(summary: pa.Table, fits: pa.Table, settings: str) -> pa.Table
     return pa.Table.from_pandas(
         out.reindex(columns=USER_CLV_SCHEMA.names),
         schema=USER_CLV_SCHEMA,
+        preserve_index=False,
+    )
+
+
+def calibration_fits_table(summary: pa.Table, settings: str) -> pa.Table:
+    """Rows of int_btyd_models_fitted_to_calibration: the models fitted on
+    the calibration summary; no rows when the mode is off (no
+    ``calibration_end_date`` in the settings)."""
+    end = json.loads(settings).get("calibration_end_date")
+    if end is None:
+        return FITS_SCHEMA.empty_table()
+    return fits_table(
+        summary,
+        scope=f" (calibration period up to {end})",
+        fallback="no holdout prediction",
+    )
+
+
+def holdout_predictions_table(summary: pa.Table, fits: pa.Table) -> pa.Table:
+    """Rows of int_users_btyd_holdout_predicted: per calibration customer,
+    the probability of being alive at the calibration end, the BG/NBD
+    conditional expectation of repeat purchase days over the holdout, the
+    Gamma-Gamma expected spend and their product, the expected revenue.
+
+    Predictions of a model that could not be fitted, and any non-finite
+    value, are null. No rows when the mode is off (empty inputs).
+    """
+    frame = _summary(summary)
+    if len(frame) == 0 or fits.num_rows == 0:
+        return HOLDOUT_PREDICTIONS_SCHEMA.empty_table()
+    bgnbd, gamma_gamma = _fits(fits)
+    duration = float(pd.to_numeric(frame["holdout_duration"]).iloc[0])
+    x, t_x, age, m = (
+        frame["frequency"],
+        frame["recency"],
+        frame["customer_age"],
+        frame["monetary_value"],
+    )
+    purchases = btyd.expected_purchases(bgnbd, duration, x, t_x, age)
+    spend = btyd.expected_average_spend(gamma_gamma, x, m)
+    out = pd.DataFrame(
+        {
+            "user_id": frame["user_id"].astype(str),
+            "probability_alive": btyd.probability_alive(bgnbd, x, t_x, age),
+            "predicted_holdout_purchases": purchases,
+            "expected_average_spend": spend,
+            "predicted_holdout_revenue": purchases * spend,
+        }
+    )
+    values = out.columns[1:]
+    out[values] = out[values].where(np.isfinite(out[values].to_numpy()))
+    actual = float(pd.to_numeric(frame["holdout_purchases"]).sum())
+    if bgnbd.converged and actual > 0:
+        predicted = float(out["predicted_holdout_purchases"].sum())
+        calibration_end = pd.Timestamp(frame["calibration_end_date"].iloc[0])
+        start = calibration_end + pd.Timedelta(days=1)
+        end = pd.Timestamp(frame["holdout_end_date"].iloc[0])
+        log(
+            f"clv: holdout {start:%Y-%m-%d} to {end:%Y-%m-%d}: {actual:,.0f}"
+            f" repeat purchase days, BG/NBD predicted {predicted:,.0f}"
+            f" ({predicted / actual - 1:+.1%})"
+        )
+    return pa.Table.from_pandas(
+        out.reindex(columns=HOLDOUT_PREDICTIONS_SCHEMA.names),
+        schema=HOLDOUT_PREDICTIONS_SCHEMA,
         preserve_index=False,
     )

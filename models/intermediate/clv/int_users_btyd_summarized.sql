@@ -2,13 +2,7 @@
     the input of the BG/NBD and Gamma-Gamma models (see the btyd_summary
     docs block). Several purchases on one day count as one purchase worth
     their sum; time is in var btyd_time_unit (weeks or days). -#}
-{%- set unit = var('btyd_time_unit') -%}
-{%- if unit not in ['weeks', 'days'] -%}
-    {{ exceptions.raise_compiler_error(
-        'var btyd_time_unit must be weeks or days, got ' ~ unit
-    ) }}
-{%- endif -%}
-{%- set days_per_unit = 7.0 if unit == 'weeks' else 1.0 -%}
+{%- set days_per_unit = btyd_days_per_unit() -%}
 
 with
 

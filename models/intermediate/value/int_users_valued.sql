@@ -1,12 +1,14 @@
 {#- Value metrics of every user of the population as of as_of_date:
-    revenue, AOV, tenure, ARPU, historical and predicted LTV, value tier
-    (see the value docs blocks). -#}
+    revenue, AOV, tenure, ARPU, historical and predicted LTV, BG/NBD
+    predicted CLV, value tier (see the value docs blocks). -#}
 {%- set tier_metric = var('value_tier_metric') -%}
-{%- set tier_metrics = ['historical_ltv', 'predicted_ltv', 'arpu_monthly'] -%}
+{%- set tier_metrics = [
+    'historical_ltv', 'predicted_ltv', 'predicted_clv', 'arpu_monthly'
+] -%}
 {%- if tier_metric not in tier_metrics -%}
     {{ exceptions.raise_compiler_error(
-        'var value_tier_metric must be historical_ltv, predicted_ltv or '
-        ~ 'arpu_monthly, got ' ~ tier_metric
+        'var value_tier_metric must be one of '
+        ~ tier_metrics | join(', ') ~ ', got ' ~ tier_metric
     ) }}
 {%- endif -%}
 
@@ -24,6 +26,10 @@ rfm as (
     select * from {{ ref('int_users_rfm_scored') }}
 ),
 
+clv as (
+    select * from {{ ref('int_users_clv_predicted') }}
+),
+
 as_of as (
     select as_of_date from {{ ref('util_as_of_date') }}
 ),
@@ -34,6 +40,7 @@ joined as (
         coalesce(orders_per_user.order_count, 0) as order_count,
         coalesce(orders_per_user.net_revenue, 0) as net_revenue,
         rfm.recency_days,
+        clv.predicted_clv,
         {{ dbt.datediff(
             'cast(least('
             ~ 'coalesce(users.signed_up_at, orders_per_user.first_purchased_at), '
@@ -51,6 +58,7 @@ joined as (
     cross join as_of
     left join orders_per_user on users.user_id = orders_per_user.user_id
     left join rfm on users.user_id = rfm.user_id
+    left join clv on users.user_id = clv.user_id
 ),
 
 valued as (
@@ -65,6 +73,11 @@ valued as (
         net_revenue
         / greatest(coalesce(tenure_days, 0) / 30.4375, 1.0) as arpu_monthly,
         net_revenue as historical_ltv,
+        -- A purchaser the BTYD models give no value keeps historical LTV,
+        -- as int_users_clv_predicted does for a model that fell back.
+        case
+            when order_count > 0 then coalesce(predicted_clv, net_revenue)
+        end as predicted_clv,
         case
             when order_count > 0
                 then

@@ -1,4 +1,5 @@
-"""BG/NBD and Gamma-Gamma fitted on the purchasers' BTYD summary.
+"""BG/NBD and Gamma-Gamma fitted on the purchasers' BTYD summary as of
+as_of_date: the parameters every per-user prediction reads.
 
 Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
 """

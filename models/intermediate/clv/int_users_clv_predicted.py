@@ -1,5 +1,5 @@
 """Predicted customer lifetime value of every purchaser (BG/NBD with
-Gamma-Gamma), from the parameters in clv_model_fits.
+Gamma-Gamma), from the parameters in int_btyd_models_fitted.
 
 Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
 """
@@ -11,5 +11,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta")["clv"]
     summary = dbt.ref("int_users_btyd_summarized").to_arrow_table()
-    fits = dbt.ref("clv_model_fits").to_arrow_table()
+    fits = dbt.ref("int_btyd_models_fitted").to_arrow_table()
     return clv.user_clv_table(summary, fits, settings)

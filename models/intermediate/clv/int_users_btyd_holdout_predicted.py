@@ -1,0 +1,15 @@
+"""Calibration and holdout mode: each calibration customer's predicted
+purchases and revenue over the holdout period, from the models fitted on
+the calibration period; no rows when the mode is off.
+
+Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+"""
+
+from segmentation import clv
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    summary = dbt.ref("int_users_btyd_holdout_summarized").to_arrow_table()
+    fits = dbt.ref("int_btyd_models_fitted_to_calibration").to_arrow_table()
+    return clv.holdout_predictions_table(summary, fits)
