@@ -47,7 +47,7 @@ versioned as (
         counted.activity_date,
         counted.row_count
     from counted
-    left join file_versions using (source_file)
+    left join file_versions on counted.source_file = file_versions.source_file
 )
 
 select * from versioned

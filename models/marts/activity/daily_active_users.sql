@@ -40,52 +40,54 @@ daily as (
 ),
 {% for name, days in windows %}
 
-{{ name }}_islands_numbered as (
-    select
-        user_id,
-        activity_date,
-        sum(case
-            when
-                days_since_previous_activity is null
-                or days_since_previous_activity >= {{ days }}
-                then 1
-            else 0
-        end) over (
-            partition by user_id
-            order by activity_date
-            rows between unbounded preceding and current row
-        ) as island_number
-    from gaps
-),
-
-{{ name }}_islands as (
-    select
-        min(activity_date) as first_day,
-        {{ dbt.dateadd('day', days, 'max(activity_date)') }}
-            as day_after_last
-    from {{ name }}_islands_numbered
-    group by user_id, island_number
-),
-
-{{ name }}_changes as (
-    select
-        date_day,
-        sum(user_change) as user_change
-    from (
+    {{ name }}_islands_numbered as (
         select
-            first_day as date_day,
-            1 as user_change
-        from {{ name }}_islands
+            user_id,
+            activity_date,
+            sum(case
+                when
+                    days_since_previous_activity is null
+                    or days_since_previous_activity >= {{ days }}
+                    then 1
+                else 0
+            end) over (
+                partition by user_id
+                order by activity_date
+                rows between unbounded preceding and current row
+            ) as island_number
+        from gaps
+    ),
 
-        union all
-
+    {{ name }}_islands as (
         select
-            cast(day_after_last as date) as date_day,
-            -1 as user_change
-        from {{ name }}_islands
-    ) as changes
-    group by 1
-),
+            user_id,
+            island_number,
+            min(activity_date) as first_day,
+            {{ dbt.dateadd('day', days, 'max(activity_date)') }}
+                as day_after_last
+        from {{ name }}_islands_numbered
+        group by 1, 2
+    ),
+
+    {{ name }}_changes as (
+        select
+            date_day,
+            sum(user_change) as user_change
+        from (
+            select
+                first_day as date_day,
+                1 as user_change
+            from {{ name }}_islands
+
+            union all
+
+            select
+                cast(day_after_last as date) as date_day,
+                -1 as user_change
+            from {{ name }}_islands
+        ) as changes
+        group by 1
+    ),
 
 {% endfor %}
 
@@ -96,13 +98,13 @@ counted as (
     select
         spine.date_day,
         coalesce(daily.daily_active_users, 0) as daily_active_users,
-        {%- for name, days in windows %}
-            cast(sum(coalesce({{ name }}_changes.user_change, 0)) over (
-                order by spine.date_day
-                rows between unbounded preceding and current row
+    {%- for name, days in windows %}
+        cast(sum(coalesce({{ name }}_changes.user_change, 0)) over (
+            order by spine.date_day
+            rows between unbounded preceding and current row
             ) as bigint) as {{ name }}_active_users
-            {{- ',' if not loop.last }}
-        {%- endfor %}
+        {{- ',' if not loop.last }}
+    {%- endfor %}
     from spine
     left join daily on spine.date_day = daily.date_day
     {%- for name, days in windows %}

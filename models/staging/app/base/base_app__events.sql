@@ -45,22 +45,22 @@
         end as row_reject_reason
     from (
         select
-            {{ clean_text('source.event_id') }} as event_id,
-            {{ clean_text('source.user_id') }} as user_id,
-            {{ clean_text('source.session_id') }} as session_id,
-            {{ parse_timestamp('source.occurred_at') }} as occurred_at,
-            {{ normalize_label('source.event_type') }} as event_type,
-            nullif(lower({{ clean_text('source.duration_seconds') }}), 'nan')
+            {{ clean_text('raw_event.event_id') }} as event_id,
+            {{ clean_text('raw_event.user_id') }} as user_id,
+            {{ clean_text('raw_event.session_id') }} as session_id,
+            {{ parse_timestamp('raw_event.occurred_at') }} as occurred_at,
+            {{ normalize_label('raw_event.event_type') }} as event_type,
+            nullif(lower({{ clean_text('raw_event.duration_seconds') }}), 'nan')
                 as duration_text,
             {{ dbt.safe_cast(
                 "nullif(lower("
-                ~ clean_text('source.duration_seconds')
+                ~ clean_text('raw_event.duration_seconds')
                 ~ "), 'nan')",
                 'double'
             ) }} as duration_seconds,
             {{ file_column }} as source_file,
-            {{ raw_row_struct('events', 'source') }} as raw_row
-        from {{ raw_events }} as source
+            {{ raw_row_struct('events', 'raw_event') }} as raw_row
+        from {{ raw_events }} as raw_event
         where
             {{ source_file_filter(increment, file_column) }}
             and __rows__
@@ -93,12 +93,11 @@ users_provided as (
 ),
 
 raw_event_ids as (
-    select {{ clean_text('source.event_id') }} as event_id
-    from {{ raw_events }} as source
+    select {{ clean_text('raw_event.event_id') }} as event_id
+    from {{ raw_events }} as raw_event
     where {{ source_file_filter(increment, file_column) }}
 ),
-
-{%- if increment is not none %}
+{% if increment is not none %}
 loaded_event_ids as (
     -- Ids of rows loaded now that a kept file already holds (accepted):
     -- such a row is a duplicate (the file loaded first wins).
@@ -108,15 +107,14 @@ loaded_event_ids as (
         reject_reason is null
         and event_id in (select raw_event_ids.event_id from raw_event_ids)
 ),
-
-{% endif -%}
+{% endif %}
 repeated_event_ids as (
     -- Ids on more than one row loaded now (valid or not), and ids already
     -- loaded: only their rows are ranked.
     select event_id
     from raw_event_ids
     where event_id is not null
-    group by event_id
+    group by 1
     having count(*) > 1
     {%- if increment is not none %}
 
@@ -129,32 +127,36 @@ repeated_event_ids as (
 unrepeated as (
     -- Rows whose id occurs once, and rejected rows: nothing to rank.
     select
-        checked.*,
-        case when checked.row_reject_reason is null then 1 end
+        checked_row.*,
+        case when checked_row.row_reject_reason is null then 1 end
             as event_id_rank
     from (
         {{ checked_rows | replace('__rows__', 'true') | indent(8) }}
-    ) as checked
+    ) as checked_row
     left join repeated_event_ids
-        on checked.event_id = repeated_event_ids.event_id
+        on checked_row.event_id = repeated_event_ids.event_id
     where
         repeated_event_ids.event_id is null
-        or checked.row_reject_reason is not null
+        or checked_row.row_reject_reason is not null
 ),
 
 repeated as (
     -- Valid rows sharing their id (read again, few): the first by file,
     -- then by content, is kept; none when an earlier file holds the id.
     select
-        checked.*,
-        row_number() over (
-            partition by checked.event_id
-            order by
-                checked.source_file, checked.user_id, checked.occurred_at,
-                checked.session_id, checked.event_type,
-                checked.duration_seconds,
-                {{ row_as_json('checked.raw_row') }}
-        )
+        checked_row.*,
+        row_number()
+            over (
+                partition by checked_row.event_id
+                order by
+                    checked_row.source_file,
+                    checked_row.user_id,
+                    checked_row.occurred_at,
+                    checked_row.session_id,
+                    checked_row.event_type,
+                    checked_row.duration_seconds,
+                    {{ row_as_json('checked_row.raw_row') }}
+            )
         {%- if increment is not none %}
             + case
                 when loaded_event_ids.event_id is not null then 1 else 0
@@ -163,16 +165,16 @@ repeated as (
     from (
         {{ checked_rows | replace(
             '__rows__',
-            clean_text('source.event_id')
+            clean_text('raw_event.event_id')
             ~ ' in (select repeated_event_ids.event_id'
             ~ ' from repeated_event_ids)'
         ) | indent(8) }}
-    ) as checked
+    ) as checked_row
     {%- if increment is not none %}
         left join loaded_event_ids
-            on checked.event_id = loaded_event_ids.event_id
+            on checked_row.event_id = loaded_event_ids.event_id
     {%- endif %}
-    where checked.row_reject_reason is null
+    where checked_row.row_reject_reason is null
 ),
 
 ranked as (

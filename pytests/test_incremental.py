@@ -1,0 +1,152 @@
+"""The incremental events path: a rerun loads only new or changed files, and
+always gives what a full build on the same files gives.
+
+Data: a small benchmark-shaped folder from the generator (orders/ and events/
+folders of Parquet files), to which ``append_day`` adds the next day as new
+files, as a daily job would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Build, copy_project, run_build
+from test_idempotency import content_hashes
+
+from segmentation import demo_data
+
+USERS = 1_500
+
+
+def _loaded_files(build: Build) -> list[tuple[str, str]]:
+    return build.query(
+        "select source_file, count(*) from staging.base_app__events"
+        " group by 1 order by 1"
+    )
+
+
+def _copy(source: Path, destination: Path) -> Path:
+    shutil.copytree(source, destination)
+    return destination
+
+
+@pytest.fixture(scope="module")
+def base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("incremental") / "data"
+    demo_data.write_size(folder, "S", users=USERS, progress=None)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def daily_rerun(
+    base_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Build, Build, Path]:
+    """A build, then the next day appended and a rerun on the same warehouse."""
+    data = _copy(base_data, tmp_path_factory.mktemp("daily") / "data")
+    workdir = tmp_path_factory.mktemp("daily_build")
+    first = run_build(workdir, "--data", str(data))
+    assert first.returncode == 0, first.output[-5000:]
+    demo_data.append_day(data, progress=None)
+    rerun = run_build(workdir, "--data", str(data))
+    assert rerun.returncode == 0, rerun.output[-5000:]
+    return first, rerun, data
+
+
+def test_a_daily_rerun_loads_only_the_new_file(daily_rerun) -> None:
+    first, rerun, data = daily_rerun
+    for model in (
+        "base_app__events",
+        "util_raw_event_days",
+        "int_events_aggregated_to_session_days",
+    ):
+        assert (
+            f"incremental {model}: 1 new or changed file(s) of raw.events to load,"
+            " 1 unchanged" in rerun.output
+        ), model
+    files = dict(_loaded_files(rerun))
+    new_file = sorted(path.name for path in (data / "events").iterdir())[-1]
+    assert set(files) == {"part-0000.parquet", new_file}
+    # The first file's rows were not touched: the same count as before.
+    assert files["part-0000.parquet"] == dict(_loaded_files(first))["part-0000.parquet"]
+    raw = duckdb.sql(
+        f"select count(*) from read_parquet('{data}/events/{new_file}')"
+    ).fetchall()[0][0]
+    assert files[new_file] == raw
+    # The day moved forward: as_of_date is the day after the new day.
+    assert rerun.scalar("select as_of_date from utilities.util_as_of_date") > (
+        first.scalar("select as_of_date from utilities.util_as_of_date")
+    )
+
+
+def test_a_daily_rerun_equals_a_full_build_on_the_same_files(
+    daily_rerun, tmp_path: Path
+) -> None:
+    _, rerun, data = daily_rerun
+    full = run_build(tmp_path / "full", "--data", str(data))
+    assert full.returncode == 0, full.output[-5000:]
+    assert "incremental base_app__events" not in full.output
+    for schema in ("marts", "intermediate"):
+        assert content_hashes(rerun.database, schema) == content_hashes(
+            full.database, schema
+        ), schema
+
+
+def test_changed_and_removed_files_are_replaced_not_added(
+    base_data: Path, tmp_path: Path
+) -> None:
+    data = _copy(base_data, tmp_path / "data")
+    demo_data.append_day(data, progress=None)
+    workdir = tmp_path / "build"
+    assert run_build(workdir, "--data", str(data)).returncode == 0
+    events = sorted((data / "events").iterdir())
+    # The day's file is rewritten with half its rows, then a second day's
+    # files are removed again: the rerun must mirror the folder exactly.
+    day_file = events[-1]
+    duckdb.sql(
+        f"copy (select * from read_parquet('{day_file}') where event_id like '%0'"
+        f" or event_id like '%2' or event_id like '%4' or event_id like '%6'"
+        f" or event_id like '%8') to '{day_file}.tmp' (format parquet)"
+    )
+    Path(f"{day_file}.tmp").replace(day_file)
+    rerun = run_build(workdir, "--data", str(data))
+    assert rerun.returncode == 0, rerun.output[-5000:]
+    full = run_build(tmp_path / "full", "--data", str(data))
+    assert full.returncode == 0, full.output[-5000:]
+    assert content_hashes(rerun.database) == content_hashes(full.database)
+
+    day_file.unlink()
+    removed = run_build(workdir, "--data", str(data))
+    assert removed.returncode == 0, removed.output[-5000:]
+    assert day_file.name not in dict(_loaded_files(removed))
+    assert "0 new or changed file(s) of raw.events to load, 1 unchanged" in (
+        removed.output
+    )
+
+
+def test_without_removing_changed_files_rows_would_be_counted_twice(
+    base_data: Path, tmp_path: Path
+) -> None:
+    """The fault the pre-hook exists for: a project whose incremental models
+    keep the old rows of a changed file loads them a second time, and the
+    rows_conserved test (raw = clean + rejected) stops the build."""
+    project = copy_project(tmp_path / "project")
+    macros = project / "macros" / "register_raw_files.sql"
+    text = macros.read_text()
+    marker = "{% macro delete_unkept_source_files(table_name) %}"
+    assert marker in text
+    macros.write_text(text.replace(marker, marker + "\n    {{ return('') }}", 1))
+    data = _copy(base_data, tmp_path / "data")
+    workdir = tmp_path / "build"
+    assert run_build(workdir, "--data", str(data), project_dir=project).returncode == 0
+    events = data / "events" / "part-0000.parquet"
+    duckdb.sql(
+        f"copy (select * from read_parquet('{events}') limit 1000000)"
+        f" to '{events}.tmp' (format parquet)"
+    )
+    Path(f"{events}.tmp").replace(events)
+    rerun = run_build(workdir, "--data", str(data), project_dir=project)
+    assert rerun.returncode != 0
+    assert "rows_conserved_stg_app__events" in rerun.output
