@@ -56,6 +56,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -266,7 +267,11 @@ def generator_flags() -> set[str]:
         text=True,
         check=True,
     )
-    return {flag for flag in ("--size", "--append-day") if flag in completed.stdout}
+    return {
+        flag
+        for flag in ("--size", "--append-day")
+        if re.search(rf"(?<![\w-]){flag}\b", completed.stdout)
+    }
 
 
 def generator_arguments(size: str, users: int | None, flags: set[str]) -> list[str]:
