@@ -10,15 +10,17 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)")
 
 DOCS_PORT ?= 8080
+SIZE ?= S
 WAREHOUSE := $(or $(SEGMENTS_DB_PATH),warehouse/segments.duckdb)
 
-.PHONY: help run test lint pytest format demo-data docs report clean
+.PHONY: help run test lint pytest format demo-data docs report bench clean
 
 help:
 	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD]  build and summarise"
 	@echo "make test                                        every test and lint"
 	@echo "make docs    dbt docs: check every description, serve on DOCS_PORT"
 	@echo "make report  write warehouse/segment_report.html"
+	@echo "make bench [SIZE=S|M|L] [MEMORY_LIMIT=4GB]  benchmark, see BENCHMARKS.md"
 	@echo "make lint | make format | make demo-data | make clean"
 
 $(BIN)/python:
@@ -30,8 +32,12 @@ $(VENV)/.run-deps: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-bench.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(VENV)/.run-deps $(VENV)/.bench-deps $@
+
+$(VENV)/.bench-deps: requirements.txt requirements-bench.txt constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt -c constraints.txt
 	touch $(VENV)/.run-deps $@
 
 run: $(VENV)/.run-deps
@@ -63,6 +69,9 @@ docs: $(VENV)/.dev-deps | $(WAREHOUSE)
 
 report: $(VENV)/.run-deps | $(WAREHOUSE)
 	$(BIN)/python -m segmentation.report --db $(WAREHOUSE) --out warehouse/segment_report.html
+
+bench: $(VENV)/.bench-deps
+	$(BIN)/python -m segmentation.bench --size "$(SIZE)" $(if $(MEMORY_LIMIT),--memory-limit "$(MEMORY_LIMIT)")
 
 demo-data: $(VENV)/.run-deps
 	$(BIN)/python -m segmentation.demo_data --out seeds/demo

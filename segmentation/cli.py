@@ -1,10 +1,13 @@
 """Command line behind ``make run``: check the inputs, build, summarise.
 
-``python -m segmentation run [--data FOLDER] [--as-of-date YYYY-MM-DD]``
+``python -m segmentation run [--data FOLDER] [--as-of-date YYYY-MM-DD]
+[--full-refresh]``
 
 1. checks the arguments and fails at once with a plain message when the
    date is malformed or the data folder has no orders file;
-2. loads the demo seeds (only without ``--data``) and runs ``dbt build``;
+2. loads the demo seeds (only without ``--data``) and runs ``dbt build``
+   (with ``--full-refresh``, incremental models are rebuilt from all the
+   data instead of adding only what is new);
 3. publishes the BI-facing marts as a new read-only release
    (segmentation.publish), so BI readers never block or see a build;
 4. prints a summary of the warehouse: rows per layer, rejected rows per
@@ -80,15 +83,18 @@ def dbt_vars(data_dir: str | None, as_of_date: str | None) -> dict[str, str]:
     return {name: value for name, value in chosen.items() if value is not None}
 
 
-def dbt_commands(data_dir: str | None, variables: dict[str, str]) -> list[list[str]]:
+def dbt_commands(
+    data_dir: str | None, variables: dict[str, str], full_refresh: bool = False
+) -> list[list[str]]:
     """The dbt invocations of one build, in order."""
     var_args = ["--vars", json.dumps(variables)] if variables else []
+    refresh_args = ["--full-refresh"] if full_refresh else []
     if data_dir is None:
         return [
-            ["seed", "--select", "path:seeds/demo", *var_args],
-            ["build", "--exclude", "path:seeds/demo", *var_args],
+            ["seed", "--select", "path:seeds/demo", *var_args, *refresh_args],
+            ["build", "--exclude", "path:seeds/demo", *var_args, *refresh_args],
         ]
-    return [["build", *var_args]]
+    return [["build", *var_args, *refresh_args]]
 
 
 def prepare_environment() -> dict[str, str]:
@@ -132,12 +138,13 @@ def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
     return subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False).returncode
 
 
-def run(data: str | None, as_of_date: str | None) -> int:
+def run(data: str | None, as_of_date: str | None, full_refresh: bool = False) -> int:
     """Build the warehouse and print its summary; return the exit code."""
     data_dir = check_data_dir(data)
     as_of = parse_as_of_date(as_of_date)
     env = prepare_environment()
-    for arguments in dbt_commands(data_dir, dbt_vars(data_dir, as_of)):
+    variables = dbt_vars(data_dir, as_of)
+    for arguments in dbt_commands(data_dir, variables, full_refresh):
         code = run_dbt(arguments, env)
         if code != 0:
             print(
@@ -164,12 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="build and print a summary")
     run_parser.add_argument("--data", help="folder with orders.csv|parquet, ...")
     run_parser.add_argument("--as-of-date", help="YYYY-MM-DD")
+    run_parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild incremental models from all the data (dbt --full-refresh)",
+    )
     summary_parser = commands.add_parser("summary", help="print the summary")
     summary_parser.add_argument("--data", help="folder the build read")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            return run(args.data, args.as_of_date)
+            return run(args.data, args.as_of_date, args.full_refresh)
         env = prepare_environment()
         print(summary.render(database_path(env), args.data))
         return 0

@@ -1,0 +1,326 @@
+"""make bench: the comparisons it makes are right, not how fast it is.
+
+One benchmark run on a small custom size (2,000 users: the same steps as
+``make bench SIZE=S`` in about two minutes) feeds the tests below; the
+other tests feed a known fault to a check and expect it to be reported.
+Nothing is skipped: without the generator's ``--append-day`` the run and
+the incremental test fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import PROJECT_DIR
+
+from segmentation import bench, cli
+
+USERS = 2_000
+LABEL = f"users-{USERS}"
+
+
+@dataclass
+class BenchRun:
+    returncode: int
+    output: str
+    root: Path
+    markdown: Path
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work" / LABEL
+
+    @property
+    def results(self) -> dict:
+        path = self.work / "results.json"
+        assert path.exists(), self.output[-5000:]
+        return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
+    root = tmp_path_factory.mktemp("bench")
+    markdown = root / "BENCHMARKS.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENTS_")}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.bench",
+            "--users",
+            str(USERS),
+            "--root",
+            str(root),
+            "--output",
+            str(markdown),
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return BenchRun(
+        completed.returncode, completed.stdout + completed.stderr, root, markdown
+    )
+
+
+def test_the_benchmark_passes_every_check(bench_run: BenchRun) -> None:
+    assert bench_run.results["failures"] == [], bench_run.output[-3000:]
+    assert bench_run.returncode == 0, bench_run.output[-3000:]
+
+
+def test_the_engine_alone_replay_builds_the_same_marts(bench_run: BenchRun) -> None:
+    engine = bench_run.results["engine_alone"]
+    assert engine["marts_equal"], engine["differing_tables"]
+    assert engine["test_failures_differing"] == []
+    # Every mart and lookup table was compared, the Python models' included.
+    assert engine["tables_compared"] >= 20
+    replayed = {node["unique_id"] for node in engine["nodes"]}
+    assert "model.segmentation_warehouse.user_segments" in replayed
+    assert engine["wall_seconds"] > 0
+
+
+def test_our_btyd_summary_equals_lifetimes(bench_run: BenchRun) -> None:
+    summary = bench_run.results["btyd"]["summary"]
+    assert summary["values_equal"], summary["problems"]
+    assert summary["users"] > 100
+    assert summary["runs"] == {"ours": 3, "lifetimes": 3}
+
+
+def test_our_fits_agree_with_lifetimes(bench_run: BenchRun) -> None:
+    fits = bench_run.results["btyd"]["fits"]
+    assert fits["bgnbd"]["ours_converged"] and fits["gamma_gamma"]["ours_converged"]
+    assert fits["params_agree"], (fits["bgnbd"], fits["gamma_gamma"])
+
+
+def test_the_incremental_rerun_equals_a_full_refresh(bench_run: BenchRun) -> None:
+    incremental = bench_run.results["incremental"]
+    assert "error" not in incremental, incremental.get("error")
+    assert incremental["marts_equal"], incremental["differing_tables"]
+    assert incremental["data_after"]["events"] > bench_run.results["data"]["events"]
+
+
+def test_the_results_hold_every_node_of_run_results(bench_run: BenchRun) -> None:
+    run_results = json.loads((bench_run.work / "full_run_results.json").read_text())
+    expected = {result["unique_id"] for result in run_results["results"]}
+    recorded = {node["unique_id"] for node in bench_run.results["nodes"]}
+    assert recorded == expected
+    assert all("execution_time" in node for node in bench_run.results["nodes"])
+
+
+def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
+    # Written only by a run whose checks all passed.
+    assert (bench_run.root / "results" / f"{LABEL}.json").exists(), bench_run.results[
+        "failures"
+    ]
+    text = bench_run.markdown.read_text()
+    assert f"\n| {LABEL} | {USERS:,} |" in text
+    assert "## Targets" in text and "## Machine" in text
+
+
+# ---------------------------------------------------------------------------
+# Each check catches its fault
+# ---------------------------------------------------------------------------
+
+
+def _summaries() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Our summary (weeks) and lifetimes' (days) for three customers."""
+    ours = pd.DataFrame(
+        {
+            "frequency": [0, 2, 5],
+            "recency": [0.0, 10 / 7, 30 / 7],
+            "customer_age": [3 / 7, 20 / 7, 40 / 7],
+            "monetary_value": [0.0, 12.5, 40.1],
+        },
+        index=pd.Index(["u1", "u2", "u3"], name="user_id"),
+    )
+    theirs = pd.DataFrame(
+        {
+            "frequency": [0.0, 2.0, 5.0],
+            "recency": [0.0, 10.0, 30.0],
+            "T": [3.0, 20.0, 40.0],
+            "monetary_value": [0.0, 12.5, 40.1],
+        },
+        index=pd.Index(["u1", "u2", "u3"], name="user_id"),
+    ).loc[["u3", "u1", "u2"]]  # lifetimes' order is not ours
+    return ours, theirs
+
+
+def test_the_summary_comparison_accepts_equal_values() -> None:
+    ours, theirs = _summaries()
+    assert bench.compare_summaries(ours, theirs, days_per_unit=7.0) == []
+
+
+def test_the_summary_comparison_reports_an_altered_frequency() -> None:
+    ours, theirs = _summaries()
+    theirs.loc["u2", "frequency"] = 3.0
+    problems = bench.compare_summaries(ours, theirs, days_per_unit=7.0)
+    assert len(problems) == 1
+    assert problems[0].startswith("frequency: 1 users differ, e.g. u2")
+
+
+def test_the_summary_comparison_reports_times_money_and_missing_users() -> None:
+    ours, theirs = _summaries()
+    theirs.loc["u3", "T"] += 1e-6
+    theirs.loc["u2", "monetary_value"] *= 1 + 1e-7
+    problems = bench.compare_summaries(ours, theirs.drop(index="u1"), 7.0)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "1 users missing from lifetimes' summary (e.g. u1)",
+        "T",
+        "monetary_value",
+    ]
+    # The same summary read in days is not the same summary.
+    ours, theirs = _summaries()
+    assert bench.compare_summaries(ours, theirs, days_per_unit=1.0)
+
+
+def _mart_warehouse(path: Path, amount: float, seconds: float) -> Path:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.users as select * from"
+            " (values ('u1', 1.5), ('u2', 2.25)) as t(user_id, spend)"
+        )
+        connection.execute(
+            "create table marts.fits as select 'bgnbd' as model,"
+            f" cast({amount} as double) as alpha, {seconds} as fit_seconds"
+        )
+    return path
+
+
+def test_the_mart_hash_comparison_reports_the_table_that_differs(
+    tmp_path: Path,
+) -> None:
+    left = bench.table_hashes(_mart_warehouse(tmp_path / "a.duckdb", 4.4358, 0.01))
+    same = bench.table_hashes(_mart_warehouse(tmp_path / "b.duckdb", 4.4358, 9.9))
+    # Run metadata (*_seconds) and the last bits of a double are no result.
+    close = bench.table_hashes(
+        _mart_warehouse(tmp_path / "c.duckdb", 4.4358 + 1e-12, 0.01)
+    )
+    other = bench.table_hashes(_mart_warehouse(tmp_path / "d.duckdb", 4.4359, 0.01))
+    assert sorted(left) == ["marts.fits", "marts.users"]
+    assert bench.differing_tables(left, same) == []
+    assert bench.differing_tables(left, close) == []
+    assert bench.differing_tables(left, other) == ["marts.fits"]
+    missing = {name: value for name, value in left.items() if name != "marts.users"}
+    assert bench.differing_tables(left, missing) == ["marts.users"]
+
+
+def test_the_hash_ignores_row_order_but_not_duplicates(tmp_path: Path) -> None:
+    hashes = []
+    for name, rows in (
+        ("a", "('u1', 1), ('u2', 2)"),
+        ("b", "('u2', 2), ('u1', 1)"),
+        ("c", "('u1', 1), ('u2', 2), ('u2', 2)"),
+    ):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as connection:
+            connection.execute("create schema marts")
+            connection.execute(
+                f"create table marts.t as select * from (values {rows}) as t(k, v)"
+            )
+        hashes.append(bench.table_hashes(tmp_path / f"{name}.duckdb"))
+    assert hashes[0] == hashes[1]
+    assert hashes[0] != hashes[2]
+
+
+def test_the_work_copy_keeps_the_cache_unchanged(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "events").mkdir(parents=True)
+    (cache / "events" / "part-0000.parquet").write_bytes(b"events")
+    (cache / "orders.parquet").write_bytes(b"orders")
+    (cache / "_manifest.json").write_text('{"days": 1}')
+    before = bench.fingerprint(cache)
+    copy = tmp_path / "copy"
+    bench.make_work_copy(cache, copy)
+    assert (copy / "events" / "part-0000.parquet").is_symlink()
+    assert not (copy / "_manifest.json").is_symlink()
+    # What --append-day does: new files, a rewritten manifest.
+    (copy / "events" / "part-0001-2026-10-01.parquet").write_bytes(b"new")
+    (copy / "_manifest.json").write_text('{"days": 2}')
+    assert bench.fingerprint(cache) == before
+    assert (copy / "events" / "part-0000.parquet").read_bytes() == b"events"
+
+
+def test_run_passes_full_refresh_to_dbt() -> None:
+    assert cli.dbt_commands("/data", {}, full_refresh=True) == [
+        ["build", "--full-refresh"]
+    ]
+    assert cli.dbt_commands(None, {}, full_refresh=True)[1][-1] == "--full-refresh"
+    assert "--full-refresh" not in cli.dbt_commands("/data", {})[0]
+
+
+def _row(size: str, wall: float, peak_gb: float, engine: float, rerun: float) -> dict:
+    """A results file reduced to what BENCHMARKS.md reads."""
+    fit = {"ratio": 20.0, "max_relative_difference": 1e-6}
+    return {
+        "size": size,
+        "date": "2026-11-27T10:00:00+00:00",
+        "machine": {
+            "cpu": "cpu",
+            "cores": 2,
+            "memory_bytes": 24 * 2**30,
+            "os": "os",
+            "python": "3.11",
+            "duckdb": "2.0.1",
+            "dbt_core": "1.11",
+            "dbt_duckdb": "1.11",
+            "lifetimes": "0.11.3",
+        },
+        "data": {"users": 1, "orders": 2, "events": 3},
+        "full_build": {"wall_seconds": wall, "peak_rss_bytes": int(peak_gb * 1e9)},
+        "engine_alone": {"wall_seconds": wall / engine, "ratio": engine},
+        "btyd": {
+            "summary": {"ratio": 12.0, "values_equal": True},
+            "fits": {
+                "bgnbd": fit,
+                "gamma_gamma": fit,
+                "combined_ratio": 20.0,
+                "max_relative_difference": 1e-6,
+            },
+        },
+        "incremental": {
+            "rerun": {"wall_seconds": wall * rerun, "peak_rss_bytes": 0},
+            "full_refresh": {"wall_seconds": wall, "peak_rss_bytes": 0},
+            "ratio": rerun,
+        },
+        "nodes": [],
+    }
+
+
+def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None:
+    rows = {
+        "M": _row("M", 100.0, 2.0, 1.2, 0.3),
+        "L": _row("L", 1300.0, 6.5, 1.1, 0.2),
+    }
+    status = {text: state for text, state, _ in bench.evaluate_targets(rows)}
+    assert status == {
+        "L peak memory <= 6 GB": "not met",
+        "project / engine alone <= 1.25 on M and L": "met",
+        "BTYD summary >= 10x faster than lifetimes on M, identical values": "met",
+        "Time(L) / Time(M) <= 12": "not met",
+        "incremental rerun <= 0.25 of a full rebuild on L": "met",
+        "BG/NBD + Gamma-Gamma fit >= 5x faster than lifetimes (every size)": "met",
+    }
+    only_small = bench.evaluate_targets({"S": _row("S", 10.0, 0.5, 2.0, 0.5)})
+    assert {state for _, state, _ in only_small[:5]} == {"not measured"}
+
+    # Re-running a size replaces its row and keeps the others.
+    results = tmp_path / "results"
+    results.mkdir()
+    for size, wall in (("S", 10.0), ("M", 100.0)):
+        (results / f"{size}.json").write_text(json.dumps(_row(size, wall, 1, 2, 0.5)))
+    (results / "M.json").write_text(json.dumps(_row("M", 90.0, 1, 2, 0.5)))
+    output = tmp_path / "BENCHMARKS.md"
+    bench.write_benchmarks(results, output)
+    text = output.read_text()
+    assert text.count("\n| S | 1 |") == 1 and text.count("\n| M | 1 |") == 1
+    assert "| 90.0 |" in text and "| 100.0 |" not in text

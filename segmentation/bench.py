@@ -1,0 +1,1718 @@
+"""Benchmark behind ``make bench SIZE=S|M|L``: speed, memory, the cost of dbt
+over DuckDB alone, and our BTYD numbers against lifetimes.
+
+``python -m segmentation.bench --size S|M|L [--users N] [--memory-limit 4GB]
+[--root bench] [--output BENCHMARKS.md]``
+
+One run measures, on the same data:
+
+1. **Data**: ``<root>/data/<size>`` comes from ``segmentation.demo_data``
+   (``--size X``; ``--users N`` for a custom size). It is reused while its
+   stamp file ``<root>/data/<size>.stamp.json`` (generator arguments, hash
+   of the generator's source, hash of ``_manifest.json``, the file list)
+   still matches, regenerated otherwise. The run works on a copy in
+   ``<root>/work/<size>/data`` made of symlinks to the cached files plus a
+   copied manifest, so appending a day never modifies the cache (checked).
+2. **Full build**: ``python -m segmentation run --data <copy>`` from scratch
+   (fresh warehouse file and dbt target folder), as a subprocess with its
+   wall time and peak memory: the largest resident set of the process tree
+   (``os.wait4``, which covers the dbt grandchild) and the peak of the
+   tree's summed resident sets, sampled from ``/proc``; the larger is
+   reported. Every node's time comes from dbt's ``run_results.json``.
+3. **Engine alone**: the same work without dbt, in a subprocess
+   (``python -m segmentation.bench replay``) on a fresh DuckDB file: the raw
+   views of the on-run-start hook (their definitions copied from the built
+   warehouse), the lookup seeds (copied), every model in dependency order
+   from its compiled code (SQL: ``create table|view ... as``, with the
+   contract's typed DDL where enforced; Python: the compiled module is
+   executed and its ``model(dbt, session)`` called, as dbt-duckdb does),
+   every data and unit test's compiled SQL, then the CLI's publish step.
+   The replay must be faithful: every table of the marts and lookups
+   schemas has the same content hash in both warehouses, and every test the
+   same failure count.
+4. **BTYD summary vs lifetimes**: the purchases ``int_users_btyd_summarized``
+   reads, summarised by ``lifetimes.utils.summary_data_from_transaction_data``
+   and by our compiled SQL (best of 3 each); every user's values must be
+   identical.
+5. **BG/NBD and Gamma-Gamma fits vs lifetimes** on that summary (best of 3).
+6. **Incremental daily rerun**: the generator's ``--append-day`` on the
+   copy, the same command again on the same warehouse, timed; then a
+   ``--full-refresh`` build in a fresh warehouse must give identical marts.
+7. **Results**: a printed summary, ``<root>/work/<size>/results.json``
+   always and, when every check passed, ``<root>/results/<size>.json`` and
+   ``BENCHMARKS.md`` regenerated from every results file (one row per size).
+
+A failed check makes the run exit 1 after writing the work folder's
+results, so committed results only ever hold passing runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+GENERATOR = PROJECT_DIR / "segmentation" / "demo_data.py"
+DEFAULT_ROOT = PROJECT_DIR / "bench"
+DEFAULT_OUTPUT = PROJECT_DIR / "BENCHMARKS.md"
+# Users per size when the generator has no --size yet (--users N instead).
+SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
+DEFAULT_MEMORY_LIMIT = "4GB"
+THREADS = "2"
+COMPARED_SCHEMAS = ("marts", "lookups")
+REPEATS = 3
+# Stop repeating a timed call once its runs took this long (lifetimes on L).
+REPEAT_BUDGET_SECONDS = 120.0
+# Per-user BTYD values must agree this closely (relative for money).
+VALUE_TOLERANCE = 1e-9
+# Fitted parameters count as agreeing within this relative difference.
+PARAM_TOLERANCE = 1e-3
+# Share of a second between two samples of the process tree's memory.
+SAMPLE_SECONDS = 0.1
+GB = 1e9
+
+
+class BenchError(Exception):
+    """A step could not run at all (a failed build, a missing tool)."""
+
+
+# ---------------------------------------------------------------------------
+# Running and measuring subprocesses
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Wall time and memory of one subprocess tree.
+
+    Attributes:
+        returncode: exit code of the subprocess.
+        wall_seconds: wall-clock time from start to exit.
+        max_rss_bytes: largest resident set of any single process of the tree
+            (``ru_maxrss`` from ``os.wait4``: Linux folds in the maximum of
+            every descendant the child waited for, so dbt is covered).
+        tree_rss_bytes: peak of the summed resident sets of the live tree,
+            sampled every ``SAMPLE_SECONDS`` (shared pages counted once per
+            process, so it leans high).
+    """
+
+    returncode: int
+    wall_seconds: float
+    max_rss_bytes: int
+    tree_rss_bytes: int
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        return max(self.max_rss_bytes, self.tree_rss_bytes)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "wall_seconds": round(self.wall_seconds, 3),
+            "peak_rss_bytes": self.peak_rss_bytes,
+            "max_process_rss_bytes": self.max_rss_bytes,
+            "peak_tree_rss_bytes": self.tree_rss_bytes,
+        }
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found.extend(
+                int(child) for child in (task / "children").read_text().split()
+            )
+        except OSError:
+            continue
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the summed resident memory of a process and its descendants."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            total, pending = 0, [self.pid]
+            while pending:
+                pid = pending.pop()
+                total += _rss_bytes(pid)
+                pending.extend(_children(pid))
+            self.peak = max(self.peak, total)
+            self._done.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def measure(command: list[str], env: dict[str, str], log_path: Path) -> Measured:
+    """Run ``command`` from the project folder, its output going to
+    ``log_path``; return its wall time and peak memory."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            sampler.stop()
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in kilobytes on Linux.
+    return Measured(process.returncode, wall, usage.ru_maxrss * 1024, sampler.peak)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_env(run_dir: Path, memory_limit: str) -> dict[str, str]:
+    """Environment of a build (or replay) whose files all live in run_dir."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "tmp").mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        {
+            "SEGMENTS_DB_PATH": str(run_dir / "warehouse.duckdb"),
+            "DBT_TARGET_PATH": str(run_dir / "target"),
+            "DBT_LOG_PATH": str(run_dir / "logs"),
+            "SEGMENTS_TEMP_DIR": str(run_dir / "tmp"),
+            "SEGMENTS_PUBLISH_DIR": str(run_dir / "published"),
+            "SEGMENTS_THREADS": THREADS,
+            "SEGMENTS_MEMORY_LIMIT": memory_limit,
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    return env
+
+
+def segmentation_run(data_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "segmentation",
+        "run",
+        "--data",
+        str(data_dir),
+        *extra,
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Data: generate or reuse, and the work copy
+# ---------------------------------------------------------------------------
+
+
+def generator_flags() -> set[str]:
+    """Which of the generator's newer options exist on this branch."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "segmentation.demo_data", "--help"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        flag
+        for flag in ("--size", "--append-day")
+        if re.search(rf"(?<![\w-]){flag}\b", completed.stdout)
+    }
+
+
+def generator_arguments(size: str, users: int | None, flags: set[str]) -> list[str]:
+    """The generator's arguments for a size (without ``--out``)."""
+    if users is None and "--size" in flags:
+        return ["--size", size]
+    return ["--format", "parquet", "--users", str(users or SIZES[size])]
+
+
+def _sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(folder: Path) -> dict[str, list[int]]:
+    """Every file under folder: relative path -> [size, mtime in ns]."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            found[str(path.relative_to(folder))] = [stat.st_size, stat.st_mtime_ns]
+    return found
+
+
+def _stamp(folder: Path, arguments: list[str]) -> dict[str, Any]:
+    return {
+        "arguments": arguments,
+        "generator_sha256": _sha256(GENERATOR),
+        "manifest_sha256": _sha256(folder / "_manifest.json"),
+        "files": {name: size for name, (size, _) in fingerprint(folder).items()},
+    }
+
+
+def ensure_data(folder: Path, arguments: list[str], log_path: Path) -> dict[str, Any]:
+    """Generate the data into folder unless the cached copy still matches."""
+    stamp_path = folder.with_name(folder.name + ".stamp.json")
+    if folder.is_dir() and stamp_path.is_file():
+        recorded = json.loads(stamp_path.read_text())
+        if recorded == _stamp(folder, arguments):
+            return {"reused": True, "generator_arguments": arguments}
+    shutil.rmtree(folder, ignore_errors=True)
+    stamp_path.unlink(missing_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "segmentation.demo_data",
+        *arguments,
+        "--out",
+        str(folder),
+    ]
+    measured = measure(command, dict(os.environ), log_path)
+    if measured.returncode != 0:
+        raise BenchError(
+            f"the generator failed (exit {measured.returncode}):\n{_tail(log_path)}"
+        )
+    stamp_path.write_text(json.dumps(_stamp(folder, arguments), indent=2) + "\n")
+    return {
+        "reused": False,
+        "generator_arguments": arguments,
+        "generate_seconds": round(measured.wall_seconds, 3),
+    }
+
+
+def make_work_copy(source: Path, destination: Path) -> None:
+    """Mirror source into destination: symlinks to the data files, copies of
+    the JSON files (the manifest), so writing to the copy never touches the
+    source."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*")):
+        target = destination / path.relative_to(source)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.suffix == ".json":
+            shutil.copy2(path, target)
+        else:
+            target.symlink_to(path.resolve())
+
+
+# ---------------------------------------------------------------------------
+# Content hashes of tables
+# ---------------------------------------------------------------------------
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def table_hashes(
+    database: Path, schemas: tuple[str, ...] = COMPARED_SCHEMAS
+) -> dict[str, str]:
+    """One content hash per table of the schemas, independent of row order.
+
+    The hash covers the column names and types, the row count and the sum of
+    one 64-bit hash per row. Doubles are rounded to 6 decimals (parallel sums
+    may differ in the last bits between runs, which is not a different
+    result) and ``*_seconds`` columns, run metadata, are left out.
+    """
+    hashes = {}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_type = 'BASE TABLE' and table_schema in "
+            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
+            list(schemas),
+        ).fetchall()
+        for schema, table in tables:
+            columns = [
+                (name, kind)
+                for name, kind in connection.execute(
+                    "select column_name, data_type from information_schema.columns"
+                    " where table_schema = ? and table_name = ?"
+                    " order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if not name.endswith("_seconds")
+            ]
+            values = [
+                f"round({_quote(name)}, 6)"
+                if kind in ("DOUBLE", "FLOAT", "REAL")
+                else _quote(name)
+                for name, kind in columns
+            ]
+            row = ", ".join(f"cast({value} as varchar)" for value in values)
+            rows, total = connection.execute(
+                f"select count(*), coalesce(sum(hash([{row}])), 0)"
+                f" from {_quote(schema)}.{_quote(table)}"
+            ).fetchall()[0]
+            layout = ",".join(f"{name} {kind}" for name, kind in columns)
+            digest = hashlib.md5(f"{layout}|{rows}|{total}".encode()).hexdigest()
+            hashes[f"{schema}.{table}"] = digest
+    return hashes
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def differing_tables(left: dict[str, str], right: dict[str, str]) -> list[str]:
+    """Tables whose hash differs or that only one side has."""
+    return sorted(
+        name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Engine alone: replay what dbt executed, without dbt
+# ---------------------------------------------------------------------------
+
+_TABLE_LIKE = ("table", "incremental")
+
+
+def _topological(order: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """The nodes of order, parents first, otherwise keeping order."""
+    position = {uid: index for index, uid in enumerate(order)}
+    done: set[str] = set()
+    result: list[str] = []
+
+    def visit(uid: str, path: tuple[str, ...]) -> None:
+        if uid in done:
+            return
+        if uid in path:
+            raise BenchError(f"dependency cycle through {uid}")
+        for parent in sorted(parents.get(uid, []), key=position.__getitem__):
+            visit(parent, (*path, uid))
+        done.add(uid)
+        result.append(uid)
+
+    for uid in order:
+        visit(uid, ())
+    return result
+
+
+def _column_ddl(column: dict[str, Any]) -> str:
+    name = _quote(column["name"]) if column.get("quote") else column["name"]
+    parts = [name, column["data_type"]]
+    for constraint in column.get("constraints") or []:
+        kind = constraint.get("type")
+        if kind == "not_null":
+            parts.append("not null")
+        elif kind == "unique":
+            parts.append("unique")
+        elif kind == "primary_key":
+            parts.append("primary key")
+        elif kind == "check":
+            parts.append(f"check ({constraint['expression']})")
+        else:
+            raise BenchError(f"the replay does not mirror {kind} constraints")
+    return " ".join(parts)
+
+
+def model_statements(node: dict[str, Any]) -> list[str]:
+    """The SQL that builds one SQL model, as dbt-duckdb does on a full build
+    (an incremental model's first build is a table)."""
+    relation, sql = node["relation"], node["sql"]
+    if node["materialized"] == "view":
+        return [f"create or replace view {relation} as (\n{sql}\n)"]
+    if node["materialized"] not in _TABLE_LIKE:
+        raise BenchError(
+            f"{node['unique_id']}: the replay does not mirror"
+            f" materialized={node['materialized']}"
+        )
+    columns = node.get("contract_columns")
+    if not columns:
+        return [f"create or replace table {relation} as (\n{sql}\n)"]
+    names = ", ".join(
+        _quote(column["name"]) if column.get("quote") else column["name"]
+        for column in columns
+    )
+    ddl = ", ".join(_column_ddl(column) for column in columns)
+    return [
+        f"create or replace table {relation} ({ddl})",
+        f"insert into {relation} ({names}) (\n"
+        f"select {names} from (\n{sql}\n) as model_subq\n)",
+    ]
+
+
+def replay_plan(target_dir: Path, warehouse: Path) -> dict[str, Any]:
+    """Everything a dbt build executed, in an order the replay can run:
+    raw views, seeds, models (parents first), data tests and unit tests."""
+    manifest = json.loads((target_dir / "manifest.json").read_text())
+    results = json.loads((target_dir / "run_results.json").read_text())
+    executed = {
+        result["unique_id"]: result
+        for result in results["results"]
+        if result["status"] in ("success", "pass", "warn", "fail")
+    }
+    nodes = manifest["nodes"]
+    unit_tests = manifest.get("unit_tests", {})
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        raw_views = [
+            row[0]
+            for row in connection.execute(
+                "select sql from duckdb_views() where not internal"
+                " and schema_name = 'raw' order by view_name"
+            ).fetchall()
+        ]
+    seeds, models, tests, units = [], [], [], []
+    model_ids = [uid for uid in executed if uid.startswith("model.")]
+    model_set = set(model_ids)
+    parents = {
+        uid: [p for p in nodes[uid]["depends_on"]["nodes"] if p in model_set]
+        for uid in model_ids
+    }
+    for uid in executed:
+        node = nodes.get(uid)
+        if uid.startswith("seed."):
+            seeds.append(
+                {
+                    "unique_id": uid,
+                    "schema": node["schema"],
+                    "identifier": node["alias"],
+                }
+            )
+        elif uid.startswith("test."):
+            tests.append(
+                {
+                    "unique_id": uid,
+                    "sql": executed[uid]["compiled_code"],
+                    "fail_calc": node["config"].get("fail_calc") or "count(*)",
+                    "failures": executed[uid]["failures"],
+                }
+            )
+        elif uid.startswith("unit_test.") and uid in unit_tests:
+            units.append({"unique_id": uid, "sql": executed[uid]["compiled_code"]})
+    for uid in _topological(model_ids, parents):
+        node = nodes[uid]
+        for hook in ("pre-hook", "post-hook"):
+            if node["config"].get(hook):
+                raise BenchError(
+                    f"{uid} has a {hook}: the replay does not mirror hooks"
+                )
+        contract = node["contract"]["enforced"] and node["language"] == "sql"
+        if contract and node.get("constraints"):
+            raise BenchError(f"{uid}: the replay does not mirror model constraints")
+        models.append(
+            {
+                "unique_id": uid,
+                "identifier": node["alias"],
+                "database": node["database"],
+                "schema": node["schema"],
+                "relation": node["relation_name"],
+                "materialized": node["config"]["materialized"],
+                "language": node["language"],
+                "sql": executed[uid]["compiled_code"],
+                "contract_columns": list(node["columns"].values())
+                if contract
+                else None,
+            }
+        )
+    return {
+        "raw_views": raw_views,
+        "seeds": seeds,
+        "models": models,
+        "tests": tests,
+        "unit_tests": units,
+    }
+
+
+def _run_python_model(
+    connection: duckdb.DuckDBPyConnection, node: dict[str, Any]
+) -> None:
+    """Execute a compiled dbt Python model as dbt-duckdb's run_python_job does:
+    load the compiled module, call ``model(dbt, session)`` with its generated
+    ``dbtObj`` (ref and source return DuckDB relations) and the connection
+    as the session, and store the result as a table."""
+    import pyarrow.dataset  # noqa: F401  (dbt-duckdb imports it the same way)
+
+    module = types.ModuleType(node["identifier"])
+    code = compile(node["sql"].lstrip(), f"<{node['unique_id']}>", "exec")
+    exec(code, module.__dict__)
+    dbt = module.dbtObj(lambda name: connection.query(f"select * from {name}"))
+    frame = module.model(dbt, connection)
+    view = f"__bench_python_model_{node['identifier']}"
+    connection.register(view, frame)
+    try:
+        connection.execute(
+            f"create or replace table {node['relation']} as select * from {view}"
+        )
+    finally:
+        connection.unregister(view)
+
+
+def replay(
+    plan: dict[str, Any],
+    database: Path,
+    source: Path,
+    publish_dir: Path,
+    memory_limit: str,
+    temp_dir: Path,
+) -> dict[str, Any]:
+    """Run the plan on a fresh DuckDB file, then publish; return timings."""
+    from segmentation import publish
+
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    timings: list[dict[str, Any]] = []
+    connection = duckdb.connect(
+        str(database),
+        config={
+            "memory_limit": memory_limit,
+            "threads": int(THREADS),
+            "temp_directory": str(temp_dir),
+        },
+    )
+    connection.execute("set TimeZone = 'UTC'")
+
+    mark = time.perf_counter()
+    connection.execute("create schema if not exists raw")
+    for statement in plan["raw_views"]:
+        connection.execute(statement)
+    connection.execute(f"attach {_sql_string(str(source))} as bench_source (read_only)")
+    for seed in plan["seeds"]:
+        schema, name = _quote(seed["schema"]), _quote(seed["identifier"])
+        connection.execute(f"create schema if not exists {schema}")
+        connection.execute(
+            f"create or replace table {schema}.{name} as"
+            f" select * from bench_source.{schema}.{name}"
+        )
+    connection.execute("detach bench_source")
+    phases["raw_views_and_seeds"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    for node in plan["models"]:
+        node_started = time.perf_counter()
+        schema = f"{_quote(node['database'])}.{_quote(node['schema'])}"
+        connection.execute(f"create schema if not exists {schema}")
+        if node["language"] == "python":
+            _run_python_model(connection, node)
+        else:
+            for statement in model_statements(node):
+                connection.execute(statement)
+        timings.append(
+            {
+                "unique_id": node["unique_id"],
+                "seconds": round(time.perf_counter() - node_started, 4),
+            }
+        )
+    phases["models"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    for test in plan["tests"]:
+        node_started = time.perf_counter()
+        failures = connection.execute(
+            f"select {test['fail_calc']} from (\n{test['sql']}\n) as dbt_internal_test"
+        ).fetchall()[0][0]
+        timings.append(
+            {
+                "unique_id": test["unique_id"],
+                "seconds": round(time.perf_counter() - node_started, 4),
+                "failures": int(failures or 0),
+            }
+        )
+    for test in plan["unit_tests"]:
+        node_started = time.perf_counter()
+        connection.execute(
+            f"select count(*) from (\n{test['sql']}\n) as dbt_internal_unit_test"
+        ).fetchall()
+        timings.append(
+            {
+                "unique_id": test["unique_id"],
+                "seconds": round(time.perf_counter() - node_started, 4),
+            }
+        )
+    phases["tests"] = time.perf_counter() - mark
+    connection.close()
+
+    mark = time.perf_counter()
+    publish.publish(database, publish_dir)
+    phases["publish"] = time.perf_counter() - mark
+    return {
+        "seconds": round(time.perf_counter() - started, 3),
+        "phases": {name: round(value, 3) for name, value in phases.items()},
+        "nodes": timings,
+    }
+
+
+def differing_test_failures(
+    plan: dict[str, Any], replayed: dict[str, Any]
+) -> list[str]:
+    """Tests whose failure count in the replay differs from dbt's."""
+    counted = {
+        node["unique_id"]: node["failures"]
+        for node in replayed["nodes"]
+        if "failures" in node
+    }
+    return sorted(
+        f"{test['unique_id']}: dbt {test['failures']},"
+        f" replay {counted.get(test['unique_id'])}"
+        for test in plan["tests"]
+        if counted.get(test["unique_id"]) != test["failures"]
+    )
+
+
+def replay_main(argv: list[str]) -> int:
+    """``python -m segmentation.bench replay PLAN OUT``, run by the benchmark
+    in a subprocess: the warehouse, temp and publish folders come from the
+    same environment variables as a build."""
+    parser = argparse.ArgumentParser(prog="python -m segmentation.bench replay")
+    parser.add_argument("plan", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--source", type=Path, required=True, help="dbt's warehouse")
+    args = parser.parse_args(argv)
+    plan = json.loads(args.plan.read_text())
+    timings = replay(
+        plan,
+        Path(os.environ["SEGMENTS_DB_PATH"]),
+        args.source,
+        Path(os.environ["SEGMENTS_PUBLISH_DIR"]),
+        os.environ.get("SEGMENTS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        Path(os.environ["SEGMENTS_TEMP_DIR"]),
+    )
+    args.out.write_text(json.dumps(timings, indent=1) + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# BTYD summary and fits against lifetimes
+# ---------------------------------------------------------------------------
+
+
+def best_of(
+    call: Callable[[], Any],
+    repeats: int = REPEATS,
+    budget: float = REPEAT_BUDGET_SECONDS,
+) -> tuple[float, int, Any]:
+    """Best wall time of up to ``repeats`` calls (fewer once ``budget``
+    seconds are spent), the number of calls, and the last result."""
+    best, spent, result, runs = float("inf"), 0.0, None, 0
+    while runs < repeats and (runs == 0 or spent < budget):
+        started = time.perf_counter()
+        result = call()
+        seconds = time.perf_counter() - started
+        best, spent, runs = min(best, seconds), spent + seconds, runs + 1
+    return best, runs, result
+
+
+def compare_summaries(
+    ours: pd.DataFrame,
+    theirs: pd.DataFrame,
+    days_per_unit: float,
+    tolerance: float = VALUE_TOLERANCE,
+) -> list[str]:
+    """Problems found comparing our BTYD summary with lifetimes', user by user.
+
+    Args:
+        ours: indexed by user, columns frequency, recency, customer_age and
+            monetary_value, times in units of ``days_per_unit`` days.
+        theirs: lifetimes' ``summary_data_from_transaction_data`` with
+            ``freq='D'`` (times in days): frequency, recency, T,
+            monetary_value.
+        days_per_unit: 7 when our unit is weeks, 1 for days.
+        tolerance: absolute for times, relative for monetary values.
+
+    Returns:
+        One line per kind of difference (empty: identical): frequency must be
+        equal, recency and T within ``tolerance`` days, monetary value within
+        ``tolerance`` relative.
+    """
+    problems = []
+    for label, missing in (
+        ("lifetimes'", ours.index.difference(theirs.index)),
+        ("our", theirs.index.difference(ours.index)),
+    ):
+        if len(missing):
+            problems.append(
+                f"{len(missing)} users missing from {label} summary (e.g. {missing[0]})"
+            )
+    common = ours.index.intersection(theirs.index)
+    a, b = ours.loc[common], theirs.loc[common]
+    pairs = {
+        "frequency": (a["frequency"].to_numpy(float), b["frequency"].to_numpy(float)),
+        "recency": (
+            a["recency"].to_numpy(float) * days_per_unit,
+            b["recency"].to_numpy(float),
+        ),
+        "T": (
+            a["customer_age"].to_numpy(float) * days_per_unit,
+            b["T"].to_numpy(float),
+        ),
+        "monetary_value": (
+            a["monetary_value"].to_numpy(float),
+            b["monetary_value"].to_numpy(float),
+        ),
+    }
+    for column, (left, right) in pairs.items():
+        gap = np.abs(left - right)
+        if column == "frequency":
+            bad = ~(gap == 0)
+        elif column == "monetary_value":
+            bad = ~(gap <= tolerance * np.maximum(np.abs(left), np.abs(right)))
+        else:
+            bad = ~(gap <= tolerance)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            problems.append(
+                f"{column}: {int(bad.sum())} users differ, e.g. {common[first]}:"
+                f" ours {float(left[first])!r} vs lifetimes {float(right[first])!r}"
+                + (" (ours in days)" if column in ("recency", "T") else "")
+            )
+    return problems
+
+
+def relative_differences(
+    ours: dict[str, float], theirs: dict[str, float]
+) -> dict[str, float]:
+    return {
+        name: abs(ours[name] - theirs[name]) / abs(theirs[name])
+        if theirs[name]
+        else abs(ours[name])
+        for name in theirs
+    }
+
+
+def _btyd_time_unit(results: dict[str, Any]) -> str:
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    unit = project["vars"].get("btyd_time_unit", "weeks")
+    cli_vars = results.get("args", {}).get("vars") or {}
+    if isinstance(cli_vars, str):
+        cli_vars = yaml.safe_load(cli_vars) or {}
+    return str(cli_vars.get("btyd_time_unit", unit))
+
+
+def _relation(manifest: dict[str, Any], name: str) -> str:
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] == name:
+            return node["relation_name"]
+    raise BenchError(f"model {name} is not in dbt's manifest")
+
+
+def _summary_against_lifetimes(
+    connection: duckdb.DuckDBPyConnection,
+    summary_sql: str,
+    orders: str,
+    as_of_relation: str,
+    unit: str,
+) -> dict[str, Any]:
+    """Step 4: our summary SQL and lifetimes' summary on the same purchases."""
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    as_of = connection.execute(f"select as_of_date from {as_of_relation}").fetchall()
+    as_of_date = as_of[0][0]
+    # as_of_date is exclusive; lifetimes' observation_period_end is the last
+    # day observed (inclusive): T = (as_of - 1 day) - first purchase day.
+    observation_end = pd.Timestamp(as_of_date) - pd.Timedelta(days=1)
+    transactions = connection.execute(
+        "select user_id, ordered_at, cast(amount as double) as amount"
+        f" from {orders} where is_purchase"
+    ).df()
+
+    def ours_summary() -> None:
+        connection.execute(
+            f"create or replace temp table bench_btyd_summary as (\n{summary_sql}\n)"
+        )
+
+    def lifetimes_summary() -> pd.DataFrame:
+        return summary_data_from_transaction_data(
+            transactions,
+            "user_id",
+            "ordered_at",
+            monetary_value_col="amount",
+            observation_period_end=observation_end,
+            freq="D",
+        )
+
+    ours_seconds, ours_runs, _ = best_of(ours_summary)
+    ours = connection.execute("select * from bench_btyd_summary").df()
+    lifetimes_seconds, lifetimes_runs, theirs = best_of(lifetimes_summary)
+    problems = compare_summaries(
+        ours.set_index("user_id"), theirs, {"weeks": 7.0, "days": 1.0}[unit]
+    )
+    return {
+        "transactions": len(transactions),
+        "users": len(ours),
+        "time_unit": unit,
+        "as_of_date": str(as_of_date),
+        "observation_period_end": observation_end.date().isoformat(),
+        "ours_seconds": round(ours_seconds, 5),
+        "lifetimes_seconds": round(lifetimes_seconds, 5),
+        "runs": {"ours": ours_runs, "lifetimes": lifetimes_runs},
+        "ratio": round(lifetimes_seconds / ours_seconds, 2),
+        "values_equal": not problems,
+        "problems": problems,
+    }
+
+
+def _fit_row(
+    ours: tuple[float, int, dict[str, float], bool],
+    theirs: tuple[float, int, dict[str, float]],
+) -> dict[str, Any]:
+    ours_seconds, ours_runs, ours_params, converged = ours
+    theirs_seconds, theirs_runs, theirs_params = theirs
+    differences = relative_differences(ours_params, theirs_params)
+    return {
+        "ours_seconds": round(ours_seconds, 5),
+        "lifetimes_seconds": round(theirs_seconds, 5),
+        "runs": {"ours": ours_runs, "lifetimes": theirs_runs},
+        "ratio": round(theirs_seconds / ours_seconds, 2),
+        "ours_converged": converged,
+        "params_ours": ours_params,
+        "params_lifetimes": theirs_params,
+        "max_relative_difference": max(differences.values()),
+    }
+
+
+def _fits_against_lifetimes(stored: pd.DataFrame) -> dict[str, Any]:
+    """Step 5: our BG/NBD and Gamma-Gamma fitters (as clv_model_fits calls
+    them) against lifetimes' on the stored summary.
+
+    Both sides run with one BLAS thread: on a busy machine OpenBLAS threads
+    on these small vectors stall (a 5 ms fit took 250 ms with two threads
+    while other processes held the cores), which would measure the
+    machine's load, not the fitters.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _time_fits(stored)
+
+
+def _time_fits(stored: pd.DataFrame) -> dict[str, Any]:
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    from segmentation import btyd
+
+    frequency = stored["frequency"].to_numpy(float)
+    recency = stored["recency"].to_numpy(float)
+    age = stored["customer_age"].to_numpy(float)
+    monetary = stored["monetary_value"].to_numpy(float)
+    # Gamma-Gamma needs repeat buyers with a positive mean value; ours
+    # leaves the others out itself.
+    repeat = (frequency > 0) & (monetary > 0)
+
+    seconds, runs, bg = best_of(lambda: btyd.fit_bgnbd(frequency, recency, age))
+    ours_bg = (seconds, runs, {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b})
+    seconds, runs, gg = best_of(lambda: btyd.fit_gamma_gamma(frequency, monetary))
+    ours_gg = (seconds, runs, {"p": gg.p, "q": gg.q, "v": gg.v})
+    seconds, runs, fitted = best_of(
+        lambda: BetaGeoFitter().fit(frequency, recency, age)
+    )
+    theirs_bg = (seconds, runs, {k: float(fitted.params_[k]) for k in ours_bg[2]})
+    seconds, runs, fitted = best_of(
+        lambda: GammaGammaFitter().fit(frequency[repeat], monetary[repeat])
+    )
+    theirs_gg = (seconds, runs, {k: float(fitted.params_[k]) for k in ours_gg[2]})
+
+    bgnbd = _fit_row((*ours_bg, bg.converged), theirs_bg)
+    gamma_gamma = _fit_row((*ours_gg, gg.converged), theirs_gg)
+    worst = max(
+        bgnbd["max_relative_difference"], gamma_gamma["max_relative_difference"]
+    )
+    return {
+        "purchasers": len(stored),
+        "repeat_purchasers": int(repeat.sum()),
+        "bgnbd": bgnbd,
+        "gamma_gamma": gamma_gamma,
+        "combined_ratio": round(
+            (theirs_bg[0] + theirs_gg[0]) / (ours_bg[0] + ours_gg[0]), 2
+        ),
+        "max_relative_difference": worst,
+        "params_agree": bool(worst <= PARAM_TOLERANCE),
+    }
+
+
+def compare_btyd(
+    target_dir: Path, warehouse: Path, memory_limit: str
+) -> dict[str, Any]:
+    """Steps 4 and 5 on dbt's warehouse: our summary SQL and fitters against
+    lifetimes."""
+    manifest = json.loads((target_dir / "manifest.json").read_text())
+    results = json.loads((target_dir / "run_results.json").read_text())
+    summary_id = "model.segmentation_warehouse.int_users_btyd_summarized"
+    summary_sql = next(
+        result["compiled_code"]
+        for result in results["results"]
+        if result["unique_id"] == summary_id
+    )
+    with duckdb.connect(
+        str(warehouse),
+        read_only=True,
+        config={"memory_limit": memory_limit, "threads": int(THREADS)},
+    ) as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        summary = _summary_against_lifetimes(
+            connection,
+            summary_sql,
+            _relation(manifest, "int_orders_filtered_to_as_of"),
+            _relation(manifest, "util_as_of_date"),
+            _btyd_time_unit(results),
+        )
+        gc.collect()
+        stored = connection.execute(
+            "select * from"
+            f" {_relation(manifest, 'int_users_btyd_summarized')} order by user_id"
+        ).df()
+    return {"summary": summary, "fits": _fits_against_lifetimes(stored)}
+
+
+# ---------------------------------------------------------------------------
+# Machine, results, BENCHMARKS.md
+# ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    with_model = Path("/proc/cpuinfo")
+    if with_model.exists():
+        for line in with_model.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = 0
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+    system = platform.platform()
+    os_release = Path("/etc/os-release")
+    if os_release.exists():
+        for line in os_release.read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                system = (
+                    f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
+                )
+
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_bytes": memory,
+        "os": system,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "dbt_core": version("dbt-core"),
+        "dbt_duckdb": version("dbt-duckdb"),
+        "lifetimes": version("lifetimes"),
+    }
+
+
+def _count_rows(warehouse: Path) -> dict[str, int]:
+    counts = {}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        for table in ("users", "orders", "events"):
+            found = connection.execute(
+                "select count(*) from information_schema.tables"
+                " where table_schema = 'raw' and table_name = ?",
+                [table],
+            ).fetchall()[0][0]
+            counts[table] = (
+                connection.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+                if found
+                else 0
+            )
+    return counts
+
+
+def node_timings(run_results: Path) -> list[dict[str, Any]]:
+    """Every node of dbt's run_results.json, in execution order."""
+    results = json.loads(run_results.read_text())
+    return [
+        {
+            "unique_id": result["unique_id"],
+            "resource_type": result["unique_id"].split(".", 1)[0],
+            "status": result["status"],
+            "execution_time": round(result["execution_time"], 4),
+            "failures": result.get("failures"),
+        }
+        for result in results["results"]
+    ]
+
+
+SIZE_ORDER = {"S": 0, "M": 1, "L": 2}
+
+
+def _sort_key(label: str) -> tuple[int, str]:
+    return (SIZE_ORDER.get(label, 3), label)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return numerator / denominator
+
+
+def _project_peak(result: dict[str, Any]) -> int:
+    runs = [result["full_build"]]
+    incremental = result.get("incremental") or {}
+    runs += [
+        incremental[key] for key in ("rerun", "full_refresh") if key in incremental
+    ]
+    return max(run["peak_rss_bytes"] for run in runs)
+
+
+def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """The issue's targets: (target, met / not met / not measured, detail)."""
+    medium, large = rows.get("M"), rows.get("L")
+    targets: list[tuple[str, str, str]] = []
+
+    def add(
+        text: str, needed: list[dict | None], check: Callable[[], tuple[bool, str]]
+    ):
+        if any(row is None for row in needed):
+            targets.append((text, "not measured", "needs the rows of the sizes named"))
+            return
+        met, detail = check()
+        targets.append((text, "met" if met else "not met", detail))
+
+    add(
+        "L peak memory <= 6 GB",
+        [large],
+        lambda: (
+            _project_peak(large) <= 6 * GB,
+            f"L: {_project_peak(large) / GB:.2f} GB",
+        ),
+    )
+
+    def engine() -> tuple[bool, str]:
+        ratios = {k: rows[k]["engine_alone"]["ratio"] for k in ("M", "L")}
+        return (
+            all(value <= 1.25 for value in ratios.values()),
+            ", ".join(f"{k}: {v:.2f}" for k, v in ratios.items()),
+        )
+
+    add("project / engine alone <= 1.25 on M and L", [medium, large], engine)
+    add(
+        "BTYD summary >= 10x faster than lifetimes on M, identical values",
+        [medium],
+        lambda: (
+            medium["btyd"]["summary"]["ratio"] >= 10
+            and medium["btyd"]["summary"]["values_equal"],
+            f"M: {medium['btyd']['summary']['ratio']:.1f}x, identical:"
+            f" {'yes' if medium['btyd']['summary']['values_equal'] else 'no'}",
+        ),
+    )
+
+    def scaling() -> tuple[bool, str]:
+        ratio = (
+            large["full_build"]["wall_seconds"] / medium["full_build"]["wall_seconds"]
+        )
+        return ratio <= 12, f"{ratio:.1f}"
+
+    add("Time(L) / Time(M) <= 12", [medium, large], scaling)
+    add(
+        "incremental rerun <= 0.25 of a full rebuild on L",
+        [large],
+        lambda: (
+            (large["incremental"].get("ratio") or float("inf")) <= 0.25,
+            f"L: {large['incremental'].get('ratio', float('nan')):.2f}",
+        ),
+    )
+    measured = [row for key, row in rows.items() if key in SIZE_ORDER]
+
+    def fits() -> tuple[bool, str]:
+        ratios = {
+            row["size"]: row["btyd"]["fits"]["combined_ratio"] for row in measured
+        }
+        return (
+            all(value >= 5 for value in ratios.values()),
+            ", ".join(
+                f"{k}: {v:.1f}x"
+                for k, v in sorted(ratios.items(), key=lambda i: _sort_key(i[0]))
+            ),
+        )
+
+    add(
+        "BG/NBD + Gamma-Gamma fit >= 5x faster than lifetimes (every size)",
+        [measured[0] if measured else None],
+        fits,
+    )
+    return targets
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return (
+        f"{value:.1f}"
+        if value >= 10
+        else f"{value:.2f}"
+        if value >= 0.1
+        else f"{value:.4f}"
+    )
+
+
+def _times(value: float | None) -> str:
+    return (
+        "n/a" if value is None else f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+    )
+
+
+def _row(result: dict[str, Any]) -> str:
+    data = result["data"]
+    engine = result["engine_alone"]
+    summary = result["btyd"]["summary"]
+    fits = result["btyd"]["fits"]
+    incremental = result.get("incremental") or {}
+    rerun = incremental.get("rerun", {}).get("wall_seconds")
+    rerun_ratio = incremental.get("ratio")
+    return (
+        f"| {result['size']} | {data['users']:,} | {data['orders']:,}"
+        f" | {data['events']:,}"
+        f" | {_seconds(result['full_build']['wall_seconds'])}"
+        f" | {_project_peak(result) / GB:.2f}"
+        f" | {_seconds(engine['wall_seconds'])} | {engine['ratio']:.2f}"
+        f" | {_times(summary['ratio'])} | {'yes' if summary['values_equal'] else 'no'}"
+        f" | {_times(fits['bgnbd']['ratio'])} | {_times(fits['gamma_gamma']['ratio'])}"
+        f" | {fits['max_relative_difference']:.1e}"
+        f" | {_seconds(rerun)}"
+        f" | {'n/a' if rerun_ratio is None else f'{rerun_ratio:.2f}'}"
+        f" | {result['date'][:10]} |"
+    )
+
+
+def _node_table(result: dict[str, Any], slowest_tests: int = 15) -> list[str]:
+    nodes = sorted(result["nodes"], key=lambda node: -node["execution_time"])
+    tests = [n for n in nodes if n["resource_type"] in ("test", "unit_test")]
+    shown = [n for n in nodes if n["resource_type"] not in ("test", "unit_test")]
+    shown += tests[:slowest_tests]
+    shown.sort(key=lambda node: -node["execution_time"])
+    lines = [
+        "| node | type | status | seconds |",
+        "|---|---|---|---:|",
+    ]
+    lines += [
+        f"| `{node['unique_id'].split('.', 2)[-1]}` | {node['resource_type']}"
+        f" | {node['status']} | {node['execution_time']:.2f} |"
+        for node in shown
+    ]
+    rest = tests[slowest_tests:]
+    if rest:
+        seconds = sum(node["execution_time"] for node in rest)
+        lines.append(f"| {len(rest)} other tests | test | | {seconds:.2f} |")
+    return lines
+
+
+def render_benchmarks(results: list[dict[str, Any]]) -> str:
+    """BENCHMARKS.md from every recorded results file."""
+    results = sorted(results, key=lambda result: _sort_key(result["size"]))
+    rows = {result["size"]: result for result in results}
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench SIZE=S|M|L` (`python -m segmentation.bench`) from",
+        "`bench/results/<size>.json`; re-running one size replaces its row. Do not",
+        "edit by hand.",
+        "",
+        "## How to run",
+        "",
+        "```sh",
+        "make bench SIZE=S    # M and L the same way; MEMORY_LIMIT=4GB by default",
+        "```",
+        "",
+        "Each run, on the same generated data (`bench/data/<size>`, reused while",
+        "it matches the generator): a full build from scratch with",
+        "`python -m segmentation run` (2 threads, DuckDB memory limit 4 GB); the",
+        "same work replayed without dbt on DuckDB alone (compiled SQL of every",
+        "model and test, the Python models' code, the publish step; its marts",
+        "must be identical); our BTYD summary SQL and BG/NBD + Gamma-Gamma fits",
+        "against lifetimes (values must be identical; best of 3 timings each,",
+        "the fits with one BLAS thread on both sides);",
+        "and an incremental rerun after the generator's `--append-day`, whose",
+        "marts must equal a `--full-refresh` build's.",
+        "",
+        "Peak RSS is the larger of the largest process of the build's process",
+        "tree (`wait4`) and the peak of the tree's summed resident memory",
+        "(sampled every 0.1 s), over the full build, the rerun and the full",
+        "refresh. Ratios: project / engine alone is the full build's wall time",
+        "over the replay's; the lifetimes columns are lifetimes' time over ours.",
+        "",
+        "## Results",
+        "",
+        "| size | users | orders | events | full build (s) | peak RSS (GB)"
+        " | engine alone (s) | project / engine | summary: lifetimes / ours"
+        " | summary identical | BG/NBD fit: lifetimes / ours"
+        " | Gamma-Gamma fit: lifetimes / ours | params max rel. diff"
+        " | incremental rerun (s) | rerun / full | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    lines += [_row(result) for result in results]
+    if not results:
+        lines += ["", "No size measured yet: run `make bench SIZE=S` (then M and L)."]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| target | status | measured |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {text} | {status} | {detail} |"
+        for text, status, detail in evaluate_targets(rows)
+    ]
+    lines += ["", "## Machine", ""]
+    machines: dict[str, list[str]] = {}
+    for result in results:
+        key = json.dumps(result["machine"], sort_keys=True)
+        machines.setdefault(key, []).append(result["size"])
+    for key, sizes in machines.items():
+        described = json.loads(key)
+        lines += [
+            f"Sizes {', '.join(sizes)}: {described['cpu']}, {described['cores']} cores,"
+            f" {described['memory_bytes'] / 2**30:.0f} GiB RAM, {described['os']};"
+            f" Python {described['python']}, DuckDB {described['duckdb']},"
+            f" dbt-core {described['dbt_core']}, dbt-duckdb {described['dbt_duckdb']},"
+            f" lifetimes {described['lifetimes']}. Dates: see the results table.",
+            "",
+        ]
+    lines += ["## Time per node of the full build", ""]
+    for result in results:
+        lines += [
+            "<details>",
+            f"<summary>{result['size']}: every model and seed, the slowest tests"
+            "</summary>",
+            "",
+            *_node_table(result),
+            "",
+            "</details>",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_benchmarks(results_dir: Path, output: Path) -> None:
+    results = [
+        json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))
+    ]
+    output.write_text(render_benchmarks(results))
+
+
+def print_summary(result: dict[str, Any], top: int = 10) -> None:
+    data = result["data"]
+    full = result["full_build"]
+    engine = result["engine_alone"]
+    summary = result["btyd"]["summary"]
+    fits = result["btyd"]["fits"]
+    incremental = result.get("incremental") or {}
+    print()
+    print(
+        f"Benchmark {result['size']}: {data['users']:,} users,"
+        f" {data['orders']:,} orders, {data['events']:,} events; {THREADS} threads,"
+        f" memory limit {result['settings']['memory_limit']}"
+    )
+    table = [
+        (
+            "full build",
+            f"{_seconds(full['wall_seconds'])} s",
+            f"peak RSS {full['peak_rss_bytes'] / GB:.2f} GB",
+        ),
+        (
+            "engine alone (no dbt)",
+            f"{_seconds(engine['wall_seconds'])} s",
+            f"project / engine {engine['ratio']:.2f}; marts identical:"
+            f" {'yes' if engine['marts_equal'] else 'NO'}",
+        ),
+        (
+            f"BTYD summary ({_best_of(summary['runs'])})",
+            f"ours {_seconds(summary['ours_seconds'])} s",
+            f"lifetimes {_seconds(summary['lifetimes_seconds'])} s"
+            f" = {_times(summary['ratio'])}; identical for {summary['users']:,}"
+            f" users: {'yes' if summary['values_equal'] else 'NO'}",
+        ),
+    ]
+    for name, key in (("BG/NBD fit", "bgnbd"), ("Gamma-Gamma fit", "gamma_gamma")):
+        fit = fits[key]
+        table.append(
+            (
+                f"{name} ({_best_of(fit['runs'])})",
+                f"ours {_seconds(fit['ours_seconds'])} s",
+                f"lifetimes {_seconds(fit['lifetimes_seconds'])} s"
+                f" = {_times(fit['ratio'])}; params max rel. diff"
+                f" {fit['max_relative_difference']:.1e}",
+            )
+        )
+    if incremental.get("rerun"):
+        table.append(
+            (
+                "incremental rerun",
+                f"{_seconds(incremental['rerun']['wall_seconds'])} s",
+                f"rerun / full {incremental['ratio']:.2f}; marts = full refresh:"
+                f" {'yes' if incremental.get('marts_equal') else 'NO'}",
+            )
+        )
+    else:
+        table.append(("incremental rerun", "not run", incremental.get("error", "")))
+    width = max(len(row[0]) for row in table)
+    for name, value, detail in table:
+        print(f"  {name:<{width}}  {value:>16}  {detail}")
+    print(f"Slowest nodes of the full build (all in {result['paths']['results']}):")
+    for node in sorted(result["nodes"], key=lambda n: -n["execution_time"])[:top]:
+        print(
+            f"  {node['execution_time']:8.2f} s  {node['resource_type']:<9}"
+            f" {node['unique_id'].split('.', 2)[-1]}"
+        )
+    sys.stdout.flush()
+    for failure in result["failures"]:
+        print(f"FAILED: {failure}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------
+
+
+def _best_of(runs: dict[str, int]) -> str:
+    counts = sorted(set(runs.values()))
+    return "best of " + " / ".join(str(count) for count in counts) + " runs"
+
+
+def _step(label: str, text: str) -> None:
+    print(f"[bench {label}] {text}", flush=True)
+
+
+def _build(
+    command: list[str], env: dict[str, str], log_path: Path, what: str
+) -> Measured:
+    measured = measure(command, env, log_path)
+    if measured.returncode != 0:
+        raise BenchError(
+            f"{what} failed (exit {measured.returncode}); log {log_path}:\n"
+            + _tail(log_path)
+        )
+    return measured
+
+
+def incremental_step(
+    label: str,
+    cache: Path,
+    work_data: Path,
+    work: Path,
+    memory_limit: str,
+    full: Measured,
+    full_dir: Path,
+    flags: set[str],
+) -> tuple[dict[str, Any], list[str]]:
+    """Step 6: append a day, rerun on the same warehouse, compare with a
+    full refresh in a fresh warehouse."""
+    if "--append-day" not in flags:
+        message = (
+            "segmentation.demo_data has no --append-day option yet, so the"
+            " incremental daily rerun cannot be measured (merge the generator"
+            " that adds it)"
+        )
+        return {"error": message}, [message]
+    failures = []
+    before = fingerprint(cache)
+    append = measure(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.demo_data",
+            "--append-day",
+            str(work_data),
+        ],
+        dict(os.environ),
+        work / "logs" / "append_day.log",
+    )
+    if append.returncode != 0:
+        log = work / "logs" / "append_day.log"
+        message = f"--append-day failed (exit {append.returncode}):\n{_tail(log)}"
+        return {"error": message}, [message]
+    if fingerprint(cache) != before:
+        failures.append(f"--append-day modified the cached data in {cache}")
+    _step(label, "incremental rerun on the same warehouse")
+    rerun = _build(
+        segmentation_run(work_data),
+        run_env(full_dir, memory_limit),
+        work / "logs" / "rerun.log",
+        "the incremental rerun",
+    )
+    rerun_nodes = node_timings(full_dir / "target" / "run_results.json")
+    _step(label, f"  {rerun.wall_seconds:.1f} s; full refresh in a fresh warehouse")
+    refresh_dir = work / "refresh"
+    refresh = _build(
+        segmentation_run(work_data, "--full-refresh"),
+        run_env(refresh_dir, memory_limit),
+        work / "logs" / "full_refresh.log",
+        "the full refresh",
+    )
+    differing = differing_tables(
+        table_hashes(full_dir / "warehouse.duckdb"),
+        table_hashes(refresh_dir / "warehouse.duckdb"),
+    )
+    if differing:
+        failures.append(
+            "the incremental rerun's marts differ from a full refresh's: "
+            + ", ".join(differing)
+        )
+    else:
+        (refresh_dir / "warehouse.duckdb").unlink()
+    return {
+        "append_day_seconds": round(append.wall_seconds, 3),
+        "data_after": _count_rows(full_dir / "warehouse.duckdb"),
+        "rerun": rerun.as_dict(),
+        "full_refresh": refresh.as_dict(),
+        "ratio": round(rerun.wall_seconds / full.wall_seconds, 3),
+        "marts_equal": not differing,
+        "differing_tables": differing,
+        "rerun_nodes": rerun_nodes,
+    }, failures
+
+
+def run_benchmark(
+    size: str,
+    users: int | None,
+    memory_limit: str,
+    root: Path,
+    output: Path,
+) -> int:
+    label = size if users is None else f"users-{users}"
+    work = root / "work" / label
+    cache = root / "data" / label
+    results_dir = root / "results"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    failures: list[str] = []
+    flags = generator_flags()
+
+    arguments = generator_arguments(size, users, flags)
+    _step(label, f"data: {cache} (segmentation.demo_data {' '.join(arguments)})")
+    _step(label, f"  logs of every step: {work / 'logs'}")
+    data = ensure_data(cache, arguments, work / "logs" / "generate.log")
+    work_data = work / "data"
+    make_work_copy(cache, work_data)
+
+    _step(label, "full build from scratch: python -m segmentation run")
+    full_dir = work / "full"
+    full = _build(
+        segmentation_run(work_data),
+        run_env(full_dir, memory_limit),
+        work / "logs" / "full_build.log",
+        "the full build",
+    )
+    target = full_dir / "target"
+    warehouse = full_dir / "warehouse.duckdb"
+    for name in ("run_results.json", "manifest.json"):
+        shutil.copy2(target / name, work / f"full_{name}")
+    data.update(_count_rows(warehouse))
+    _step(
+        label,
+        f"  {full.wall_seconds:.1f} s, peak RSS {full.peak_rss_bytes / GB:.2f} GB",
+    )
+
+    _step(label, "engine alone: the same work replayed on DuckDB without dbt")
+    engine_dir = work / "engine"
+    engine_dir.mkdir()
+    plan = replay_plan(target, warehouse)
+    (engine_dir / "plan.json").write_text(json.dumps(plan))
+    engine = _build(
+        [
+            sys.executable,
+            "-m",
+            "segmentation.bench",
+            "replay",
+            str(engine_dir / "plan.json"),
+            str(engine_dir / "replay.json"),
+            "--source",
+            str(warehouse),
+        ],
+        run_env(engine_dir, memory_limit),
+        work / "logs" / "engine_alone.log",
+        "the engine-alone replay",
+    )
+    replayed = json.loads((engine_dir / "replay.json").read_text())
+    built_hashes = table_hashes(warehouse)
+    differing = differing_tables(
+        built_hashes, table_hashes(engine_dir / "warehouse.duckdb")
+    )
+    if differing:
+        failures.append(
+            "the engine-alone replay is not faithful, these tables differ: "
+            + ", ".join(differing)
+        )
+    tests_differing = differing_test_failures(plan, replayed)
+    if tests_differing:
+        failures.append(
+            "the engine-alone replay counts other test failures than dbt: "
+            + "; ".join(tests_differing[:5])
+        )
+    if not differing:
+        (engine_dir / "warehouse.duckdb").unlink()
+    _step(
+        label,
+        f"  {engine.wall_seconds:.1f} s"
+        f" (project / engine {full.wall_seconds / engine.wall_seconds:.2f})",
+    )
+
+    _step(label, "BTYD summary and BG/NBD + Gamma-Gamma fits against lifetimes")
+    btyd_results = compare_btyd(target, warehouse, memory_limit)
+    gc.collect()
+    summary = btyd_results["summary"]
+    if not summary["values_equal"]:
+        failures.append(
+            "our BTYD summary differs from lifetimes': "
+            + "; ".join(summary["problems"])
+        )
+
+    _step(label, "incremental daily rerun (--append-day)")
+    try:
+        incremental, incremental_failures = incremental_step(
+            label, cache, work_data, work, memory_limit, full, full_dir, flags
+        )
+    except BenchError as error:
+        incremental, incremental_failures = {"error": str(error)}, [str(error)]
+    failures += incremental_failures
+
+    result = {
+        "size": label,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"threads": int(THREADS), "memory_limit": memory_limit},
+        "data": data,
+        "full_build": full.as_dict(),
+        "engine_alone": {
+            **engine.as_dict(),
+            "replay_seconds": replayed["seconds"],
+            "phases": replayed["phases"],
+            "ratio": round(full.wall_seconds / engine.wall_seconds, 3),
+            "marts_equal": not differing,
+            "differing_tables": differing,
+            "tables_compared": len(built_hashes),
+            "test_failures_differing": tests_differing,
+            "nodes": replayed["nodes"],
+        },
+        "btyd": btyd_results,
+        "incremental": incremental,
+        "nodes": node_timings(work / "full_run_results.json"),
+        "failures": failures,
+        "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},
+    }
+    (work / "results.json").write_text(json.dumps(result, indent=1) + "\n")
+    if failures:
+        result["paths"]["results"] = str(work / "results.json")
+    else:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        (results_dir / f"{label}.json").write_text(json.dumps(result, indent=1) + "\n")
+        write_benchmarks(results_dir, output)
+    print_summary(result)
+    if failures:
+        print(
+            f"\n{len(failures)} check(s) failed; results in {work / 'results.json'}"
+            " (the committed results and BENCHMARKS.md were left unchanged).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"\nResults: {results_dir / f'{label}.json'}; table: {output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replay"]:
+        return replay_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m segmentation.bench",
+        description="Benchmark a full build, dbt's overhead over DuckDB alone,"
+        " the BTYD summary and fits against lifetimes, and an incremental rerun.",
+    )
+    parser.add_argument(
+        "--size", choices=sorted(SIZES, key=SIZE_ORDER.get), default="S"
+    )
+    parser.add_argument(
+        "--users",
+        type=int,
+        help="custom size instead of --size: N users (generator --users N)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=os.environ.get("SEGMENTS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        help="DuckDB memory limit of every build and of the replay (default 4GB)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="folder of data/, work/ and results/ (default bench/)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="Markdown file regenerated from <root>/results (default BENCHMARKS.md)",
+    )
+    args = parser.parse_args(argv)
+    if args.users is not None and args.users < 1:
+        parser.error("--users must be at least 1")
+    try:
+        return run_benchmark(
+            args.size, args.users, args.memory_limit, args.root.resolve(), args.output
+        )
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
