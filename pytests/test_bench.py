@@ -252,7 +252,7 @@ def test_the_work_copy_keeps_the_cache_unchanged(tmp_path: Path) -> None:
 
 def test_run_passes_full_refresh_to_dbt() -> None:
     assert cli.dbt_commands("/data", {}, full_refresh=True) == [
-        ["build", "--full-refresh"]
+        ["build", "--exclude-resource-type", "unit_test", "--full-refresh"]
     ]
     assert cli.dbt_commands(None, {}, full_refresh=True)[1][-1] == "--full-refresh"
     assert "--full-refresh" not in cli.dbt_commands("/data", {})[0]

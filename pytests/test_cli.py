@@ -32,7 +32,13 @@ def test_demo_runs_seed_the_raw_tables_before_building() -> None:
     commands = cli.dbt_commands(None, {})
     assert commands == [
         ["seed", "--select", "path:seeds/demo"],
-        ["build", "--exclude", "path:seeds/demo"],
+        [
+            "build",
+            "--exclude",
+            "path:seeds/demo",
+            "--exclude-resource-type",
+            "unit_test",
+        ],
     ]
 
 
@@ -40,7 +46,13 @@ def test_data_runs_build_once_with_the_vars() -> None:
     variables = cli.dbt_vars("/data", "2026-01-01")
     assert variables == {"data_dir": "/data", "as_of_date": "2026-01-01"}
     assert cli.dbt_commands("/data", variables) == [
-        ["build", "--vars", '{"data_dir": "/data", "as_of_date": "2026-01-01"}']
+        [
+            "build",
+            "--exclude-resource-type",
+            "unit_test",
+            "--vars",
+            '{"data_dir": "/data", "as_of_date": "2026-01-01"}',
+        ]
     ]
 
 

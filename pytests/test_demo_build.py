@@ -159,3 +159,14 @@ def test_analyses_compile_and_return_rows(demo_build: Build) -> None:
     for sql_file in sql_files:
         rows = demo_build.query(sql_file.read_text())
         assert rows, sql_file.name
+
+
+def test_the_dbt_unit_tests_pass(demo_build: Build) -> None:
+    """make run leaves the unit tests out (they pin the default vars, so a
+    user's own thresholds would fail them); make test runs every one."""
+    assert "unit test" not in demo_build.output.split("Finished running")[-1]
+    workdir = demo_build.database.parent
+    tested = run_dbt(workdir, "test", "--select", "test_type:unit")
+    assert tested.returncode == 0, tested.output[-3000:]
+    passed = re.search(r"PASS=(\d+) WARN=0 ERROR=0", tested.output)
+    assert passed and int(passed.group(1)) >= 9, tested.output[-3000:]
