@@ -43,20 +43,25 @@ def base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def daily_rerun(
     base_data: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Build, Build, Path]:
-    """A build, then the next day appended and a rerun on the same warehouse."""
+) -> tuple[dict, Build, Path]:
+    """A build, then the next day appended and a rerun on the same warehouse
+    (returns what the first build held, the rerun and the data folder)."""
     data = _copy(base_data, tmp_path_factory.mktemp("daily") / "data")
     workdir = tmp_path_factory.mktemp("daily_build")
     first = run_build(workdir, "--data", str(data))
     assert first.returncode == 0, first.output[-5000:]
+    before = {
+        "files": dict(_loaded_files(first)),
+        "as_of_date": first.scalar("select as_of_date from utilities.util_as_of_date"),
+    }
     demo_data.append_day(data, progress=None)
     rerun = run_build(workdir, "--data", str(data))
     assert rerun.returncode == 0, rerun.output[-5000:]
-    return first, rerun, data
+    return before, rerun, data
 
 
 def test_a_daily_rerun_loads_only_the_new_file(daily_rerun) -> None:
-    first, rerun, data = daily_rerun
+    before, rerun, data = daily_rerun
     for model in (
         "base_app__events",
         "util_raw_event_days",
@@ -70,14 +75,15 @@ def test_a_daily_rerun_loads_only_the_new_file(daily_rerun) -> None:
     new_file = sorted(path.name for path in (data / "events").iterdir())[-1]
     assert set(files) == {"part-0000.parquet", new_file}
     # The first file's rows were not touched: the same count as before.
-    assert files["part-0000.parquet"] == dict(_loaded_files(first))["part-0000.parquet"]
+    assert files["part-0000.parquet"] == before["files"]["part-0000.parquet"]
     raw = duckdb.sql(
         f"select count(*) from read_parquet('{data}/events/{new_file}')"
     ).fetchall()[0][0]
     assert files[new_file] == raw
     # The day moved forward: as_of_date is the day after the new day.
-    assert rerun.scalar("select as_of_date from utilities.util_as_of_date") > (
-        first.scalar("select as_of_date from utilities.util_as_of_date")
+    assert (
+        rerun.scalar("select as_of_date from utilities.util_as_of_date")
+        > before["as_of_date"]
     )
 
 
@@ -150,3 +156,63 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
     rerun = run_build(workdir, "--data", str(data), project_dir=project)
     assert rerun.returncode != 0
     assert "rows_conserved_stg_app__events" in rerun.output
+
+
+def _repeat_an_old_event_in_a_new_file(data: Path, build: Build) -> str:
+    """A new events file repeating the id of an event the build kept (one
+    whose id occurs once), with another event type; returns the id."""
+    event_id = build.scalar(
+        "select event_id from staging.base_app__events group by 1"
+        " having count(*) = 1 and count(reject_reason) = 0 order by 1 limit 1"
+    )
+    first = data / "events" / "part-0000.parquet"
+    new = data / "events" / "part-0001-repeat.parquet"
+    duckdb.execute(
+        f"copy (select * replace ('login' as event_type)"
+        f" from read_parquet('{first}') where event_id = $id)"
+        f" to '{new}' (format parquet)",
+        {"id": event_id},
+    )
+    return event_id
+
+
+def test_a_new_row_repeating_a_kept_event_id_is_a_duplicate(
+    base_data: Path, tmp_path: Path
+) -> None:
+    data = _copy(base_data, tmp_path / "data")
+    workdir = tmp_path / "build"
+    first = run_build(workdir, "--data", str(data))
+    assert first.returncode == 0, first.output[-5000:]
+    event_id = _repeat_an_old_event_in_a_new_file(data, first)
+    rerun = run_build(workdir, "--data", str(data))
+    assert rerun.returncode == 0, rerun.output[-5000:]
+    assert rerun.query(
+        "select source_file, reject_reason from staging.base_app__events"
+        " where event_id = ? order by source_file",
+        [event_id],
+    ) == [
+        ("part-0000.parquet", None),
+        ("part-0001-repeat.parquet", "duplicate_event_id"),
+    ]
+
+
+def test_the_daily_uniqueness_test_catches_a_repeat_the_model_let_through(
+    base_data: Path, tmp_path: Path
+) -> None:
+    """The event tests check the rows a run loads; without the model's check
+    against kept ids, a repeated id gets in, and unique_where_loaded_now
+    (this run's ids against the whole table) stops the build."""
+    project = copy_project(tmp_path / "project")
+    model = project / "models" / "staging" / "app" / "base" / "base_app__events.sql"
+    text = model.read_text()
+    check = "and event_id in (select raw_event_ids.event_id from raw_event_ids)"
+    assert check in text
+    model.write_text(text.replace(check, "and false"))
+    data = _copy(base_data, tmp_path / "data")
+    workdir = tmp_path / "build"
+    first = run_build(workdir, "--data", str(data), project_dir=project)
+    assert first.returncode == 0, first.output[-5000:]
+    _repeat_an_old_event_in_a_new_file(data, first)
+    rerun = run_build(workdir, "--data", str(data), project_dir=project)
+    assert rerun.returncode != 0
+    assert "unique_where_loaded_now_stg_app__events_event_id" in rerun.output

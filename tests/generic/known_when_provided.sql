@@ -10,10 +10,15 @@ parents as (
 
 provided as (
     select count(*) > 0 as is_provided from parents
+),
+
+children as (
+    -- The tested rows (a subquery when the test has a where config).
+    select {{ column_name }} from {{ model }}
 )
 
 select children.{{ column_name }}
-from {{ model }} as children
+from children
 cross join provided
 left join parents on children.{{ column_name }} = parents.parent_key
 where provided.is_provided and parents.parent_key is null

@@ -13,7 +13,8 @@ valid_events as (
         event_type,
         duration_seconds,
         source_file,
-        source_file_version
+        source_file_version,
+        loaded_by_invocation_id
     from events
     where reject_reason is null
 )

@@ -202,7 +202,8 @@ validated as (
             case when ranked.event_id_rank > 1 then 'duplicate_event_id' end
         ) as reject_reason,
         ranked.source_file,
-        file_versions.file_version as source_file_version
+        file_versions.file_version as source_file_version,
+        '{{ invocation_id }}' as loaded_by_invocation_id
     from ranked
     left join file_versions on ranked.source_file = file_versions.source_file
 )
