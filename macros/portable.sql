@@ -87,3 +87,19 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+
+{% macro value_at_min(value, order_by) -%}
+    {#- Aggregate: value on the row where order_by is smallest. -#}
+    {{ return(adapter.dispatch(
+        'value_at_min', 'segmentation_warehouse'
+    )(value, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_min(value, order_by) -%}
+    min_by({{ value }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro duckdb__value_at_min(value, order_by) -%}
+    arg_min({{ value }}, {{ order_by }})
+{%- endmacro %}

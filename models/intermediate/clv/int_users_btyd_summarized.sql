@@ -16,13 +16,12 @@ as_of as (
 ),
 
 purchase_days as (
+    -- Amounts as doubles: summing decimals is slower, and the models fit
+    -- in doubles anyway.
     select
         user_id,
         ordered_date,
-        sum(amount) as day_amount,
-        row_number() over (
-            partition by user_id order by ordered_date
-        ) as day_number
+        sum(cast(amount as double)) as day_amount
     from orders
     group by 1, 2
 ),
@@ -34,8 +33,7 @@ per_user as (
         min(ordered_date) as first_purchase_date,
         max(ordered_date) as last_purchase_date,
         sum(day_amount) as total_amount,
-        sum(case when day_number = 1 then day_amount else 0 end)
-            as first_day_amount
+        {{ value_at_min('day_amount', 'ordered_date') }} as first_day_amount
     from purchase_days
     group by 1
 ),
@@ -55,14 +53,11 @@ summarized as (
         case
             when per_user.frequency > 0
                 then
-                    cast(
-                        per_user.total_amount - per_user.first_day_amount
-                        as double
-                    )
+                    (per_user.total_amount - per_user.first_day_amount)
                     / per_user.frequency
             else 0
         end as monetary_value,
-        cast(per_user.total_amount as double) as historical_ltv
+        per_user.total_amount as historical_ltv
     from per_user
     cross join as_of
 )
