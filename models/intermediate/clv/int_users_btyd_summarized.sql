@@ -16,12 +16,12 @@ as_of as (
 ),
 
 purchase_days as (
-    -- Amounts as doubles: summing decimals is slower, and the models fit
-    -- in doubles anyway.
+    -- Decimal sums are exact, so the result never depends on the order
+    -- in which parallel threads add them up.
     select
         user_id,
         ordered_date,
-        sum(cast(amount as double)) as day_amount
+        sum(amount) as day_amount
     from orders
     group by 1, 2
 ),
@@ -53,11 +53,14 @@ summarized as (
         case
             when per_user.frequency > 0
                 then
-                    (per_user.total_amount - per_user.first_day_amount)
+                    cast(
+                        per_user.total_amount - per_user.first_day_amount
+                        as double
+                    )
                     / per_user.frequency
             else 0
         end as monetary_value,
-        per_user.total_amount as historical_ltv
+        cast(per_user.total_amount as double) as historical_ltv
     from per_user
     cross join as_of
 )
