@@ -71,7 +71,10 @@ report: $(VENV)/.run-deps | $(WAREHOUSE)
 	$(BIN)/python -m segmentation.report --db $(WAREHOUSE) --out warehouse/segment_report.html
 
 bench: $(VENV)/.bench-deps
-	$(BIN)/python -m segmentation.bench --size "$(SIZE)" $(if $(MEMORY_LIMIT),--memory-limit "$(MEMORY_LIMIT)")
+	$(BIN)/python -m segmentation.bench --size "$(SIZE)" \
+		$(if $(MEMORY_LIMIT),--memory-limit "$(MEMORY_LIMIT)") \
+		$(if $(BENCH_ROOT),--root "$(BENCH_ROOT)") \
+		$(if $(BENCH_OUTPUT),--output "$(BENCH_OUTPUT)")
 
 demo-data: $(VENV)/.run-deps
 	$(BIN)/python -m segmentation.demo_data --out seeds/demo

@@ -33,6 +33,24 @@ def _copy(source: Path, destination: Path) -> Path:
     return destination
 
 
+def _repeat_an_old_event_in_a_new_file(data: Path, build: Build) -> str:
+    """A new events file repeating the id of an event the build kept (one
+    whose id occurs once), with another event type; returns the id."""
+    event_id = build.scalar(
+        "select event_id from staging.base_app__events group by 1"
+        " having count(*) = 1 and count(reject_reason) = 0 order by 1 limit 1"
+    )
+    first = data / "events" / "part-0000.parquet"
+    new = data / "events" / "part-0001-repeat.parquet"
+    duckdb.execute(
+        f"copy (select * replace ('login' as event_type)"
+        f" from read_parquet('{first}') where event_id = $id)"
+        f" to '{new}' (format parquet)",
+        {"id": event_id},
+    )
+    return event_id
+
+
 @pytest.fixture(scope="module")
 def base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("incremental") / "data"
@@ -53,6 +71,8 @@ def daily_rerun(
     before = {
         "files": dict(_loaded_files(first)),
         "as_of_date": first.scalar("select as_of_date from utilities.util_as_of_date"),
+        # The next day also repeats an event the first build kept.
+        "repeated_event_id": _repeat_an_old_event_in_a_new_file(data, first),
     }
     demo_data.append_day(data, progress=None)
     rerun = run_build(workdir, "--data", str(data))
@@ -60,7 +80,7 @@ def daily_rerun(
     return before, rerun, data
 
 
-def test_a_daily_rerun_loads_only_the_new_file(daily_rerun) -> None:
+def test_a_daily_rerun_loads_only_the_new_files(daily_rerun) -> None:
     before, rerun, data = daily_rerun
     for model in (
         "base_app__events",
@@ -68,18 +88,27 @@ def test_a_daily_rerun_loads_only_the_new_file(daily_rerun) -> None:
         "int_events_aggregated_to_session_days",
     ):
         assert (
-            f"incremental {model}: 1 new or changed file(s) of raw.events to load,"
+            f"incremental {model}: 2 new or changed file(s) of raw.events to load,"
             " 1 unchanged" in rerun.output
         ), model
     files = dict(_loaded_files(rerun))
     new_file = sorted(path.name for path in (data / "events").iterdir())[-1]
-    assert set(files) == {"part-0000.parquet", new_file}
+    assert set(files) == {"part-0000.parquet", "part-0001-repeat.parquet", new_file}
     # The first file's rows were not touched: the same count as before.
     assert files["part-0000.parquet"] == before["files"]["part-0000.parquet"]
     raw = duckdb.sql(
         f"select count(*) from read_parquet('{data}/events/{new_file}')"
     ).fetchall()[0][0]
     assert files[new_file] == raw
+    # A new row repeating a kept event id is a duplicate; the kept row stays.
+    assert rerun.query(
+        "select source_file, reject_reason from staging.base_app__events"
+        " where event_id = ? order by source_file",
+        [before["repeated_event_id"]],
+    ) == [
+        ("part-0000.parquet", None),
+        ("part-0001-repeat.parquet", "duplicate_event_id"),
+    ]
     # The day moved forward: as_of_date is the day after the new day.
     assert (
         rerun.scalar("select as_of_date from utilities.util_as_of_date")
@@ -156,44 +185,6 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
     rerun = run_build(workdir, "--data", str(data), project_dir=project)
     assert rerun.returncode != 0
     assert "rows_conserved_stg_app__events" in rerun.output
-
-
-def _repeat_an_old_event_in_a_new_file(data: Path, build: Build) -> str:
-    """A new events file repeating the id of an event the build kept (one
-    whose id occurs once), with another event type; returns the id."""
-    event_id = build.scalar(
-        "select event_id from staging.base_app__events group by 1"
-        " having count(*) = 1 and count(reject_reason) = 0 order by 1 limit 1"
-    )
-    first = data / "events" / "part-0000.parquet"
-    new = data / "events" / "part-0001-repeat.parquet"
-    duckdb.execute(
-        f"copy (select * replace ('login' as event_type)"
-        f" from read_parquet('{first}') where event_id = $id)"
-        f" to '{new}' (format parquet)",
-        {"id": event_id},
-    )
-    return event_id
-
-
-def test_a_new_row_repeating_a_kept_event_id_is_a_duplicate(
-    base_data: Path, tmp_path: Path
-) -> None:
-    data = _copy(base_data, tmp_path / "data")
-    workdir = tmp_path / "build"
-    first = run_build(workdir, "--data", str(data))
-    assert first.returncode == 0, first.output[-5000:]
-    event_id = _repeat_an_old_event_in_a_new_file(data, first)
-    rerun = run_build(workdir, "--data", str(data))
-    assert rerun.returncode == 0, rerun.output[-5000:]
-    assert rerun.query(
-        "select source_file, reject_reason from staging.base_app__events"
-        " where event_id = ? order by source_file",
-        [event_id],
-    ) == [
-        ("part-0000.parquet", None),
-        ("part-0001-repeat.parquet", "duplicate_event_id"),
-    ]
 
 
 def test_the_daily_uniqueness_test_catches_a_repeat_the_model_let_through(
