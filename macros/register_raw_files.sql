@@ -257,6 +257,21 @@
 {% endmacro %}
 
 
+{% macro incremental_by_file(table_name) %}
+    {#- The config of a model loaded file by file from raw table
+        table_name: appended per new or changed file, after a pre-hook
+        removed the rows of files that changed or disappeared; rebuilt in
+        full for the demo seeds (which have no files). -#}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'full_refresh': var('data_dir', none) is none,
+        'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "') }}",
+    }) }}
+{% endmacro %}
+
+
 {% macro source_file_increment(table_name) %}
     {#- For an incremental model reading raw table table_name from the data
         folder: the files to load this run (new, or changed since they were

@@ -1,13 +1,7 @@
 {#- Raw event rows per file and day (parseable timestamps only), for the
     data horizon. Incremental by file like base_app__events, so a daily run
     reads only the new files' timestamps. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    full_refresh=var('data_dir', none) is none,
-    pre_hook="{{ delete_unkept_source_files('events') }}",
-) }}
+{{ config(**incremental_by_file('events')) }}
 {%- set increment = source_file_increment('events') %}
 
 with

@@ -2,13 +2,7 @@
     form every behaviour metric is computed from (about one row per
     session). Incremental by file like base_app__events: a daily run
     aggregates only the events of new or changed files. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    full_refresh=var('data_dir', none) is none,
-    pre_hook="{{ delete_unkept_source_files('events') }}",
-) }}
+{{ config(**incremental_by_file('events')) }}
 {%- set increment = source_file_increment('events') %}
 
 with

@@ -7,13 +7,7 @@
     for rejected rows, and only the rows whose event id occurs more than
     once are ranked to pick the one kept (the others need no window over
     the whole table). -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    full_refresh=var('data_dir', none) is none,
-    pre_hook="{{ delete_unkept_source_files('events') }}",
-) }}
+{{ config(**incremental_by_file('events')) }}
 {%- set increment = source_file_increment('events') %}
 {%- set raw_events = source('app', 'events') %}
 {%- set file_column = source_file_column(raw_events) %}
