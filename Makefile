@@ -28,16 +28,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-deps: requirements.txt constraints.txt | $(BIN)/python
+# The runtime package itself is installed too (editable, from pyproject.toml),
+# as users of other adapters install its wheel.
+$(VENV)/.run-deps: requirements.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-bench.txt constraints.txt | $(BIN)/python
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-bench.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.run-deps $(VENV)/.bench-deps $@
 
-$(VENV)/.bench-deps: requirements.txt requirements-bench.txt constraints.txt | $(BIN)/python
+$(VENV)/.bench-deps: requirements.txt requirements-bench.txt constraints.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.run-deps $@
 
 run: $(VENV)/.run-deps
@@ -63,7 +68,7 @@ $(WAREHOUSE):
 
 docs: $(VENV)/.dev-deps | $(WAREHOUSE)
 	$(BIN)/dbt docs generate
-	$(BIN)/python -m segmentation.docs_check
+	$(BIN)/python -m tools.docs_check
 	@echo "dbt docs on http://localhost:$(DOCS_PORT) (Ctrl-C to stop)"
 	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
 
@@ -71,13 +76,13 @@ report: $(VENV)/.run-deps | $(WAREHOUSE)
 	$(BIN)/python -m segmentation.report --db $(WAREHOUSE) --out warehouse/segment_report.html
 
 bench: $(VENV)/.bench-deps
-	$(BIN)/python -m segmentation.bench --size "$(SIZE)" \
+	$(BIN)/python -m tools.bench --size "$(SIZE)" \
 		$(if $(MEMORY_LIMIT),--memory-limit "$(MEMORY_LIMIT)") \
 		$(if $(BENCH_ROOT),--root "$(BENCH_ROOT)") \
 		$(if $(BENCH_OUTPUT),--output "$(BENCH_OUTPUT)")
 
 demo-data: $(VENV)/.run-deps
-	$(BIN)/python -m segmentation.demo_data --out seeds/demo
+	$(BIN)/python -m tools.demo_data --out seeds/demo
 
 clean:
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal warehouse/tmp

@@ -149,7 +149,7 @@ def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [
             sys.executable,
             "-m",
-            "segmentation.demo_data",
+            "tools.demo_data",
             "--format",
             "parquet",
             "--users",

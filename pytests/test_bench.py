@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from conftest import PROJECT_DIR
 
-from segmentation import bench, cli
+from segmentation import cli
+from tools import bench
 
 LABEL = "S"
 

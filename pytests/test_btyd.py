@@ -1,4 +1,4 @@
-"""BG/NBD and Gamma-Gamma (``segmentation.btyd``) against the published results.
+"""BG/NBD and Gamma-Gamma (``segmentation.methods.btyd``) against the published results.
 
 The published numbers are those of Fader, Hardie & Lee (2005), "Counting your
 customers the easy way" (BG/NBD) and Fader & Hardie's Gamma-Gamma note, on the
@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy.special import beta, gamma
 
-from segmentation import btyd
+from segmentation.methods import btyd
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cdnow_sample.csv"
 CALIBRATION_END = "1997-09-30"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation import clustering, segments
+from segmentation.methods import clustering, segments
 
 FEATURES = ("recency_days", "frequency", "monetary", "ctr_90d")
 CONFIG = clustering.ClusteringConfig(

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pytest
 from conftest import CDNOW_FIXTURE, Build, run_dbt, write_cdnow_orders
 
-from segmentation import btyd, clv
+from segmentation.dbt_python import clv
+from segmentation.methods import btyd
 
 CALIBRATION_END = "1997-09-30"
 AS_OF_DATE = "1998-07-01"

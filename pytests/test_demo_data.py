@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DEMO_DIR, PROJECT_DIR
 
-from segmentation import demo_data
+from tools import demo_data
 
 REASONS_CSV = PROJECT_DIR / "seeds" / "lookups" / "reject_reasons.csv"
 
@@ -78,7 +78,7 @@ def test_parquet_mode_writes_clean_typed_files_with_progress(tmp_path: Path) -> 
         [
             sys.executable,
             "-m",
-            "segmentation.demo_data",
+            "tools.demo_data",
             "--format",
             "parquet",
             "--users",
@@ -348,7 +348,7 @@ def test_append_day_is_deterministic(size_dir: Path, tmp_path: Path) -> None:
 
 def test_size_and_append_day_command_lines(tmp_path: Path) -> None:
     out = tmp_path / "data"
-    command = [sys.executable, "-m", "segmentation.demo_data"]
+    command = [sys.executable, "-m", "tools.demo_data"]
     created = subprocess.run(
         [*command, "--size", "S", "--users", "500", "--out", str(out)],
         cwd=PROJECT_DIR,

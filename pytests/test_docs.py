@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import Build, copy_project, run_dbt
 
-from segmentation import docs_check
+from tools import docs_check
 
 
 def test_docs_generate_and_everything_is_described(demo_build: Build) -> None:

@@ -16,7 +16,7 @@ import pytest
 from conftest import Build, copy_project, run_build
 from test_idempotency import content_hashes
 
-from segmentation import demo_data
+from tools import demo_data
 
 USERS = 1_500
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_project, run_build
 
-from segmentation import demo_data
+from tools import demo_data
 
 MEMORY_LIMIT = "60MB"
 

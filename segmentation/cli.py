@@ -28,8 +28,8 @@ import sys
 from pathlib import Path
 
 from segmentation import publish, summary
+from segmentation.project import project_dir, resolve
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
 DEFAULT_TEMP_DIR = "warehouse/tmp"
 DEFAULT_PUBLISH_DIR = "warehouse/published"
@@ -110,17 +110,14 @@ def prepare_environment() -> dict[str, str]:
         ("SEGMENTS_DB_PATH", DEFAULT_DB_PATH),
         ("SEGMENTS_TEMP_DIR", DEFAULT_TEMP_DIR),
     ):
-        path = Path(env.get(variable, default))
-        if not path.is_absolute():
-            path = PROJECT_DIR / path
+        path = resolve(env.get(variable, default), env)
         target = path if variable == "SEGMENTS_TEMP_DIR" else path.parent
         target.mkdir(parents=True, exist_ok=True)
     return env
 
 
 def _project_path(env: dict[str, str], variable: str, default: str) -> Path:
-    path = Path(env.get(variable, default))
-    return path if path.is_absolute() else PROJECT_DIR / path
+    return resolve(env.get(variable, default), env)
 
 
 def database_path(env: dict[str, str]) -> Path:
@@ -139,7 +136,9 @@ def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt) if dbt.exists() else "dbt", *arguments]
     print(f"$ dbt {' '.join(arguments)}", flush=True)
-    return subprocess.run(command, cwd=PROJECT_DIR, env=env, check=False).returncode
+    return subprocess.run(
+        command, cwd=project_dir(env), env=env, check=False
+    ).returncode
 
 
 def run(data: str | None, as_of_date: str | None, full_refresh: bool = False) -> int:

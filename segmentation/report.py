@@ -44,7 +44,8 @@ import duckdb
 import numpy as np
 from sklearn.decomposition import PCA
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from segmentation.project import resolve
+
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
 DEFAULT_OUT_PATH = "warehouse/segment_report.html"
 
@@ -1621,8 +1622,7 @@ def write_report(db_path: str | Path, out_path: str | Path) -> Path:
 
 def _default_path(variable: str | None, default: str) -> str:
     value = os.environ.get(variable, default) if variable else default
-    path = Path(value)
-    return str(path if path.is_absolute() else PROJECT_DIR / path)
+    return str(resolve(value))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import yaml
 
-PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project.yml"
+from segmentation.project import project_vars
 
 LAYERS = ("raw", "staging", "intermediate", "marts", "utilities")
 
@@ -57,8 +56,7 @@ def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> in
 def warn_rejected_share() -> float:
     """The share of rejected rows above which a raw table gets a warning
     (dbt var warn_rejected_share)."""
-    project = yaml.safe_load(PROJECT_FILE.read_text())
-    return float(project["vars"]["warn_rejected_share"])
+    return float(project_vars()["warn_rejected_share"])
 
 
 def render(path: Path, data_dir: str | None = None) -> str:

@@ -1,10 +1,11 @@
 """BG/NBD and Gamma-Gamma fitted on the purchasers' BTYD summary as of
 as_of_date: the parameters every per-user prediction reads.
 
-Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+Thin on purpose: the logic is segmentation.methods.btyd, called through
+segmentation.dbt_python.clv.
 """
 
-from segmentation import clv
+from segmentation.dbt_python import clv
 
 
 def model(dbt, session):

@@ -2,10 +2,11 @@
 calibration period only (int_users_btyd_holdout_summarized); no rows when
 var clv_calibration_end_date is unset.
 
-Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+Thin on purpose: the logic is segmentation.methods.btyd, called through
+segmentation.dbt_python.clv.
 """
 
-from segmentation import clv
+from segmentation.dbt_python import clv
 
 
 def model(dbt, session):

@@ -2,10 +2,11 @@
 purchases and revenue over the holdout period, from the models fitted on
 the calibration period; no rows when the mode is off.
 
-Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+Thin on purpose: the logic is segmentation.methods.btyd, called through
+segmentation.dbt_python.clv.
 """
 
-from segmentation import clv
+from segmentation.dbt_python import clv
 
 
 def model(dbt, session):

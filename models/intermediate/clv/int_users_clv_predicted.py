@@ -1,10 +1,11 @@
 """Predicted customer lifetime value of every purchaser (BG/NBD with
 Gamma-Gamma), from the parameters in int_btyd_models_fitted.
 
-Thin on purpose: the logic is segmentation.btyd (via segmentation.clv).
+Thin on purpose: the logic is segmentation.methods.btyd, called through
+segmentation.dbt_python.clv.
 """
 
-from segmentation import clv
+from segmentation.dbt_python import clv
 
 
 def model(dbt, session):

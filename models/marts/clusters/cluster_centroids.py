@@ -1,10 +1,10 @@
 """Centroid of every cluster in original feature units, one row per
 cluster and feature.
 
-Thin on purpose: the logic is in segmentation.dbt_models.
+Thin on purpose: the logic is in segmentation.dbt_python.clustering.
 """
 
-from segmentation import dbt_models
+from segmentation.dbt_python import clustering
 
 
 def model(dbt, session):
@@ -12,4 +12,4 @@ def model(dbt, session):
     settings = dbt.config.get("meta")["clustering"]
     features = dbt.ref("int_users_featurized").to_arrow_table()
     clusters = dbt.ref("user_clusters").to_arrow_table()
-    return dbt_models.centroids_table(features, clusters, settings)
+    return clustering.centroids_table(features, clusters, settings)

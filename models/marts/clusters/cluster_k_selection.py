@@ -1,14 +1,14 @@
 """Scores of every k tried for the user clusters, and the k chosen.
 
-Thin on purpose: the logic is segmentation.clustering.choose_k.
+Thin on purpose: the logic is segmentation.methods.clustering.choose_k.
 """
 
-from segmentation import dbt_models
+from segmentation.dbt_python import clustering, read_previous
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta")["clustering"]
     features = dbt.ref("int_users_featurized").to_arrow_table()
-    previous = dbt_models.read_previous(session, dbt.this, "k", "is_chosen")
-    return dbt_models.k_selection_table(features, settings, previous)
+    previous = read_previous(session, dbt.this, "k", "is_chosen")
+    return clustering.k_selection_table(features, settings, previous)

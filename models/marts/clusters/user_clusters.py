@@ -1,10 +1,10 @@
 """K-Means cluster of every purchaser, with stable ids and a readable label.
 
-Thin on purpose: the logic is in segmentation.clustering and
-segmentation.dbt_models.
+Thin on purpose: the logic is in segmentation.methods.clustering and
+segmentation.dbt_python.clustering.
 """
 
-from segmentation import dbt_models
+from segmentation.dbt_python import clustering, read_previous
 
 
 def model(dbt, session):
@@ -12,5 +12,5 @@ def model(dbt, session):
     settings = dbt.config.get("meta")["clustering"]
     features = dbt.ref("int_users_featurized").to_arrow_table()
     k_scores = dbt.ref("cluster_k_selection").to_arrow_table()
-    previous = dbt_models.read_previous(session, dbt.this, "user_id", "cluster_id")
-    return dbt_models.user_clusters_table(features, k_scores, settings, previous)
+    previous = read_previous(session, dbt.this, "user_id", "cluster_id")
+    return clustering.user_clusters_table(features, k_scores, settings, previous)

@@ -1,10 +1,11 @@
 """The final segment table: one row per user of the population with the
 primary segment, every tier, the cluster and a readable reason.
 
-Thin on purpose: the logic is segmentation.segments.assign_segments.
+Thin on purpose: the logic is segmentation.methods.segments, called through
+segmentation.dbt_python.segments.
 """
 
-from segmentation import segments
+from segmentation.dbt_python import segments
 
 
 def model(dbt, session):

@@ -30,7 +30,7 @@ per reason, next free ids). ``--append-day DIR`` adds the next day of clean
 orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files.
 
 The same seed gives byte-identical files. Run ``python -m
-segmentation.demo_data --help`` for the command line.
+tools.demo_data --help`` for the command line.
 """
 
 from __future__ import annotations
@@ -1440,7 +1440,7 @@ def _picks(rng: np.random.Generator, population: int, count: int) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m segmentation.demo_data",
+        prog="python -m tools.demo_data",
         description="Generate deterministic raw users, orders and events.",
     )
     parser.add_argument(

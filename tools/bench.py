@@ -1,12 +1,12 @@
 """Benchmark behind ``make bench SIZE=S|M|L``: speed, memory, the cost of dbt
 over DuckDB alone, and our BTYD numbers against lifetimes.
 
-``python -m segmentation.bench --size S|M|L [--users N] [--memory-limit 4GB]
+``python -m tools.bench --size S|M|L [--users N] [--memory-limit 4GB]
 [--root bench] [--output BENCHMARKS.md]``
 
 One run measures, on the same data:
 
-1. **Data**: ``<root>/data/<size>`` comes from ``segmentation.demo_data``
+1. **Data**: ``<root>/data/<size>`` comes from ``tools.demo_data``
    (``--size X``; ``--users N`` for a custom size). It is reused while its
    stamp file ``<root>/data/<size>.stamp.json`` (generator arguments, hash
    of the generator's source, hash of ``_manifest.json``, the file list)
@@ -20,7 +20,7 @@ One run measures, on the same data:
    tree's summed resident sets, sampled from ``/proc``; the larger is
    reported. Every node's time comes from dbt's ``run_results.json``.
 3. **Engine alone**: the same work without dbt, in a subprocess
-   (``python -m segmentation.bench replay``) on a fresh DuckDB file: the raw
+   (``python -m tools.bench replay``) on a fresh DuckDB file: the raw
    views of the on-run-start hook (their definitions copied from the built
    warehouse), the lookup seeds (copied), every model in dependency order
    from its compiled code (SQL: ``create table|view ... as``, with the
@@ -261,7 +261,7 @@ def segmentation_run(data_dir: Path, *extra: str) -> list[str]:
 def generator_flags() -> set[str]:
     """Which of the generator's newer options exist on this branch."""
     completed = subprocess.run(
-        [sys.executable, "-m", "segmentation.demo_data", "--help"],
+        [sys.executable, "-m", "tools.demo_data", "--help"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -319,7 +319,7 @@ def ensure_data(folder: Path, arguments: list[str], log_path: Path) -> dict[str,
     command = [
         sys.executable,
         "-m",
-        "segmentation.demo_data",
+        "tools.demo_data",
         *arguments,
         "--out",
         str(folder),
@@ -730,10 +730,10 @@ def differing_test_failures(
 
 
 def replay_main(argv: list[str]) -> int:
-    """``python -m segmentation.bench replay PLAN OUT``, run by the benchmark
+    """``python -m tools.bench replay PLAN OUT``, run by the benchmark
     in a subprocess: the warehouse, temp and publish folders come from the
     same environment variables as a build."""
-    parser = argparse.ArgumentParser(prog="python -m segmentation.bench replay")
+    parser = argparse.ArgumentParser(prog="python -m tools.bench replay")
     parser.add_argument("plan", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--source", type=Path, required=True, help="dbt's warehouse")
@@ -1306,7 +1306,7 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench SIZE=S|M|L` (`python -m segmentation.bench`) from",
+        "Written by `make bench SIZE=S|M|L` (`python -m tools.bench`) from",
         "`bench/results/<size>.json`; re-running one size replaces its row. Do not",
         "edit by hand.",
         "",
@@ -1503,7 +1503,7 @@ def incremental_step(
     full refresh in a fresh warehouse."""
     if "--append-day" not in flags:
         message = (
-            "segmentation.demo_data has no --append-day option yet, so the"
+            "tools.demo_data has no --append-day option yet, so the"
             " incremental daily rerun cannot be measured (merge the generator"
             " that adds it)"
         )
@@ -1514,7 +1514,7 @@ def incremental_step(
         [
             sys.executable,
             "-m",
-            "segmentation.demo_data",
+            "tools.demo_data",
             "--append-day",
             str(work_data),
         ],
@@ -1583,7 +1583,7 @@ def run_benchmark(
     flags = generator_flags()
 
     arguments = generator_arguments(size, users, flags)
-    _step(label, f"data: {cache} (segmentation.demo_data {' '.join(arguments)})")
+    _step(label, f"data: {cache} (tools.demo_data {' '.join(arguments)})")
     _step(label, f"  logs of every step: {work / 'logs'}")
     data = ensure_data(cache, arguments, work / "logs" / "generate.log")
     work_data = work / "data"
@@ -1616,7 +1616,7 @@ def run_benchmark(
         [
             sys.executable,
             "-m",
-            "segmentation.bench",
+            "tools.bench",
             "replay",
             str(engine_dir / "plan.json"),
             str(engine_dir / "replay.json"),
@@ -1718,7 +1718,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["replay"]:
         return replay_main(argv[1:])
     parser = argparse.ArgumentParser(
-        prog="python -m segmentation.bench",
+        prog="python -m tools.bench",
         description="Benchmark a full build, dbt's overhead over DuckDB alone,"
         " the BTYD summary and fits against lifetimes, and an incremental rerun.",
     )

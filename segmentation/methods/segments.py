@@ -192,11 +192,3 @@ def assign_segments(
         frame["primary_segment"].astype(str) + ": " + main_reason + context
     )
     return frame.reindex(columns=SEGMENTS_SCHEMA.names)
-
-
-def segments_table(profiles: pa.Table, clusters: pa.Table, settings: str) -> pa.Table:
-    """Arrow in, Arrow out: the rows of user_segments."""
-    rules = SegmentRules.from_json(settings)
-    frame = assign_segments(profiles.to_pandas(), clusters.to_pandas(), rules)
-    frame["cluster_id"] = frame["cluster_id"].astype("Int32")
-    return pa.Table.from_pandas(frame, schema=SEGMENTS_SCHEMA, preserve_index=False)

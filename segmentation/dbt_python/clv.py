@@ -1,4 +1,4 @@
-"""Glue between the predictive-LTV dbt Python models and segmentation.btyd.
+"""Glue between the predictive-LTV dbt Python models and segmentation.methods.btyd.
 
 ``int_btyd_models_fitted`` fits BG/NBD on every purchaser's BTYD summary and
 Gamma-Gamma on the repeat purchasers, one row per model;
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from segmentation import btyd
-from segmentation.dbt_models import log
+from segmentation.dbt_python import log
+from segmentation.methods import btyd
 
 FITS_SCHEMA = pa.schema(
     [

@@ -3,7 +3,7 @@ analysis, source, exposure, macro and generic test of the project, and every
 column a model, seed or source really has (from the catalog, so a column
 missing from the YAML is caught too).
 
-``python -m segmentation.docs_check [--target target]`` reads
+``python -m tools.docs_check [--target target]`` reads
 ``manifest.json`` and ``catalog.json`` written by ``dbt docs generate``,
 prints one line per missing description and exits 1 when there is any.
 """
@@ -86,7 +86,7 @@ def check(target: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m segmentation.docs_check",
+        prog="python -m tools.docs_check",
         description="Fail when a model, column, seed or macro has no description.",
     )
     parser.add_argument("--target", type=Path, default=Path("target"))

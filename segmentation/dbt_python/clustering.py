@@ -8,13 +8,12 @@ a ``[segmentation]`` log line and a fallback, never an exception.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from segmentation import clustering
+from segmentation.dbt_python import log
+from segmentation.methods import clustering
 
 K_SELECTION_SCHEMA = pa.schema(
     [
@@ -49,25 +48,6 @@ CENTROIDS_SCHEMA = pa.schema(
         ("median_value", pa.float64()),
     ]
 )
-
-
-def log(message: str) -> None:
-    """One line in the dbt output."""
-    print(f"[segmentation] {message}", file=sys.stdout, flush=True)
-
-
-def read_previous(session, this, *columns: str) -> pa.Table | None:
-    """The given columns of this model's table from the previous run, or
-    None on the first run."""
-    found = session.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = ? and table_name = ?",
-        [this.schema, this.identifier],
-    ).fetchall()[0][0]
-    if not found:
-        return None
-    column_list = ", ".join(f'"{column}"' for column in columns)
-    return session.sql(f"select {column_list} from {this}").to_arrow_table()
 
 
 def _table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
