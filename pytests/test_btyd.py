@@ -24,17 +24,22 @@ separately, or using the full 78 weeks, misses them (tested below).
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import Build
-from scipy.special import beta, gamma
+from scipy.special import beta, gamma, gammaln
+from scipy.stats import poisson
 
 from segmentation.methods import btyd
+from segmentation.methods.btyd import base
+from segmentation.methods.btyd.base import BtydFit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cdnow_sample.csv"
 CALIBRATION_END = "1997-09-30"
@@ -627,3 +632,65 @@ def test_predictions_from_a_fallback_are_nan(
     for pair in ((failed_bgnbd, gamma_gamma), (bgnbd, failed_gg)):
         clv = btyd.customer_lifetime_value(*pair, x, t_x, T, m, periods_per_month=30)
         assert np.all(np.isnan(clv))
+
+
+# --- the shared fitter, with a model of its own --------------------------------
+
+
+@dataclass(frozen=True)
+class PoissonFit(BtydFit):
+    """A one-parameter model: purchases per customer ~ Poisson(rate)."""
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("rate",)
+
+    rate: float
+
+
+def fit_poisson(counts: np.ndarray, *, max_iterations: int = 1_000) -> PoissonFit:
+    """A new model is its likelihood, its parameter names and its start."""
+    started = time.perf_counter()
+    if len(counts) < 2:
+        return base.maximise_likelihood(
+            PoissonFit,
+            base.NotFitted("too few customers", {"n_customers": len(counts)}),
+            max_iterations=max_iterations,
+            started=started,
+        )
+    total, n = float(counts.sum()), len(counts)
+    constant = float(gammaln(counts + 1).sum())
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        rate = float(np.exp(log_params[0]))
+        log_likelihood = total * np.log(rate) - n * rate - constant
+        gradient = np.array([(total / rate - n) * rate])
+        return -log_likelihood / n, -gradient / n
+
+    problem = base.Problem(
+        objective=objective,
+        start=np.array([1.0]),
+        total_weight=n,
+        counts={"n_customers": n, "n_distinct": len(np.unique(counts))},
+    )
+    return base.maximise_likelihood(
+        PoissonFit, problem, max_iterations=max_iterations, started=started
+    )
+
+
+def test_the_shared_fitter_fits_a_new_model_from_its_likelihood() -> None:
+    counts = np.random.default_rng(3).poisson(2.5, 500).astype(float)
+    fit = fit_poisson(counts)
+    assert fit.converged, fit.fallback_reason
+    assert fit.fallback_reason is None
+    assert fit.params == (fit.rate,)
+    assert fit.rate == pytest.approx(counts.mean(), rel=1e-8)  # the MLE
+    expected = poisson.logpmf(counts, counts.mean()).sum()
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-10)
+    assert (fit.n_customers, fit.n_distinct) == (500, len(np.unique(counts)))
+    assert fit.iterations > 0
+    # Why not, and the counts known so far, with NaN parameters.
+    assert_falls_back(fit_poisson(counts[:1]), "too few customers")
+    assert fit_poisson(counts[:1]).n_customers == 1
+    assert np.isnan(fit_poisson(counts[:1]).rate)
+    assert_falls_back(fit_poisson(counts, max_iterations=1), "no convergence")
+    # A rate the data cannot bound runs off: not identified.
+    assert_falls_back(fit_poisson(np.zeros(50)), "not identified")
