@@ -4,7 +4,15 @@ The published numbers are those of Fader, Hardie & Lee (2005), "Counting your
 customers the easy way" (BG/NBD) and Fader & Hardie's Gamma-Gamma note, on the
 CDNOW sample (``fixtures/cdnow_sample.csv``, see ``fixtures/README.md``):
 2,357 customers, calibration period 1997-01-01 to 1997-09-30 (39 weeks), time
-in weeks on a daily grid (``freq="D"``, ``time_unit="W"``).
+in weeks on a daily grid.
+
+The models are fitted on the summaries the warehouse computes, as in
+production: the CDNOW build of conftest (``cdnow_build``), whose
+``int_users_btyd_holdout_summarized`` is the 39-week calibration summary and
+``int_users_btyd_summarized`` the summary of the full 78 weeks. Those SQL
+summaries are checked against ``reference_summary``, a test oracle written
+here in pandas (lifetimes' ``summary_data_from_transaction_data``), itself
+checked on a hand-computed example.
 
 Which summary reproduces the Gamma-Gamma numbers: the same 39-week
 calibration summary as the BG/NBD, with the transactions of one customer on
@@ -16,14 +24,22 @@ separately, or using the full 78 weeks, misses them (tested below).
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import beta, gamma
+from conftest import Build
+from scipy.special import beta, gamma, gammaln
+from scipy.stats import poisson
 
 from segmentation.methods import btyd
+from segmentation.methods.btyd import base
+from segmentation.methods.btyd.base import BtydFit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cdnow_sample.csv"
 CALIBRATION_END = "1997-09-30"
@@ -33,15 +49,108 @@ PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_BGNBD_LOG_LIKELIHOOD = -9582.4
 PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 TOLERANCE = 0.005  # each parameter within 0.5% of the published value
+SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 
 
-@pytest.fixture(scope="module")
-def transactions() -> pd.DataFrame:
-    return pd.read_csv(FIXTURE, parse_dates=["transaction_date"])
+# --- the test oracle: the BTYD summary in pandas -------------------------------
 
 
-def cdnow_summary(frame: pd.DataFrame, end: str) -> pd.DataFrame:
-    return btyd.summary_from_transactions(
+def _period_start(dates: pd.Series, freq: Literal["D", "W"]) -> pd.Series:
+    """The first day of each date's period (weeks start on Monday)."""
+    days = dates.dt.normalize()
+    if freq == "W":
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    return days
+
+
+def reference_summary(
+    frame: pd.DataFrame,
+    customer_col: str,
+    date_col: str,
+    value_col: str | None,
+    observation_end: str | date | datetime | pd.Timestamp,
+    freq: Literal["D", "W"] = "D",
+    time_unit: Literal["D", "W"] | None = None,
+) -> pd.DataFrame:
+    """Test oracle: the BTYD summary per customer from a transaction log.
+
+    Written independently of the SQL of ``int_users_btyd_summarized``, which
+    it checks; not runtime code. Equivalent to lifetimes'
+    ``summary_data_from_transaction_data`` with ``freq`` and
+    ``freq_multiplier = 7`` when ``time_unit='W'`` and ``freq='D'``:
+    transactions are grouped into periods of ``freq`` (days, or weeks
+    starting on Monday), the values of one period summed, so several
+    purchases in a period count as one.
+
+    - frequency: periods with a purchase, minus the first one;
+    - recency: time from the first to the last purchase period;
+    - T: time from the first purchase period to the period of
+      ``observation_end``;
+    - monetary_value: mean value of the repeat periods (0 without any).
+
+    One difference: transactions after ``observation_end`` are dropped before
+    grouping into periods (lifetimes keeps those in the same week as the end
+    when ``freq='W'``, which lets the future leak in).
+
+    Args:
+        frame: one row per transaction.
+        customer_col: customer id column.
+        date_col: transaction date or timestamp column.
+        value_col: transaction value column, or None for no monetary value.
+        observation_end: last day of the observation window (inclusive).
+        freq: period of the purchase grid: "D" (days) or "W" (weeks).
+        time_unit: unit of recency and T, "D" or "W"; defaults to ``freq``.
+            The published CDNOW results use ``freq="D"``, ``time_unit="W"``.
+
+    Returns:
+        One row per customer with a purchase by ``observation_end``, indexed
+        by ``customer_col``, float columns frequency, recency, T (and
+        monetary_value when ``value_col`` is given).
+    """
+    unit_days = {"D": 1.0, "W": 7.0}[time_unit or freq]
+    dates = pd.to_datetime(frame[date_col])
+    end_day = pd.Timestamp(observation_end)
+    if dates.dt.tz is not None and end_day.tz is None:
+        end_day = end_day.tz_localize(dates.dt.tz)
+    end_day = end_day.normalize()
+    end_period = _period_start(pd.Series([end_day]), freq).iloc[0]
+    in_window = (dates.dt.normalize() <= end_day).to_numpy()
+    transactions = pd.DataFrame(
+        {
+            "customer": frame[customer_col].to_numpy()[in_window],
+            "period": _period_start(dates[in_window], freq).to_numpy(),
+            "value": (
+                frame[value_col].to_numpy(dtype=np.float64)[in_window]
+                if value_col is not None
+                else np.zeros(int(in_window.sum()))
+            ),
+        }
+    )
+    periods = transactions.groupby(["customer", "period"], as_index=False)[
+        "value"
+    ].sum()
+    by_customer = periods.groupby("customer")["period"]
+    first = by_customer.transform("min")
+    day = pd.Timedelta(days=unit_days)
+    summary = pd.DataFrame(
+        {
+            "frequency": by_customer.size().astype(np.float64) - 1.0,
+            "recency": (by_customer.max() - by_customer.min()) / day,
+            "T": (end_period - by_customer.min()) / day,
+        }
+    )
+    if value_col is not None:
+        repeat = periods[periods["period"] != first]
+        summary["monetary_value"] = (
+            repeat.groupby("customer")["value"].mean().reindex(summary.index)
+        ).fillna(0.0)
+    summary.index.name = customer_col
+    return summary.astype(np.float64)
+
+
+def cdnow_reference(frame: pd.DataFrame, end: str) -> pd.DataFrame:
+    """The oracle's CDNOW summary to ``end``, as in the papers."""
+    return reference_summary(
         frame,
         "customer_id",
         "transaction_date",
@@ -52,9 +161,35 @@ def cdnow_summary(frame: pd.DataFrame, end: str) -> pd.DataFrame:
     )
 
 
+# --- the summaries the warehouse computes ------------------------------------
+
+
+def sql_summary(build: Build, model: str) -> pd.DataFrame:
+    """A BTYD summary model of the CDNOW build, indexed by customer id."""
+    rows = build.query(
+        "select user_id, frequency, recency, customer_age, monetary_value"
+        f" from intermediate.{model}"
+    )
+    frame = pd.DataFrame(rows, columns=["customer_id", *SUMMARY_COLUMNS])
+    frame["customer_id"] = frame["customer_id"].astype(int)
+    return frame.set_index("customer_id").sort_index().astype(np.float64)
+
+
 @pytest.fixture(scope="module")
-def calibration(transactions: pd.DataFrame) -> pd.DataFrame:
-    return cdnow_summary(transactions, CALIBRATION_END)
+def transactions() -> pd.DataFrame:
+    return pd.read_csv(FIXTURE, parse_dates=["transaction_date"])
+
+
+@pytest.fixture(scope="module")
+def calibration(cdnow_build: Build) -> pd.DataFrame:
+    """The 39-week calibration summary (SQL, calibration and holdout mode)."""
+    return sql_summary(cdnow_build, "int_users_btyd_holdout_summarized")
+
+
+@pytest.fixture(scope="module")
+def full_period(cdnow_build: Build) -> pd.DataFrame:
+    """The summary of the full 78 weeks (SQL, as of 1998-07-01)."""
+    return sql_summary(cdnow_build, "int_users_btyd_summarized")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +217,7 @@ def test_fixture_is_the_cdnow_sample(transactions: pd.DataFrame) -> None:
 
 
 def test_calibration_summary_matches_the_papers(
-    transactions: pd.DataFrame, calibration: pd.DataFrame
+    calibration: pd.DataFrame, full_period: pd.DataFrame
 ) -> None:
     # The counts of Hardie's published CDNOW summary.
     assert len(calibration) == 2357
@@ -97,11 +232,34 @@ def test_calibration_summary_matches_the_papers(
             "monetary_value": (29.73 + 14.96) / 2,
         }
     )
-    holdout = cdnow_summary(transactions, HOLDOUT_END)
-    assert holdout["frequency"].sum() - calibration["frequency"].sum() == 1882
+    assert full_period["frequency"].sum() - calibration["frequency"].sum() == 1882
 
 
-def test_summary_merges_periods_and_ignores_the_future() -> None:
+@pytest.mark.parametrize(
+    ("summary", "end"),
+    [("calibration", CALIBRATION_END), ("full_period", HOLDOUT_END)],
+)
+def test_sql_summaries_equal_the_reference(
+    request: pytest.FixtureRequest,
+    transactions: pd.DataFrame,
+    summary: str,
+    end: str,
+) -> None:
+    """The warehouse's summaries are the oracle's, customer by customer."""
+    ours = request.getfixturevalue(summary)
+    reference = cdnow_reference(transactions, end)
+    assert list(ours.index) == list(reference.index)
+    assert list(ours.columns) == list(reference.columns) == SUMMARY_COLUMNS
+    for column in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[column], reference[column], column)
+    # Day sums are exact decimals in SQL, float sums here.
+    np.testing.assert_allclose(
+        ours["monetary_value"], reference["monetary_value"], rtol=1e-12, atol=0
+    )
+
+
+def test_reference_summary_merges_periods_and_ignores_the_future() -> None:
+    """The oracle itself, on a hand-computed example."""
     frame = pd.DataFrame(
         {
             "user_id": ["a", "a", "a", "a", "a", "b", "c"],
@@ -119,7 +277,7 @@ def test_summary_merges_periods_and_ignores_the_future() -> None:
             "amount": [10.0, 5.0, 20.0, 40.0, 99.0, 7.0, 3.0],
         }
     )
-    daily = btyd.summary_from_transactions(
+    daily = reference_summary(
         frame, "user_id", "ordered_at", "amount", "2024-01-14", freq="D"
     )
     assert list(daily.index) == ["a", "b"]
@@ -135,7 +293,7 @@ def test_summary_merges_periods_and_ignores_the_future() -> None:
         "T": 9.0,
         "monetary_value": 0.0,
     }
-    weekly = btyd.summary_from_transactions(
+    weekly = reference_summary(
         frame, "user_id", "ordered_at", "amount", "2024-01-14", freq="W"
     )
     assert weekly.loc["a"].to_dict() == {
@@ -144,7 +302,7 @@ def test_summary_merges_periods_and_ignores_the_future() -> None:
         "T": 1.0,
         "monetary_value": 40.0,
     }
-    in_weeks = btyd.summary_from_transactions(
+    in_weeks = reference_summary(
         frame, "user_id", "ordered_at", None, "2024-01-14", time_unit="W"
     )
     assert list(in_weeks.columns) == ["frequency", "recency", "T"]
@@ -181,7 +339,7 @@ def test_gamma_gamma_reproduces_the_published_parameters(
 
 
 def test_other_spend_summaries_miss_the_published_gamma_gamma(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame, full_period: pd.DataFrame
 ) -> None:
     """Documents which summary the papers used, by ruling out the others."""
 
@@ -191,7 +349,6 @@ def test_other_spend_summaries_miss_the_published_gamma_gamma(
             for name, published in PUBLISHED_GAMMA_GAMMA.items()
         )
 
-    full_period = cdnow_summary(transactions, HOLDOUT_END)
     assert misses(
         btyd.fit_gamma_gamma(full_period["frequency"], full_period["monetary_value"])
     )
@@ -475,3 +632,65 @@ def test_predictions_from_a_fallback_are_nan(
     for pair in ((failed_bgnbd, gamma_gamma), (bgnbd, failed_gg)):
         clv = btyd.customer_lifetime_value(*pair, x, t_x, T, m, periods_per_month=30)
         assert np.all(np.isnan(clv))
+
+
+# --- the shared fitter, with a model of its own --------------------------------
+
+
+@dataclass(frozen=True)
+class PoissonFit(BtydFit):
+    """A one-parameter model: purchases per customer ~ Poisson(rate)."""
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("rate",)
+
+    rate: float
+
+
+def fit_poisson(counts: np.ndarray, *, max_iterations: int = 1_000) -> PoissonFit:
+    """A new model is its likelihood, its parameter names and its start."""
+    started = time.perf_counter()
+    if len(counts) < 2:
+        return base.maximise_likelihood(
+            PoissonFit,
+            base.NotFitted("too few customers", {"n_customers": len(counts)}),
+            max_iterations=max_iterations,
+            started=started,
+        )
+    total, n = float(counts.sum()), len(counts)
+    constant = float(gammaln(counts + 1).sum())
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        rate = float(np.exp(log_params[0]))
+        log_likelihood = total * np.log(rate) - n * rate - constant
+        gradient = np.array([(total / rate - n) * rate])
+        return -log_likelihood / n, -gradient / n
+
+    problem = base.Problem(
+        objective=objective,
+        start=np.array([1.0]),
+        total_weight=n,
+        counts={"n_customers": n, "n_distinct": len(np.unique(counts))},
+    )
+    return base.maximise_likelihood(
+        PoissonFit, problem, max_iterations=max_iterations, started=started
+    )
+
+
+def test_the_shared_fitter_fits_a_new_model_from_its_likelihood() -> None:
+    counts = np.random.default_rng(3).poisson(2.5, 500).astype(float)
+    fit = fit_poisson(counts)
+    assert fit.converged, fit.fallback_reason
+    assert fit.fallback_reason is None
+    assert fit.params == (fit.rate,)
+    assert fit.rate == pytest.approx(counts.mean(), rel=1e-8)  # the MLE
+    expected = poisson.logpmf(counts, counts.mean()).sum()
+    assert fit.log_likelihood == pytest.approx(expected, rel=1e-10)
+    assert (fit.n_customers, fit.n_distinct) == (500, len(np.unique(counts)))
+    assert fit.iterations > 0
+    # Why not, and the counts known so far, with NaN parameters.
+    assert_falls_back(fit_poisson(counts[:1]), "too few customers")
+    assert fit_poisson(counts[:1]).n_customers == 1
+    assert np.isnan(fit_poisson(counts[:1]).rate)
+    assert_falls_back(fit_poisson(counts, max_iterations=1), "no convergence")
+    # A rate the data cannot bound runs off: not identified.
+    assert_falls_back(fit_poisson(np.zeros(50)), "not identified")

@@ -3,10 +3,9 @@ fallback to historical LTV."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from conftest import Build, run_build, run_dbt, write_cdnow_orders
+from conftest import Build, run_build
 
 
 def test_models_fit_on_the_demo_and_reach_the_profile(demo_build: Build) -> None:
@@ -86,28 +85,12 @@ def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> No
     )
 
 
-def test_value_tiers_can_be_cut_on_bgnbd_predicted_clv(tmp_path: Path) -> None:
+def test_value_tiers_can_be_cut_on_bgnbd_predicted_clv(cdnow_build: Build) -> None:
     """value_tier_metric: predicted_clv ranks purchasers by BG/NBD CLV.
 
-    Only the models value tiers need are built (CDNOW sample, as of the end
-    of its data), which keeps the test short."""
-    data = write_cdnow_orders(tmp_path / "data")
-    variables = {
-        "data_dir": str(data),
-        "as_of_date": "1998-07-01",
-        "value_tier_metric": "predicted_clv",
-    }
-    build = run_dbt(
-        tmp_path / "run",
-        "build",
-        "--select",
-        "+int_users_valued",
-        "--indirect-selection",
-        "cautious",
-        "--vars",
-        json.dumps(variables),
-    )
-    assert build.returncode == 0, build.output[-3000:]
+    On the session's CDNOW build (conftest: as of the end of its data, with
+    value_tier_metric predicted_clv), which builds int_users_valued."""
+    build = cdnow_build
     valued = "intermediate.int_users_valued"
     # The tier's column is the per-user CLV, and every purchaser has one.
     assert build.query(

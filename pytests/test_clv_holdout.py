@@ -43,29 +43,6 @@ def cdnow_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def holdout_build(tmp_path_factory: pytest.TempPathFactory, cdnow_data: Path) -> Build:
-    """Only the models the comparison and the fits need (about 20 s)."""
-    variables = {
-        "data_dir": str(cdnow_data),
-        "as_of_date": AS_OF_DATE,
-        "clv_calibration_end_date": CALIBRATION_END,
-    }
-    build = run_dbt(
-        tmp_path_factory.mktemp("holdout"),
-        "build",
-        "--select",
-        "+clv_holdout_comparison",
-        "+clv_model_fits",
-        "--indirect-selection",
-        "cautious",
-        "--vars",
-        json.dumps(variables),
-    )
-    assert build.returncode == 0, build.output[-5000:]
-    return build
-
-
-@pytest.fixture(scope="module")
 def truth() -> pd.DataFrame:
     """Per customer, from the fixture: calibration repeat purchase days
     (capped into the 7+ bucket), holdout purchase days and revenue."""
@@ -117,11 +94,11 @@ def comparison(build: Build) -> pd.DataFrame:
 
 
 def test_calibration_fit_reproduces_the_published_parameters(
-    holdout_build: Build,
+    cdnow_build: Build,
 ) -> None:
     fits = {
         (purpose, model): row
-        for purpose, model, *row in holdout_build.query(
+        for purpose, model, *row in cdnow_build.query(
             "select fit_purpose, model, cast(fitted_through_date as varchar),"
             " r, alpha, a, b, p, q, v, n_customers, converged"
             " from marts.clv_model_fits"
@@ -150,9 +127,9 @@ def test_calibration_fit_reproduces_the_published_parameters(
 
 
 def test_buckets_and_actual_purchases_match_an_independent_count(
-    holdout_build: Build, truth: pd.DataFrame
+    cdnow_build: Build, truth: pd.DataFrame
 ) -> None:
-    table = comparison(holdout_build)
+    table = comparison(cdnow_build)
     assert list(table.index) == BUCKETS
     assert list(table["bucket_order"]) == list(range(9))
     assert list(table["is_total"]) == [False] * 8 + [True]
@@ -178,22 +155,21 @@ def test_buckets_and_actual_purchases_match_an_independent_count(
 
 
 def test_predictions_are_the_published_models_and_track_the_holdout(
-    holdout_build: Build, truth: pd.DataFrame
+    cdnow_build: Build, truth: pd.DataFrame
 ) -> None:
-    table = comparison(holdout_build)
+    table = comparison(cdnow_build)
     # The mart's predictions are the conditional expectations of the
     # published parameters (to their rounding), recomputed here from the
-    # fixture's calibration summary.
-    lines = pd.read_csv(CDNOW_FIXTURE, parse_dates=["transaction_date"])
-    summary = btyd.summary_from_transactions(
-        lines,
-        "customer_id",
-        "transaction_date",
-        "dollar_value",
-        CALIBRATION_END,
-        freq="D",
-        time_unit="W",
-    )
+    # calibration summary (int_users_btyd_holdout_summarized, checked
+    # against a pandas oracle in test_btyd.py).
+    summary = pd.DataFrame(
+        cdnow_build.query(
+            "select cast(user_id as integer), frequency, recency, customer_age"
+            " from intermediate.int_users_btyd_holdout_summarized"
+        ),
+        columns=["customer_id", "frequency", "recency", "T"],
+    ).set_index("customer_id")
+    assert len(summary) == 2357
     published = btyd.BgNbdFit(
         **PUBLISHED_BGNBD,
         log_likelihood=0.0,
@@ -245,13 +221,13 @@ def test_predictions_are_the_published_models_and_track_the_holdout(
     ],
 )
 def test_an_unusable_calibration_date_stops_with_a_message(
-    holdout_build: Build,
+    cdnow_build: Build,
     cdnow_data: Path,
     tmp_path: Path,
     end_date: str,
     message: str,
 ) -> None:
-    shutil.copy(holdout_build.database, tmp_path / "warehouse.duckdb")
+    shutil.copy(cdnow_build.database, tmp_path / "warehouse.duckdb")
     variables = {
         "data_dir": str(cdnow_data),
         "as_of_date": AS_OF_DATE,

@@ -958,7 +958,7 @@ def _fits_against_lifetimes(stored: pd.DataFrame) -> dict[str, Any]:
 def _time_fits(stored: pd.DataFrame) -> dict[str, Any]:
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
-    from segmentation import btyd
+    from segmentation.methods import btyd
 
     frequency = stored["frequency"].to_numpy(float)
     recency = stored["recency"].to_numpy(float)
