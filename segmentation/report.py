@@ -754,6 +754,46 @@ def line_chart_svg(
 # ---------------------------------------------------------------------------
 # Loaders: read-only queries returning JSON-ready dicts
 
+# Every table the report reads, by role: the marts (and the roll-ups of the
+# final tables in models/marts/reporting) named once, here. The segment_report
+# exposure in models/_exposures.yml lists the same tables.
+MARTS_SCHEMA = "marts"
+TABLES = {
+    "summary": "population_summary",
+    "segments": "primary_segments",
+    "rfm": "rfm_grid",
+    "value_activity": "value_activity_matrix",
+    "clusters": "cluster_overview",
+    "activity": "activity_tiers",
+    "lifecycle": "monthly_lifecycle",
+    "arpu": "monthly_arpu",
+    "profiles": "user_profiles",
+    "user_clusters": "user_clusters",
+}
+# The purchaser features the cluster scatter projects to 2-D, all columns of
+# marts.user_profiles: the clustering features and the other per-purchaser
+# measures next to them. A feature with no value at all (no events) is left
+# out of the projection.
+PROJECTION_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "average_order_value",
+    "tenure_days",
+    "arpu_monthly",
+    "sessions_90d",
+    "active_days_90d",
+    "browse_minutes_90d",
+    "ctr_90d",
+    "add_to_cart_rate_90d",
+    "conversion_rate_90d",
+)
+
+
+def _mart(role: str) -> str:
+    """The schema-qualified table the report reads for ``role``."""
+    return f"{MARTS_SCHEMA}.{TABLES[role]}"
+
 
 def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     return connection.execute(sql).fetchall()
@@ -761,30 +801,25 @@ def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ..
 
 def load_header(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """As-of date, its source, population and purchaser counts."""
-    as_of = _rows(
+    rows = _rows(
         connection,
-        "select as_of_date, as_of_date_source from utilities.util_as_of_date",
+        "select as_of_date, as_of_date_source, user_count, purchaser_count"
+        f" from {_mart('summary')}",
     )
-    as_of_date, source = as_of[0] if as_of else (None, None)
-    population = _rows(connection, "select count(*) from marts.user_segments")[0][0]
-    purchasers = _rows(
-        connection,
-        "select count(*) from marts.user_profiles where order_count > 0",
-    )[0][0]
+    as_of_date, source, population, purchasers = rows[0] if rows else (None,) * 4
     return {
         "as_of_date": None if as_of_date is None else str(as_of_date),
         "as_of_date_source": source,
-        "population": int(population),
-        "purchasers": int(purchasers),
+        "population": int(population or 0),
+        "purchasers": int(purchasers or 0),
     }
 
 
 def load_segment_sizes(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Primary segment sizes from segment_profiles, largest first."""
+    """Primary segment sizes, largest first."""
     rows = _rows(
         connection,
-        "select segment, user_count, user_share from marts.segment_profiles"
-        " where segment_dimension = 'primary_segment'"
+        f"select segment, user_count, user_share from {_mart('segments')}"
         " order by user_count desc, segment",
     )
     segments = [
@@ -804,8 +839,8 @@ def load_rfm_grid(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """
     rows = _rows(
         connection,
-        "select recency_score, frequency_score, count(*), sum(net_revenue)"
-        " from marts.user_profiles where order_count > 0 group by all",
+        "select recency_score, frequency_score, user_count, net_revenue"
+        f" from {_mart('rfm')}",
     )
     cells: dict[tuple[int, int], tuple[int, float]] = {}
     unscored = 0
@@ -837,8 +872,7 @@ def load_value_activity(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]
     """User counts per value tier x activity tier (all users)."""
     rows = _rows(
         connection,
-        "select value_tier, activity_tier, count(*) from marts.user_segments"
-        " group by all",
+        f"select value_tier, activity_tier, user_count from {_mart('value_activity')}",
     )
     counts = {(value, activity): int(count) for value, activity, count in rows}
     value_tiers = _ordered({value for value, _ in counts}, TIER_ORDER)
@@ -901,36 +935,27 @@ def load_cluster_profiles(connection: duckdb.DuckDBPyConnection) -> dict[str, An
         }
         for cluster_id, label, count, monetary, frequency, recency in _rows(
             connection,
-            "select cluster_id, cluster_label, user_count,"
-            " max(mean_value) filter (where feature = 'monetary'),"
-            " max(mean_value) filter (where feature = 'frequency'),"
-            " max(mean_value) filter (where feature = 'recency_days')"
-            " from marts.cluster_centroids group by all order by cluster_id",
+            "select cluster_id, cluster_label, user_count, mean_monetary,"
+            " mean_frequency, mean_recency_days"
+            f" from {_mart('clusters')} order by cluster_id",
         )
     ]
-    cursor = connection.execute(
-        "select featurized.*, clusters.cluster_id as report_cluster_id"
-        " from intermediate.int_users_featurized as featurized"
-        " inner join marts.user_clusters as clusters"
-        " on featurized.user_id = clusters.user_id"
-        " order by hash(featurized.user_id), featurized.user_id"
-        f" limit {SCATTER_SAMPLE_SIZE}"
+    columns_sql = ", ".join(f"profiles.{name}" for name in PROJECTION_FEATURES)
+    rows = _rows(
+        connection,
+        f"select {columns_sql}, clusters.cluster_id"
+        f" from {_mart('profiles')} as profiles"
+        f" inner join {_mart('user_clusters')} as clusters"
+        " on profiles.user_id = clusters.user_id"
+        " order by hash(profiles.user_id), profiles.user_id"
+        f" limit {SCATTER_SAMPLE_SIZE}",
     )
-    names = [column[0] for column in cursor.description]
-    rows = cursor.fetchall()
-    skip = {"user_id", "report_cluster_id", "cluster_id", "cluster_label"}
     features: list[str] = []
     columns: list[list[float]] = []
-    for position, name in enumerate(names):
-        if name in skip:
-            continue
-        try:
-            column = [
-                math.nan if row[position] is None else float(row[position])
-                for row in rows
-            ]
-        except (TypeError, ValueError):
-            continue
+    for position, name in enumerate(PROJECTION_FEATURES):
+        column = [
+            math.nan if row[position] is None else float(row[position]) for row in rows
+        ]
         if rows and not all(math.isnan(value) for value in column):
             features.append(name)
             columns.append(column)
@@ -938,7 +963,7 @@ def load_cluster_profiles(connection: duckdb.DuckDBPyConnection) -> dict[str, An
     if rows and features:
         matrix = np.array(columns, dtype=float).T
         coordinates, ratios = project_to_2d(matrix)
-        cluster_ids = [int(row[names.index("report_cluster_id")]) for row in rows]
+        cluster_ids = [int(row[-1]) for row in rows]
         scatter = {
             "sample_size": len(rows),
             "features": features,
@@ -956,7 +981,7 @@ def load_lifecycle_trend(connection: duckdb.DuckDBPyConnection) -> dict[str, Any
     rows = _rows(
         connection,
         "select date_month, new_users, retained_users, resurrected_users,"
-        " dormant_users from marts.monthly_lifecycle order by date_month",
+        f" dormant_users from {_mart('lifecycle')} order by date_month",
     )
     names = ("new_users", "retained_users", "resurrected_users", "dormant_users")
     return {
@@ -973,7 +998,7 @@ def load_arpu_trend(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     rows = _rows(
         connection,
         "select date_month, arpu_active, arpu_registered, arppu,"
-        " is_complete_month from marts.monthly_arpu order by date_month",
+        f" is_complete_month from {_mart('arpu')} order by date_month",
     )
     return {
         "months": [str(row[0]) for row in rows],
@@ -986,39 +1011,34 @@ def load_arpu_trend(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def load_activity(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Activity tier sizes and, when events exist, behaviour per tier."""
-    flag = _rows(
-        connection, "select bool_or(has_behaviour_data) from marts.user_profiles"
-    )
-    has_behaviour = bool(flag[0][0])
-    counts = dict(
-        _rows(
+    flag = _rows(connection, f"select has_behaviour_data from {_mart('summary')}")
+    has_behaviour = bool(flag and flag[0][0])
+    rows = {
+        tier: rest
+        for tier, *rest in _rows(
             connection,
-            "select activity_tier, count(*) from marts.user_segments group by 1",
+            "select activity_tier, user_count, user_share, mean_sessions_90d,"
+            " mean_browse_minutes_90d, mean_ctr_90d"
+            f" from {_mart('activity')}",
         )
-    )
-    total = sum(counts.values())
+    }
+    total = sum(int(count) for count, *_ in rows.values())
     tiers = [
         {
             "activity_tier": display_label(tier),
-            "user_count": int(counts.get(tier, 0)),
-            "user_share": round(counts.get(tier, 0) / total, 6) if total else None,
+            "user_count": int(rows[tier][0]) if tier in rows else 0,
+            "user_share": (_ratio(rows[tier][1]) if tier in rows else 0.0)
+            if total
+            else None,
         }
-        for tier in _ordered(set(counts), ACTIVITY_ORDER)
+        for tier in _ordered(set(rows), ACTIVITY_ORDER)
     ]
     behaviour: list[dict[str, Any]] = []
     if has_behaviour:
-        means = {
-            tier: (sessions, minutes, ctr)
-            for tier, sessions, minutes, ctr in _rows(
-                connection,
-                "select activity_tier, avg(sessions_90d), avg(browse_minutes_90d),"
-                " avg(ctr_90d) from marts.user_profiles group by 1",
-            )
-        }
-        for tier in _ordered(set(means), ACTIVITY_ORDER):
-            if tier not in means:
+        for tier in _ordered(set(rows), ACTIVITY_ORDER):
+            if tier not in rows:
                 continue
-            sessions, minutes, ctr = means[tier]
+            _, _, sessions, minutes, ctr = rows[tier]
             behaviour.append(
                 {
                     "activity_tier": display_label(tier),
@@ -1039,14 +1059,9 @@ def load_playbook(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Each primary segment's size and its recommended use."""
     rows = _rows(
         connection,
-        "select profiles.segment, profiles.user_count, profiles.user_share,"
-        " playbook.description, playbook.marketing, playbook.service,"
-        " playbook.product"
-        " from marts.segment_profiles as profiles"
-        " left join lookups.segment_playbook as playbook"
-        " on profiles.segment = playbook.primary_segment"
-        " where profiles.segment_dimension = 'primary_segment'"
-        " order by profiles.user_count desc, profiles.segment",
+        "select segment, user_count, user_share, description, marketing,"
+        f" service, product from {_mart('segments')}"
+        " order by user_count desc, segment",
     )
     keys = ("description", "marketing", "service", "product")
     return {
