@@ -1,7 +1,9 @@
 """Inline SVG charts drawn from plain values, purely.
 
-``bar_chart_svg``, ``heatmap_svg``, ``scatter_svg`` and ``line_chart_svg``
-draw a chart from plain values.
+The four charts (``bar_chart_svg``, ``heatmap_svg``, ``scatter_svg``,
+``line_chart_svg``) share one frame (``_svg``: the svg element, title,
+description and background), one set of axis helpers (``_x_ticks``,
+``_y_gridlines``, ``_axis_titles``) and one legend (``_legend``).
 """
 
 from __future__ import annotations
@@ -181,6 +183,89 @@ def _legend_width(labels: Sequence[str]) -> float:
 
 
 @dataclass(frozen=True)
+class PlotArea:
+    """Where a chart draws its data inside the SVG, in pixels."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+
+def _svg(
+    chart_id: str,
+    width: float,
+    height: float,
+    title: str,
+    desc: str,
+    parts: Sequence[str],
+) -> str:
+    """The chart frame: the svg element, title, description and background
+    around the drawn ``parts``."""
+    return _svg_open(chart_id, width, height, title, desc) + "".join(parts) + "</svg>"
+
+
+def _axis_titles(area: PlotArea, x_label: str, x_label_y: float, y_label: str) -> str:
+    """The x axis title centred under the plot, the y axis title beside it."""
+    return _text(
+        area.left + area.width / 2,
+        x_label_y,
+        x_label,
+        anchor="middle",
+        fill=MUTED,
+    ) + _y_axis_label(16, area.top + area.height / 2, y_label)
+
+
+def _tick_label(x: float, y: float, label: str, anchor: str) -> str:
+    return _text(x, y, label, size=11, anchor=anchor, fill=MUTED)
+
+
+def _x_ticks(
+    ticks: Sequence[tuple[float, str]],
+    y1: float,
+    y2: float,
+    label_y: float,
+    stroke: str = GRID,
+) -> str:
+    """Vertical lines from ``y1`` to ``y2`` at each (x, label), the label
+    centred under them: gridlines, or tick marks when the span is short."""
+    return "".join(
+        f'<line x1="{x:.1f}" y1="{y1}" x2="{x:.1f}" y2="{y2}" stroke="{stroke}"/>'
+        + _tick_label(x, label_y, label, "middle")
+        for x, label in ticks
+    )
+
+
+def _y_gridlines(ticks: Sequence[tuple[float, str, str]], area: PlotArea) -> str:
+    """Horizontal gridlines across the plot at each (y, label, stroke), the
+    label right-aligned left of the plot."""
+    return "".join(
+        f'<line x1="{area.left}" y1="{y:.1f}" x2="{area.right:.1f}" '
+        f'y2="{y:.1f}" stroke="{stroke}"/>'
+        + _tick_label(area.left - 6, y + 4, label, "end")
+        for y, label, stroke in ticks
+    )
+
+
+def _side_legend(items: Sequence[tuple[str, str, str]], area: PlotArea) -> str:
+    """The legend right of the plot, level with its top."""
+    return _legend(items, area.right + 20, area.top + 4)
+
+
+def _category_label(x: float, y: float, label: str) -> str:
+    """A row's category label, right-aligned before the plot."""
+    return _text(x, y, label, anchor="end")
+
+
+@dataclass(frozen=True)
 class Bar:
     """One bar: its category label, value, and the note drawn at its end."""
 
@@ -211,36 +296,31 @@ def bar_chart_svg(
     left = 34 + label_width + 10
     right = max(24.0, note_width + 14)
     top, bar_height, gap = 56, 24, 8
-    plot_width = max(120.0, width - left - right)
-    plot_height = max(1, len(bars)) * (bar_height + gap) - gap
-    height = top + plot_height + 56
+    area = PlotArea(
+        left,
+        top,
+        max(120.0, width - left - right),
+        max(1, len(bars)) * (bar_height + gap) - gap,
+    )
+    height = top + area.height + 56
     maximum = max((bar.value for bar in bars), default=0.0)
     ticks = nice_ticks(0.0, maximum if maximum > 0 else 1.0)
     scale_max = ticks[-1] if ticks[-1] > 0 else 1.0
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
 
     def x_of(value: float) -> float:
-        return left + plot_width * max(0.0, value) / scale_max
+        return left + area.width * max(0.0, value) / scale_max
 
     desc = "; ".join(f"{bar.label}: {bar.note}" for bar in bars)
-    parts = [_svg_open(chart_id, width, height, title, desc)]
-    parts.append(_legend([(legend_label, colour, "bar")], left, 32))
-    for tick in ticks:
-        x = x_of(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" '
-            f'y2="{top + plot_height}" stroke="{GRID}"/>'
-        )
-        parts.append(
-            _text(
-                x,
-                top + plot_height + 16,
-                tick_format(tick, step),
-                size=11,
-                anchor="middle",
-                fill=MUTED,
-            )
-        )
+    parts = [
+        _legend([(legend_label, colour, "bar")], left, 32),
+        _x_ticks(
+            [(x_of(tick), tick_format(tick, step)) for tick in ticks],
+            top - 4,
+            area.bottom,
+            area.bottom + 16,
+        ),
+    ]
     for index, bar in enumerate(bars):
         y = top + index * (bar_height + gap)
         bar_width = x_of(bar.value) - left
@@ -249,7 +329,7 @@ def bar_chart_svg(
             f'<rect x="{left:.1f}" y="{y:.1f}" width="{bar_width:.1f}" '
             f'height="{bar_height}" rx="2" fill="{colour}"/></g>'
         )
-        parts.append(_text(left - 8, y + bar_height / 2 + 4, bar.label, anchor="end"))
+        parts.append(_category_label(left - 8, y + bar_height / 2 + 4, bar.label))
         parts.append(
             _text(
                 left + bar_width + 6,
@@ -261,20 +341,10 @@ def bar_chart_svg(
         )
     parts.append(
         f'<line x1="{left:.1f}" y1="{top - 4}" x2="{left:.1f}" '
-        f'y2="{top + plot_height}" stroke="{AXIS}"/>'
+        f'y2="{area.bottom}" stroke="{AXIS}"/>'
     )
-    parts.append(
-        _text(
-            left + plot_width / 2,
-            top + plot_height + 40,
-            x_label,
-            anchor="middle",
-            fill=MUTED,
-        )
-    )
-    parts.append(_y_axis_label(16, top + plot_height / 2, y_label))
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(_axis_titles(area, x_label, area.bottom + 40, y_label))
+    return _svg(chart_id, width, height, title, desc, parts)
 
 
 def heatmap_svg(
@@ -304,24 +374,24 @@ def heatmap_svg(
     row_label_width = max((text_width(label) for label in row_labels), default=20)
     left = 34 + row_label_width + 10
     top = 40
-    grid_width = cell_width * len(column_labels)
-    grid_height = cell_height * len(row_labels)
-    width = max(left + grid_width + 20, left + 260, text_width(title, 15) + 30)
-    height = top + grid_height + 22 + 24 + 58
+    area = PlotArea(
+        left, top, cell_width * len(column_labels), cell_height * len(row_labels)
+    )
+    width = max(left + area.width + 20, left + 260, text_width(title, 15) + 30)
+    height = top + area.height + 22 + 24 + 58
     desc = f"{title}: {len(row_labels)} rows by {len(column_labels)} columns."
     gradient_id = f"gradient-{chart_id}"
-    parts = [_svg_open(chart_id, width, height, title, desc)]
     stops = "".join(
         f'<stop offset="{offset:.2f}" stop-color="{heat_colour(offset)}"/>'
         for offset in (0.0, 0.25, 0.5, 0.75, 1.0)
     )
-    parts.append(
+    parts = [
         f'<defs><linearGradient id="{escape(gradient_id)}" x1="0" x2="1" '
         f'y1="0" y2="0">{stops}</linearGradient></defs>'
-    )
+    ]
     for row_index, row_label in enumerate(row_labels):
         y = top + row_index * cell_height
-        parts.append(_text(left - 8, y + cell_height / 2 + 4, row_label, anchor="end"))
+        parts.append(_category_label(left - 8, y + cell_height / 2 + 4, row_label))
         for column_index, column_label in enumerate(column_labels):
             x = left + column_index * cell_width
             value = values[row_index][column_index]
@@ -347,19 +417,10 @@ def heatmap_svg(
             )
     for column_index, column_label in enumerate(column_labels):
         x = left + column_index * cell_width + cell_width / 2
-        parts.append(_text(x, top + grid_height + 16, column_label, anchor="middle"))
-    parts.append(
-        _text(
-            left + grid_width / 2,
-            top + grid_height + 38,
-            x_label,
-            anchor="middle",
-            fill=MUTED,
-        )
-    )
-    parts.append(_y_axis_label(16, top + grid_height / 2, y_label))
-    key_top = top + grid_height + 54
-    key_width = min(240.0, max(160.0, grid_width))
+        parts.append(_text(x, area.bottom + 16, column_label, anchor="middle"))
+    parts.append(_axis_titles(area, x_label, area.bottom + 38, y_label))
+    key_top = area.bottom + 54
+    key_width = min(240.0, max(160.0, area.width))
     parts.append(_text(left, key_top, legend_label, size=11, fill=MUTED))
     parts.append(
         f'<rect x="{left:.1f}" y="{key_top + 6:.1f}" width="{key_width:.1f}" '
@@ -376,8 +437,7 @@ def heatmap_svg(
             fill=MUTED,
         )
     )
-    parts.append("</svg>")
-    return "".join(parts)
+    return _svg(chart_id, width, height, title, desc, parts)
 
 
 def scatter_svg(
@@ -403,8 +463,7 @@ def scatter_svg(
     legend_labels = [label for _, label in groups]
     left, top, bottom = 64, 40, 52
     right = _legend_width(legend_labels) + 24
-    plot_width = width - left - right
-    plot_height = height - top - bottom
+    area = PlotArea(left, top, width - left - right, height - top - bottom)
     xs = [point[0] for point in points] or [0.0, 1.0]
     ys = [point[1] for point in points] or [0.0, 1.0]
     x_ticks = nice_ticks(min(xs), max(xs), 6)
@@ -413,50 +472,26 @@ def scatter_svg(
     y_step = y_ticks[1] - y_ticks[0]
 
     def x_of(value: float) -> float:
-        return left + plot_width * (value - x_ticks[0]) / (x_ticks[-1] - x_ticks[0])
+        return left + area.width * (value - x_ticks[0]) / (x_ticks[-1] - x_ticks[0])
 
     def y_of(value: float) -> float:
-        return top + plot_height * (y_ticks[-1] - value) / (y_ticks[-1] - y_ticks[0])
+        return top + area.height * (y_ticks[-1] - value) / (y_ticks[-1] - y_ticks[0])
 
     desc = f"{len(points)} points in {len(groups)} groups."
-    parts = [_svg_open(chart_id, width, height, title, desc)]
-    for tick in x_ticks:
-        x = x_of(tick)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" '
-            f'y2="{top + plot_height}" stroke="{GRID}"/>'
-        )
-        parts.append(
-            _text(
-                x,
-                top + plot_height + 16,
-                format_tick(tick, x_step),
-                size=11,
-                anchor="middle",
-                fill=MUTED,
-            )
-        )
-    for tick in y_ticks:
-        y = y_of(tick)
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_width:.1f}" '
-            f'y2="{y:.1f}" stroke="{GRID}"/>'
-        )
-        parts.append(
-            _text(
-                left - 6,
-                y + 4,
-                format_tick(tick, y_step),
-                size=11,
-                anchor="end",
-                fill=MUTED,
-            )
-        )
-    parts.append(
-        f'<rect x="{left}" y="{top}" width="{plot_width:.1f}" '
-        f'height="{plot_height:.1f}" fill="none" stroke="{AXIS}"/>'
-    )
-    parts.append('<g fill-opacity="0.55">')
+    parts = [
+        _x_ticks(
+            [(x_of(tick), format_tick(tick, x_step)) for tick in x_ticks],
+            top,
+            area.bottom,
+            area.bottom + 16,
+        ),
+        _y_gridlines(
+            [(y_of(tick), format_tick(tick, y_step), GRID) for tick in y_ticks], area
+        ),
+        f'<rect x="{left}" y="{top}" width="{area.width:.1f}" '
+        f'height="{area.height:.1f}" fill="none" stroke="{AXIS}"/>',
+        '<g fill-opacity="0.55">',
+    ]
     for x, y, group in points:
         colour = colours.get(group, PALETTE[-1])
         parts.append(
@@ -464,24 +499,12 @@ def scatter_svg(
         )
     parts.append("</g>")
     parts.append(
-        _legend(
-            [(label, colours[group_id], "dot") for group_id, label in groups],
-            left + plot_width + 20,
-            top + 4,
+        _side_legend(
+            [(label, colours[group_id], "dot") for group_id, label in groups], area
         )
     )
-    parts.append(
-        _text(
-            left + plot_width / 2,
-            height - 14,
-            x_label,
-            anchor="middle",
-            fill=MUTED,
-        )
-    )
-    parts.append(_y_axis_label(16, top + plot_height / 2, y_label))
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(_axis_titles(area, x_label, height - 14, y_label))
+    return _svg(chart_id, width, height, title, desc, parts)
 
 
 @dataclass(frozen=True)
@@ -514,8 +537,7 @@ def line_chart_svg(
     """
     left, top, bottom = 72, 40, 60
     right = _legend_width([item.name for item in series]) + 24
-    plot_width = width - left - right
-    plot_height = height - top - bottom
+    area = PlotArea(left, top, width - left - right, height - top - bottom)
     values = [value for item in series for value in item.values if value is not None]
     y_ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]), 5)
     y_step = y_ticks[1] - y_ticks[0]
@@ -523,53 +545,37 @@ def line_chart_svg(
 
     def x_of(index: int) -> float:
         if count == 1:
-            return left + plot_width / 2
-        return left + plot_width * index / (count - 1)
+            return left + area.width / 2
+        return left + area.width * index / (count - 1)
 
     def y_of(value: float) -> float:
-        return top + plot_height * (y_ticks[-1] - value) / (y_ticks[-1] - y_ticks[0])
+        return top + area.height * (y_ticks[-1] - value) / (y_ticks[-1] - y_ticks[0])
 
     desc = f"{len(series)} series over {len(x_labels)} periods: " + ", ".join(
         item.name for item in series
     )
-    parts = [_svg_open(chart_id, width, height, title, desc)]
-    for tick in y_ticks:
-        y = y_of(tick)
-        stroke = AXIS if tick == 0 else GRID
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_width:.1f}" '
-            f'y2="{y:.1f}" stroke="{stroke}"/>'
-        )
-        parts.append(
-            _text(
-                left - 6,
-                y + 4,
-                format_tick(tick, y_step),
-                size=11,
-                anchor="end",
-                fill=MUTED,
-            )
-        )
     label_width = max((text_width(label, 11) for label in x_labels), default=0) + 10
-    every = max(1, math.ceil(label_width / (plot_width / count)))
-    for index, label in enumerate(x_labels):
-        x = x_of(index)
-        if index % every:
-            continue
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{top + plot_height}" x2="{x:.1f}" '
-            f'y2="{top + plot_height + 4}" stroke="{AXIS}"/>'
-        )
-        parts.append(
-            _text(
-                x,
-                top + plot_height + 18,
-                label,
-                size=11,
-                anchor="middle",
-                fill=MUTED,
-            )
-        )
+    every = max(1, math.ceil(label_width / (area.width / count)))
+    parts = [
+        _y_gridlines(
+            [
+                (y_of(tick), format_tick(tick, y_step), AXIS if tick == 0 else GRID)
+                for tick in y_ticks
+            ],
+            area,
+        ),
+        _x_ticks(
+            [
+                (x_of(index), label)
+                for index, label in enumerate(x_labels)
+                if not index % every
+            ],
+            area.bottom,
+            area.bottom + 4,
+            area.bottom + 18,
+            stroke=AXIS,
+        ),
+    ]
     for item in series:
         dash = ' stroke-dasharray="6 4"' if item.dashed else ""
         runs: list[list[str]] = [[]]
@@ -595,24 +601,13 @@ def line_chart_svg(
                 f'fill="{item.colour}"/></g>'
             )
     parts.append(
-        _legend(
+        _side_legend(
             [
                 (item.name, item.colour, "dash" if item.dashed else "line")
                 for item in series
             ],
-            left + plot_width + 20,
-            top + 4,
+            area,
         )
     )
-    parts.append(
-        _text(
-            left + plot_width / 2,
-            height - 14,
-            x_label,
-            anchor="middle",
-            fill=MUTED,
-        )
-    )
-    parts.append(_y_axis_label(16, top + plot_height / 2, y_label))
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(_axis_titles(area, x_label, height - 14, y_label))
+    return _svg(chart_id, width, height, title, desc, parts)
