@@ -1,27 +1,22 @@
--- Each cluster's size and centroid (original units) on the main features.
+-- Each cluster's size and centroid (original units) on the main features,
+-- from the cluster_overview roll-up.
 with
 
-centroids as (
-    select * from {{ ref('cluster_centroids') }}
+overview as (
+    select * from {{ ref('cluster_overview') }}
 ),
 
 profiles as (
     select
         cluster_id,
         cluster_label,
-        max(user_count) as cluster_users,
-        max(case when feature = 'monetary' then centroid_value end)
-            as monetary,
-        max(case when feature = 'frequency' then centroid_value end)
-            as frequency,
-        max(case when feature = 'recency_days' then centroid_value end)
-            as recency_days,
-        max(case when feature = 'average_order_value' then centroid_value end)
-            as average_order_value,
-        max(case when feature = 'sessions_90d' then centroid_value end)
-            as sessions_90d
-    from centroids
-    group by 1, 2
+        user_count as cluster_users,
+        centroid_monetary as monetary,
+        centroid_frequency as frequency,
+        centroid_recency_days as recency_days,
+        centroid_average_order_value as average_order_value,
+        centroid_sessions_90d as sessions_90d
+    from overview
 )
 
 select * from profiles

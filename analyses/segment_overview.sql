@@ -1,30 +1,25 @@
--- The primary segments: size, value and what each is for.
+-- The primary segments: size, value and what each is for, from the
+-- primary_segments roll-up.
 with
 
-profiles as (
-    select * from {{ ref('segment_profiles') }}
-    where segment_dimension = 'primary_segment'
-),
-
-playbook as (
-    select * from {{ ref('segment_playbook') }}
+primary_segments as (
+    select * from {{ ref('primary_segments') }}
 ),
 
 overview as (
     select
-        profiles.segment,
-        profiles.user_count,
-        profiles.user_share,
-        profiles.mean_monetary,
-        profiles.mean_historical_ltv,
-        profiles.mean_predicted_ltv,
-        profiles.mean_arpu_monthly,
-        playbook.description,
-        playbook.marketing,
-        playbook.service,
-        playbook.product
-    from profiles
-    left join playbook on profiles.segment = playbook.primary_segment
+        segment,
+        user_count,
+        user_share,
+        mean_monetary,
+        mean_historical_ltv,
+        mean_predicted_ltv,
+        mean_arpu_monthly,
+        description,
+        marketing,
+        service,
+        product
+    from primary_segments
 )
 
 select * from overview

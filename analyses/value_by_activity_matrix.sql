@@ -1,19 +1,19 @@
--- Users per value tier x activity tier, with each cell's share.
+-- Users per value tier x activity tier, with each cell's share, from the
+-- value_activity_matrix roll-up.
 with
 
-segments as (
-    select * from {{ ref('user_segments') }}
+matrix as (
+    select * from {{ ref('value_activity_matrix') }}
 ),
 
-matrix as (
+cells as (
     select
         value_tier,
         activity_tier,
-        count(*) as user_count,
-        count(*) * 1.0 / sum(count(*)) over () as user_share
-    from segments
-    group by 1, 2
+        user_count,
+        user_share
+    from matrix
 )
 
-select * from matrix
+select * from cells
 order by 1, 2

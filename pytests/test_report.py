@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from conftest import PROJECT_DIR, Build
 
 from segmentation import report
@@ -241,7 +243,7 @@ def test_playbook_lists_every_primary_segment(
     ] == rows
     for _, _, marketing in rows:
         assert marketing is not None
-        assert report.html.escape(marketing) in demo_report
+        assert html.escape(marketing) in demo_report
 
 
 def test_orders_only_report_says_there_is_no_behaviour_data(
@@ -351,6 +353,36 @@ def test_projection_handles_gaps_and_degenerate_input() -> None:
     assert empty.shape == (0, 2)
     single, _ = report.project_to_2d(np.array([[1.0, 2.0]]))
     assert single.shape == (1, 2)
+
+
+def test_exposure_lists_exactly_the_marts_the_report_reads() -> None:
+    exposures = yaml.safe_load(
+        (PROJECT_DIR / "models" / "_exposures.yml").read_text(encoding="utf-8")
+    )["exposures"]
+    (entry,) = [item for item in exposures if item["name"] == "segment_report"]
+    refs = set()
+    for dependency in entry["depends_on"]:
+        match = re.fullmatch(r"ref\('(\w+)'\)", dependency)
+        assert match, dependency
+        refs.add(match.group(1))
+    assert refs == set(report.TABLES.values())
+    assert not any(name.startswith(("int_", "stg_", "util_")) for name in refs)
+
+
+def test_reporting_marts_are_documented_roll_ups() -> None:
+    folder = PROJECT_DIR / "models" / "marts" / "reporting"
+    models = yaml.safe_load(
+        (folder / "_reporting__models.yml").read_text(encoding="utf-8")
+    )["models"]
+    documented = {model["name"]: model for model in models}
+    assert {path.stem for path in folder.glob("*.sql")} == set(documented)
+    for name, model in documented.items():
+        assert model["config"]["meta"]["rollup_of_final_tables"] is True, name
+        # A roll-up reads marts that are not roll-ups: never another one.
+        sql = (folder / f"{name}.sql").read_text(encoding="utf-8")
+        for other in set(documented) - {name}:
+            assert f"ref('{other}')" not in sql, (name, other)
+    assert set(documented) <= set(report.TABLES.values())
 
 
 def test_number_formats_for_people() -> None:
