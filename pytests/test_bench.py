@@ -22,7 +22,7 @@ import pytest
 from conftest import PROJECT_DIR
 
 from segmentation import cli
-from tools import bench
+from tools import bench, digest
 
 LABEL = "S"
 
@@ -199,19 +199,19 @@ def _mart_warehouse(path: Path, amount: float, seconds: float) -> Path:
 def test_the_mart_hash_comparison_reports_the_table_that_differs(
     tmp_path: Path,
 ) -> None:
-    left = bench.table_hashes(_mart_warehouse(tmp_path / "a.duckdb", 4.4358, 0.01))
-    same = bench.table_hashes(_mart_warehouse(tmp_path / "b.duckdb", 4.4358, 9.9))
+    left = digest.table_hashes(_mart_warehouse(tmp_path / "a.duckdb", 4.4358, 0.01))
+    same = digest.table_hashes(_mart_warehouse(tmp_path / "b.duckdb", 4.4358, 9.9))
     # Run metadata (*_seconds) and the last bits of a double are no result.
-    close = bench.table_hashes(
+    close = digest.table_hashes(
         _mart_warehouse(tmp_path / "c.duckdb", 4.4358 + 1e-12, 0.01)
     )
-    other = bench.table_hashes(_mart_warehouse(tmp_path / "d.duckdb", 4.4359, 0.01))
+    other = digest.table_hashes(_mart_warehouse(tmp_path / "d.duckdb", 4.4359, 0.01))
     assert sorted(left) == ["marts.fits", "marts.users"]
-    assert bench.differing_tables(left, same) == []
-    assert bench.differing_tables(left, close) == []
-    assert bench.differing_tables(left, other) == ["marts.fits"]
+    assert digest.differing_tables(left, same) == []
+    assert digest.differing_tables(left, close) == []
+    assert digest.differing_tables(left, other) == ["marts.fits"]
     missing = {name: value for name, value in left.items() if name != "marts.users"}
-    assert bench.differing_tables(left, missing) == ["marts.users"]
+    assert digest.differing_tables(left, missing) == ["marts.users"]
 
 
 def test_the_hash_ignores_row_order_but_not_duplicates(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_the_hash_ignores_row_order_but_not_duplicates(tmp_path: Path) -> None:
             connection.execute(
                 f"create table marts.t as select * from (values {rows}) as t(k, v)"
             )
-        hashes.append(bench.table_hashes(tmp_path / f"{name}.duckdb"))
+        hashes.append(digest.table_hashes(tmp_path / f"{name}.duckdb"))
     assert hashes[0] == hashes[1]
     assert hashes[0] != hashes[2]
 

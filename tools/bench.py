@@ -73,6 +73,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tools.digest import differing_tables, table_hashes
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GENERATOR = PROJECT_DIR / "segmentation" / "demo_data.py"
 DEFAULT_ROOT = PROJECT_DIR / "bench"
@@ -81,7 +83,6 @@ DEFAULT_OUTPUT = PROJECT_DIR / "BENCHMARKS.md"
 SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
 DEFAULT_MEMORY_LIMIT = "4GB"
 THREADS = "2"
-COMPARED_SCHEMAS = ("marts", "lookups")
 REPEATS = 3
 # Stop repeating a timed call once its runs took this long (lifetimes on L).
 REPEAT_BUDGET_SECONDS = 120.0
@@ -353,7 +354,7 @@ def make_work_copy(source: Path, destination: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Content hashes of tables
+# Quoting
 # ---------------------------------------------------------------------------
 
 
@@ -361,61 +362,8 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def table_hashes(
-    database: Path, schemas: tuple[str, ...] = COMPARED_SCHEMAS
-) -> dict[str, str]:
-    """One content hash per table of the schemas, independent of row order.
-
-    The hash covers the column names and types, the row count and the sum of
-    one 64-bit hash per row. Doubles are rounded to 6 decimals (parallel sums
-    may differ in the last bits between runs, which is not a different
-    result) and ``*_seconds`` columns, run metadata, are left out.
-    """
-    hashes = {}
-    with duckdb.connect(str(database), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables"
-            " where table_type = 'BASE TABLE' and table_schema in "
-            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
-            list(schemas),
-        ).fetchall()
-        for schema, table in tables:
-            columns = [
-                (name, kind)
-                for name, kind in connection.execute(
-                    "select column_name, data_type from information_schema.columns"
-                    " where table_schema = ? and table_name = ?"
-                    " order by ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if not name.endswith("_seconds")
-            ]
-            values = [
-                f"round({_quote(name)}, 6)"
-                if kind in ("DOUBLE", "FLOAT", "REAL")
-                else _quote(name)
-                for name, kind in columns
-            ]
-            row = ", ".join(f"cast({value} as varchar)" for value in values)
-            rows, total = connection.execute(
-                f"select count(*), coalesce(sum(hash([{row}])), 0)"
-                f" from {_quote(schema)}.{_quote(table)}"
-            ).fetchall()[0]
-            layout = ",".join(f"{name} {kind}" for name, kind in columns)
-            digest = hashlib.md5(f"{layout}|{rows}|{total}".encode()).hexdigest()
-            hashes[f"{schema}.{table}"] = digest
-    return hashes
-
-
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def differing_tables(left: dict[str, str], right: dict[str, str]) -> list[str]:
-    """Tables whose hash differs or that only one side has."""
-    return sorted(
-        name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
-    )
 
 
 # ---------------------------------------------------------------------------
