@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, run_build
 
 from segmentation import cli
 from tools import bench, digest
@@ -124,6 +124,73 @@ def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
     users = bench_run.results["data"]["users"]
     assert f"\n| {LABEL} | {users:,} |" in text
     assert "## Targets" in text and "## Machine" in text
+
+
+# ---------------------------------------------------------------------------
+# The engine-alone replay on a small build (quick, without make bench)
+# ---------------------------------------------------------------------------
+
+
+def test_the_replay_of_a_small_build_gives_the_same_marts(
+    small_parquet_dir: Path, tmp_path: Path
+) -> None:
+    build = run_build(tmp_path / "dbt", "--data", str(small_parquet_dir))
+    assert build.returncode == 0, build.output[-3000:]
+    plan = bench.replay_plan(tmp_path / "dbt" / "target", build.database)
+    python = [node for node in plan["models"] if node["language"] == "python"]
+    # Every Python model runs from its own file, through the stand-in.
+    assert len(python) >= 6
+    assert all(node["path"].endswith(".py") for node in python)
+    assert all(node["sql"] is None and node["refs"] for node in python)
+    (tmp_path / "tmp").mkdir()
+    # The catalog is named after the file, as in a build.
+    replay = tmp_path / "replay" / "warehouse.duckdb"
+    replay.parent.mkdir()
+    replayed = bench.replay(
+        plan,
+        replay,
+        build.database,
+        tmp_path / "published",
+        "2GB",
+        tmp_path / "tmp",
+    )
+    built = digest.table_hashes(build.database)
+    assert len(built) >= 20
+    assert digest.differing_tables(built, digest.table_hashes(replay)) == []
+    assert bench.differing_test_failures(plan, replayed) == []
+    assert "model.segmentation_warehouse.user_segments" in {
+        node["unique_id"] for node in replayed["nodes"]
+    }
+
+
+def test_the_stand_in_gives_the_documented_dbt_interface(tmp_path: Path) -> None:
+    node = {
+        "unique_id": "model.p.m",
+        "database": "memory",
+        "schema": "main",
+        "identifier": "m",
+        "relation": '"memory"."main"."m"',
+        "config": {"materialized": "table", "meta": {"k": "v"}},
+        "refs": {"parent": '"memory"."main"."parent"'},
+        "sources": {"raw.orders": '"memory"."main"."orders"'},
+    }
+    with duckdb.connect() as connection:
+        connection.execute("create table parent as select 1 as x union all select 2")
+        connection.execute("create table orders as select 'o1' as order_id")
+        dbt = bench.DbtStandIn(connection, node)
+        assert dbt.config(materialized="table") == ""
+        assert dbt.config.get("meta") == {"k": "v"}
+        assert dbt.config.get("missing", 3) == 3
+        assert sorted(dbt.ref("parent").fetchall()) == [(1,), (2,)]
+        assert dbt.ref("p", "parent").to_arrow_table().num_rows == 2
+        assert dbt.source("raw", "orders").fetchall() == [("o1",)]
+        assert str(dbt.this) == node["relation"]
+        assert (dbt.this.schema, dbt.this.identifier) == ("main", "m")
+        # Only what the model depends on, as in dbt.
+        with pytest.raises(bench.BenchError):
+            dbt.ref("other")
+        with pytest.raises(bench.BenchError):
+            dbt.source("raw", "users")
 
 
 # ---------------------------------------------------------------------------
