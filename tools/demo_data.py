@@ -39,6 +39,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -461,33 +462,88 @@ def _spread(
     return pd.concat(pieces, ignore_index=True)
 
 
-def _dirty_copies(
-    rng: np.random.Generator, clean: pd.DataFrame, count: int
-) -> pd.DataFrame:
-    return clean.iloc[np.sort(rng.choice(len(clean), count, replace=False))].copy()
+class _Dirt:
+    """Dirty rows for one clean table: the one engine behind the dirty rows
+    of the CSV demo and of the benchmark sizes.
 
+    Every dirty row copies a random clean row, breaks exactly one rule of
+    staging (the reason codes of ``seeds/lookups/reject_reasons.csv``) and
+    is counted under that reason. :meth:`add` adds ``units`` times ``unit``
+    rows for a reason; copies under a fresh id take the next free ids. The
+    clean table sets the flavour:
 
-class _FreshRows:
-    """Copies of random clean rows under new ids, to be made dirty."""
+    * a pandas frame of CSV text (the demo seeds): the changed values are
+      text, and :meth:`table` spreads the dirty rows at random positions;
+    * an Arrow table (the typed Parquet of the sizes): the changed values
+      keep the column's type, and each dirty row goes right after the row it
+      copies, so time order mostly holds.
+    """
 
     def __init__(
         self,
         rng: np.random.Generator,
-        clean: pd.DataFrame,
-        id_column: str,
-        prefix: str,
-        width: int,
-        next_id: int,
+        clean: pd.DataFrame | pa.Table,
+        unit: int = 1,
+        fresh_ids: tuple[str, str, int, int] | None = None,
     ) -> None:
-        self.rng, self.clean = rng, clean
-        self.id_column, self.prefix, self.width = id_column, prefix, width
-        self.next_id = next_id
+        self.rng, self.clean, self.unit = rng, clean, unit
+        self.typed = isinstance(clean, pa.Table)
+        self.fresh_ids = fresh_ids  # (column, prefix, width, next id)
+        self.pieces: list[pd.DataFrame | pa.Table] = []
+        self.sources: list[np.ndarray] = []
+        self.counts: dict[str, int] = {}
 
-    def __call__(self, count: int) -> pd.DataFrame:
-        rows = _dirty_copies(self.rng, self.clean, count)
-        rows[self.id_column] = _ids(self.prefix, self.next_id, count, self.width)
-        self.next_id += count
-        return rows
+    @property
+    def next_id(self) -> int:
+        return 0 if self.fresh_ids is None else self.fresh_ids[3]
+
+    def _fresh(self, count: int) -> Callable[[object], object]:
+        column, prefix, width, next_id = self.fresh_ids
+        self.fresh_ids = (column, prefix, width, next_id + count)
+        if self.typed:
+            numbers = np.arange(next_id, next_id + count)
+            return lambda _: _arrow_ids(prefix, numbers, width)
+        return lambda _: _ids(prefix, next_id, count, width)
+
+    def add(self, reason: str, units: int, fresh: bool = True, **changes) -> None:
+        """Add ``units`` units of rows; ``changes`` map columns to functions
+        of the copied rows that return the new values."""
+        count = units * self.unit
+        if count == 0:
+            return
+        source = np.sort(self.rng.choice(len(self.clean), count, replace=False))
+        if fresh and self.fresh_ids is not None:
+            changes = {self.fresh_ids[0]: self._fresh(count)} | changes
+        if self.typed:
+            rows = self.clean.take(source)
+            for name, change in changes.items():
+                field = rows.schema.field(name)
+                values = change(rows)
+                if not isinstance(values, pa.Array):
+                    values = pa.array(values, field.type)
+                index = rows.schema.get_field_index(name)
+                rows = rows.set_column(index, field, values)
+        else:
+            rows = self.clean.iloc[source].copy()
+            for name, change in changes.items():
+                rows[name] = change(rows)
+        self.pieces.append(rows)
+        self.sources.append(source)
+        self.counts[reason] = self.counts.get(reason, 0) + count
+
+    def table(self) -> pd.DataFrame | pa.Table:
+        """The clean rows with the dirty ones placed among them."""
+        if not self.pieces:
+            return self.clean
+        if not self.typed:
+            dirty = pd.concat(self.pieces, ignore_index=True)
+            return _spread(self.rng, self.clean, dirty)
+        n = self.clean.num_rows
+        dirty = pa.concat_tables(self.pieces)
+        order = np.insert(
+            np.arange(n), np.concatenate(self.sources) + 1, n + np.arange(len(dirty))
+        )
+        return pa.concat_tables([self.clean, dirty]).take(order)
 
 
 def make_dirty_users(
@@ -521,15 +577,14 @@ def make_dirty_users(
     bad_signup = rng.choice(n, max(1, n // 500), replace=False)
     users.loc[users.index[bad_signup], "signed_up_at"] = "2099-01-01 00:00:00"
 
-    duplicates = _dirty_copies(rng, users, max(1, n // 160))
-    missing_id = _dirty_copies(rng, users, max(1, n // 250))
-    missing_id["user_id"] = rng.choice(["", "   "], len(missing_id))
-    dirty = pd.concat([duplicates, missing_id], ignore_index=True)
-    counts = {
-        "duplicate_user_id": len(duplicates),
-        "missing_user_id": len(missing_id),
-    }
-    return _spread(rng, users, dirty), counts
+    dirt = _Dirt(rng, users)
+    dirt.add("duplicate_user_id", max(1, n // 160), fresh=False)
+    dirt.add(
+        "missing_user_id",
+        max(1, n // 250),
+        user_id=lambda rows: rng.choice(["", "   "], len(rows)),
+    )
+    return dirt.table(), dirt.counts
 
 
 def make_dirty_orders(
@@ -542,59 +597,44 @@ def make_dirty_orders(
     orders.loc[orders.index[untidy], "status"] = rng.choice(
         [" Completed", "PAID", "Refunded ", ""], untidy.size
     )
-    unit = max(1, n // 1000)
-    fresh = _FreshRows(rng, orders, "order_id", "O", 8, next_order)
-
-    duplicates = _dirty_copies(rng, orders, 3 * unit)
-    missing_order = fresh(unit)
-    missing_order["order_id"] = ""
-    missing_user = fresh(2 * unit)
-    missing_user["user_id"] = ""
-    unknown_user = fresh(2 * unit)
-    unknown_user["user_id"] = _ids("X", 1, len(unknown_user), 7)
-    negative = fresh(2 * unit)
-    negative["amount"] = np.char.add(
-        "-", np.round(rng.uniform(1.0, 300.0, len(negative)), 2).astype(str)
+    dirt = _Dirt(rng, orders, max(1, n // 1000), ("order_id", "O", 8, next_order))
+    dirt.add("duplicate_order_id", 3, fresh=False)
+    dirt.add("missing_order_id", 1, order_id=lambda _: "")
+    dirt.add("missing_user_id", 2, user_id=lambda _: "")
+    dirt.add("unknown_user", 2, user_id=lambda rows: _ids("X", 1, len(rows), 7))
+    dirt.add(
+        "negative_amount",
+        2,
+        amount=lambda rows: np.char.add(
+            "-", np.round(rng.uniform(1.0, 300.0, len(rows)), 2).astype(str)
+        ),
     )
-    bad_amount = fresh(unit)
-    bad_amount["amount"] = rng.choice(["abc", "12,50", "n/a"], len(bad_amount))
-    bad_time = fresh(unit)
-    bad_time["ordered_at"] = rng.choice(
-        ["not a date", "2025-13-45 10:00:00", "yesterday"], len(bad_time)
+    dirt.add(
+        "invalid_amount",
+        1,
+        amount=lambda rows: rng.choice(["abc", "12,50", "n/a"], len(rows)),
     )
-    bad_status = fresh(unit)
-    bad_status["status"] = rng.choice(["shipped?", "lost", "??"], len(bad_status))
-    future = fresh(unit)
-    future["ordered_at"] = rng.choice(
-        ["2031-05-04 10:00:00", "2099-12-31 23:59:59", "2062-01-15 08:30:00"],
-        len(future),
+    dirt.add(
+        "invalid_ordered_at",
+        1,
+        ordered_at=lambda rows: rng.choice(
+            ["not a date", "2025-13-45 10:00:00", "yesterday"], len(rows)
+        ),
     )
-    dirty = pd.concat(
-        [
-            duplicates,
-            missing_order,
-            missing_user,
-            unknown_user,
-            negative,
-            bad_amount,
-            bad_time,
-            bad_status,
-            future,
-        ],
-        ignore_index=True,
+    dirt.add(
+        "invalid_status",
+        1,
+        status=lambda rows: rng.choice(["shipped?", "lost", "??"], len(rows)),
     )
-    counts = {
-        "duplicate_order_id": len(duplicates),
-        "missing_order_id": len(missing_order),
-        "missing_user_id": len(missing_user),
-        "unknown_user": len(unknown_user),
-        "negative_amount": len(negative),
-        "invalid_amount": len(bad_amount),
-        "invalid_ordered_at": len(bad_time),
-        "invalid_status": len(bad_status),
-        "future_timestamp": len(future),
-    }
-    return _spread(rng, orders, dirty), counts
+    dirt.add(
+        "future_timestamp",
+        1,
+        ordered_at=lambda rows: rng.choice(
+            ["2031-05-04 10:00:00", "2099-12-31 23:59:59", "2062-01-15 08:30:00"],
+            len(rows),
+        ),
+    )
+    return dirt.table(), dirt.counts
 
 
 def make_dirty_events(
@@ -609,55 +649,37 @@ def make_dirty_events(
         .iloc[untidy]
         .map(lambda kind: " " + kind.upper().replace("_", "-"))
     )
-    unit = max(1, n // 1000)
-    fresh = _FreshRows(rng, events, "event_id", "E", 9, next_event)
-
-    duplicates = _dirty_copies(rng, events, 4 * unit)
-    missing_event = fresh(unit)
-    missing_event["event_id"] = ""
-    missing_user = fresh(2 * unit)
-    missing_user["user_id"] = ""
-    unknown_user = fresh(2 * unit)
-    unknown_user["user_id"] = _ids("X", 9_000_001, len(unknown_user), 7)
-    bad_time = fresh(unit)
-    bad_time["occurred_at"] = rng.choice(
-        ["", "31/12/2025 10:00", "tomorrow"], len(bad_time)
+    dirt = _Dirt(rng, events, max(1, n // 1000), ("event_id", "E", 9, next_event))
+    dirt.add("duplicate_event_id", 4, fresh=False)
+    dirt.add("missing_event_id", 1, event_id=lambda _: "")
+    dirt.add("missing_user_id", 2, user_id=lambda _: "")
+    dirt.add("unknown_user", 2, user_id=lambda rows: _ids("X", 9_000_001, len(rows), 7))
+    dirt.add(
+        "invalid_occurred_at",
+        1,
+        occurred_at=lambda rows: rng.choice(
+            ["", "31/12/2025 10:00", "tomorrow"], len(rows)
+        ),
     )
-    bad_type = fresh(unit)
-    bad_type["event_type"] = rng.choice(["", "unknown", "clikc"], len(bad_type))
-    bad_duration = fresh(unit)
-    bad_duration["event_type"] = "page_view"
-    bad_duration["duration_seconds"] = rng.choice(
-        ["-30", "abc", "1e99"], len(bad_duration)
+    dirt.add(
+        "invalid_event_type",
+        1,
+        event_type=lambda rows: rng.choice(["", "unknown", "clikc"], len(rows)),
     )
-    future = fresh(unit)
-    future["occurred_at"] = rng.choice(
-        ["2031-05-04 10:00:00", "2099-12-31 23:59:59"], len(future)
+    dirt.add(
+        "invalid_duration",
+        1,
+        event_type=lambda _: "page_view",
+        duration_seconds=lambda rows: rng.choice(["-30", "abc", "1e99"], len(rows)),
     )
-    dirty = pd.concat(
-        [
-            duplicates,
-            missing_event,
-            missing_user,
-            unknown_user,
-            bad_time,
-            bad_type,
-            bad_duration,
-            future,
-        ],
-        ignore_index=True,
+    dirt.add(
+        "future_timestamp",
+        1,
+        occurred_at=lambda rows: rng.choice(
+            ["2031-05-04 10:00:00", "2099-12-31 23:59:59"], len(rows)
+        ),
     )
-    counts = {
-        "duplicate_event_id": len(duplicates),
-        "missing_event_id": len(missing_event),
-        "missing_user_id": len(missing_user),
-        "unknown_user": len(unknown_user),
-        "invalid_occurred_at": len(bad_time),
-        "invalid_event_type": len(bad_type),
-        "invalid_duration": len(bad_duration),
-        "future_timestamp": len(future),
-    }
-    return _spread(rng, events, dirty), counts
+    return dirt.table(), dirt.counts
 
 
 def generate_chunk(
@@ -869,67 +891,6 @@ def _blank_or_null(rng: np.random.Generator, count: int) -> pa.Array:
     return pa.array(np.where(rng.random(count) < 0.5, None, "  "), pa.string())
 
 
-class _TypedDirt:
-    """Type-compatible dirty rows for one clean Arrow table of a chunk.
-
-    Every dirty row copies a random clean row, breaks exactly one rule of
-    staging (the reason codes of ``seeds/lookups/reject_reasons.csv``) and
-    is placed right after the row it copies, so time order mostly holds.
-    ``unit`` rows are added per unit of a reason; copies under a fresh id
-    take the next free ids.
-    """
-
-    def __init__(
-        self,
-        rng: np.random.Generator,
-        clean: pa.Table,
-        unit: int,
-        fresh_ids: tuple[str, str, int, int] | None = None,
-    ) -> None:
-        self.rng, self.clean, self.unit = rng, clean, unit
-        self.fresh_ids = fresh_ids  # (column, prefix, width, next id)
-        self.pieces: list[pa.Table] = []
-        self.sources: list[np.ndarray] = []
-        self.counts: dict[str, int] = {}
-
-    @property
-    def next_id(self) -> int:
-        return 0 if self.fresh_ids is None else self.fresh_ids[3]
-
-    def add(self, reason: str, units: int, fresh: bool = True, **changes) -> None:
-        """Add ``units`` units of rows; ``changes`` map columns to functions
-        of the copied rows that return the new values."""
-        count = units * self.unit
-        if count == 0:
-            return
-        source = np.sort(self.rng.choice(self.clean.num_rows, count, replace=False))
-        rows = self.clean.take(source)
-        if fresh and self.fresh_ids is not None:
-            column, prefix, width, next_id = self.fresh_ids
-            numbers = np.arange(next_id, next_id + count)
-            changes = {column: lambda _: _arrow_ids(prefix, numbers, width)} | changes
-            self.fresh_ids = (column, prefix, width, next_id + count)
-        for name, change in changes.items():
-            field = rows.schema.field(name)
-            values = change(rows)
-            if not isinstance(values, pa.Array):
-                values = pa.array(values, field.type)
-            rows = rows.set_column(rows.schema.get_field_index(name), field, values)
-        self.pieces.append(rows)
-        self.sources.append(source)
-        self.counts[reason] = self.counts.get(reason, 0) + count
-
-    def table(self) -> pa.Table:
-        if not self.pieces:
-            return self.clean
-        n = self.clean.num_rows
-        dirty = pa.concat_tables(self.pieces)
-        order = np.insert(
-            np.arange(n), np.concatenate(self.sources) + 1, n + np.arange(len(dirty))
-        )
-        return pa.concat_tables([self.clean, dirty]).take(order)
-
-
 def _values(rows: pa.Table, name: str) -> np.ndarray:
     return rows[name].to_numpy()
 
@@ -939,7 +900,7 @@ def _dirty_typed_users(
 ) -> tuple[pa.Table, dict[str, int]]:
     """About 0.4% dirty users: duplicates (exact or with an e-mail in
     capitals, the same after cleaning) and users without an id."""
-    dirt = _TypedDirt(rng, users, users.num_rows // 1000)
+    dirt = _Dirt(rng, users, users.num_rows // 1000)
     dirt.add("duplicate_user_id", 1, fresh=False)
     dirt.add(
         "duplicate_user_id",
@@ -959,9 +920,7 @@ def _dirty_typed_orders(
     rng: np.random.Generator, orders: pa.Table, next_order: int
 ) -> tuple[pa.Table, dict[str, int], int]:
     """About 0.44% dirty orders, each breaking exactly one rule."""
-    dirt = _TypedDirt(
-        rng, orders, orders.num_rows // 2500, ("order_id", "O", 8, next_order)
-    )
+    dirt = _Dirt(rng, orders, orders.num_rows // 2500, ("order_id", "O", 8, next_order))
     dirt.add("duplicate_order_id", 2, fresh=False)
     dirt.add(
         "duplicate_order_id",
@@ -1016,9 +975,7 @@ def _dirty_typed_events(
     rng: np.random.Generator, events: pa.Table, next_event: int
 ) -> tuple[pa.Table, dict[str, int], int]:
     """About 0.44% dirty events, each breaking exactly one rule."""
-    dirt = _TypedDirt(
-        rng, events, events.num_rows // 2500, ("event_id", "E", 9, next_event)
-    )
+    dirt = _Dirt(rng, events, events.num_rows // 2500, ("event_id", "E", 9, next_event))
     dirt.add("duplicate_event_id", 2, fresh=False)
     dirt.add(
         "duplicate_event_id",
