@@ -50,6 +50,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from segmentation.project import project_vars
+
 SECONDS_PER_DAY = 86_400
 DEMO_SEED = 42
 DEMO_USERS = 5_000
@@ -81,12 +83,48 @@ CATEGORIES = [
     "books",
     "grocery",
 ]
-STATUSES = ["completed", "paid", "refunded", "cancelled"]
-STATUS_WEIGHTS = [0.88, 0.06, 0.04, 0.02]
-# In the order they happen within a session (see _session_events).
+# How often orders get each status; the accepted statuses themselves are the
+# dbt var order_statuses (an accepted status not listed here never occurs).
+STATUS_WEIGHTS = {"completed": 0.88, "paid": 0.06, "refunded": 0.04, "cancelled": 0.02}
+# The event types the simulated sessions emit, in the order they happen
+# within a session (see _session_events): each must be one of the accepted
+# event types, the dbt var event_types.
 EVENT_TYPES = np.array(
     ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
 )
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The accepted order statuses and event types of the dbt project (vars
+    ``order_statuses`` and ``event_types`` of dbt_project.yml), which the
+    clean rows must use."""
+
+    statuses: tuple[str, ...]
+    event_types: tuple[str, ...]
+
+    @classmethod
+    def from_project(cls, folder: Path) -> Vocabulary:
+        """Read from the dbt_project.yml in folder; fails when the simulation
+        would write a status or event type the project does not accept."""
+        values = project_vars(Path(folder))
+        vocabulary = cls(tuple(values["order_statuses"]), tuple(values["event_types"]))
+        for kind, written, accepted in (
+            ("order status", list(STATUS_WEIGHTS), vocabulary.statuses),
+            ("event type", EVENT_TYPES.tolist(), vocabulary.event_types),
+        ):
+            unknown = [value for value in written if value not in accepted]
+            if unknown:
+                raise ValueError(
+                    f"the generator writes the {kind} {unknown[0]!r}, which the"
+                    f" dbt vars of {folder} do not accept"
+                )
+        return vocabulary
+
+    @property
+    def status_weights(self) -> list[float]:
+        """Each accepted status's share of the orders, in var order."""
+        return [STATUS_WEIGHTS.get(status, 0.0) for status in self.statuses]
 
 
 @dataclass(frozen=True)
@@ -94,6 +132,7 @@ class Shape:
     """Parameters of the simulated business.
 
     Attributes:
+        vocabulary: the statuses and event types the project accepts.
         start: first day of order history (inclusive).
         end: day after the last day of history (exclusive).
         event_days: how many days before ``end`` the event log covers.
@@ -107,6 +146,7 @@ class Shape:
         session_rate_prospect: mean sessions per week of an engaged prospect.
     """
 
+    vocabulary: Vocabulary
     start: str = "2024-10-01"
     end: str = "2026-10-01"
     event_days: int = 90
@@ -119,12 +159,13 @@ class Shape:
     session_rate_prospect: float = 0.3
 
     @classmethod
-    def benchmark(cls) -> Shape:
+    def benchmark(cls, vocabulary: Vocabulary) -> Shape:
         """The shape of the benchmark sizes: about 10 orders and 100 events
         per user (the demo has about 3 and 18), from the same distributions
         with a higher purchase rate, a lower dropout and more sessions."""
         sessions = 5.4
         return cls(
+            vocabulary,
             purchase_rate_scale=3.2 / 7.0,
             dropout_b=20.0,
             session_rate_alive=0.45 * sessions,
@@ -204,7 +245,7 @@ def simulate_orders(
             "user_id": users["user_id"].to_numpy()[columns["user_index"]],
             "ordered_at": columns["ordered_at"],
             "amount": columns["amount"],
-            "status": np.array(STATUSES)[columns["status_index"]],
+            "status": np.array(shape.vocabulary.statuses)[columns["status_index"]],
             "product_category": np.array(CATEGORIES)[columns["category_index"]],
         }
     )
@@ -261,7 +302,9 @@ def _order_columns(
         "user_index": row_user,
         "ordered_at": row_time,
         "amount": np.round(amount, 2),
-        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "status_index": rng.choice(
+            len(shape.vocabulary.statuses), n_orders, p=shape.vocabulary.status_weights
+        ),
         "category_index": category,
     }
     return columns, died_at
@@ -714,10 +757,16 @@ def generate_chunk(
     return users, orders, events
 
 
-def write_demo(out_dir: Path, seed: int = DEMO_SEED, users: int = DEMO_USERS) -> dict:
-    """Write the demo seeds (CSV with dirty rows) and their manifest."""
+def write_demo(
+    out_dir: Path,
+    seed: int = DEMO_SEED,
+    users: int = DEMO_USERS,
+    project_dir: Path = Path("."),
+) -> dict:
+    """Write the demo seeds (CSV with dirty rows) and their manifest, with
+    the statuses and event types the dbt project in project_dir accepts."""
+    shape = Shape(Vocabulary.from_project(project_dir))
     rng = np.random.default_rng(seed)
-    shape = Shape()
     clean_users, clean_orders, clean_events = generate_chunk(
         rng, 1, users, 1, 1, 1, shape
     )
@@ -811,14 +860,16 @@ def write_parquet(
     event_days: int = 90,
     chunk_size: int = 50_000,
     progress=sys.stderr,
+    project_dir: Path = Path("."),
 ) -> dict[str, int]:
     """Write clean, typed ``users``/``orders``/``events`` Parquet files.
 
     Users are generated in chunks so memory stays flat whatever the size;
     a progress line is printed to ``progress`` (None: silent) after every
-    chunk.
+    chunk. Statuses and event types are those the dbt project in
+    ``project_dir`` accepts.
     """
-    shape = Shape(event_days=event_days)
+    shape = Shape(Vocabulary.from_project(project_dir), event_days=event_days)
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
@@ -1029,7 +1080,10 @@ def _dirty_typed_events(
 
 
 def _orders_table(
-    columns: dict[str, np.ndarray], user_ids: pa.Array, first_order: int
+    columns: dict[str, np.ndarray],
+    user_ids: pa.Array,
+    first_order: int,
+    statuses: tuple[str, ...],
 ) -> pa.Table:
     return pa.table(
         {
@@ -1039,7 +1093,7 @@ def _orders_table(
             "user_id": user_ids.take(columns["user_index"]),
             "ordered_at": pa.array(columns["ordered_at"].astype("datetime64[s]")),
             "amount": pa.array(columns["amount"], pa.float64()),
-            "status": pa.array(STATUSES).take(columns["status_index"]),
+            "status": pa.array(statuses).take(columns["status_index"]),
             "product_category": pa.array(CATEGORIES).take(columns["category_index"]),
         },
         schema=PARQUET_SCHEMAS["orders"],
@@ -1096,7 +1150,7 @@ def _sized_chunk(
     )
     order_table, order_counts, next_order = _dirty_typed_orders(
         rng,
-        _orders_table(orders, user_ids, next_ids["order"]),
+        _orders_table(orders, user_ids, next_ids["order"], shape.vocabulary.statuses),
         next_ids["order"] + orders["ordered_at"].size,
     )
     event_table, event_counts, next_event = _dirty_typed_events(
@@ -1156,6 +1210,7 @@ def write_size(
     seed: int = DEMO_SEED,
     chunk_users: int = SIZE_CHUNK_USERS,
     progress=sys.stderr,
+    project_dir: Path = Path("."),
 ) -> dict:
     """Write a benchmark size: Parquet with ~0.4% dirty rows and a manifest.
 
@@ -1163,8 +1218,9 @@ def write_size(
     ``DIR/events/part-0000.parquet`` are streamed chunk by chunk of
     ``chunk_users`` users (memory stays flat) under :meth:`Shape.benchmark`:
     about 10 orders and 100 events per user. ``users`` overrides the user
-    count of ``size`` (the manifest then says ``custom``). Refuses a folder
-    that already holds generated data. Returns the manifest.
+    count of ``size`` (the manifest then says ``custom``). Statuses and
+    event types are those the dbt project in ``project_dir`` accepts.
+    Refuses a folder that already holds generated data. Returns the manifest.
     """
     count = SIZES[size] if users is None else users
     paths = _size_paths(out_dir)
@@ -1173,7 +1229,7 @@ def write_size(
         for path in paths.values()
     ):
         raise FileExistsError(f"{out_dir} already holds generated data")
-    shape = Shape.benchmark()
+    shape = Shape.benchmark(Vocabulary.from_project(project_dir))
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     writers = {
@@ -1247,7 +1303,12 @@ def _next_part(out_dir: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> dict:
+def append_day(
+    out_dir: Path,
+    seed: int | None = None,
+    progress=sys.stderr,
+    project_dir: Path = Path("."),
+) -> dict:
     """Add the next day of clean orders and events to a benchmark size.
 
     The day after the manifest's ``last_day`` gets about as many orders as
@@ -1256,9 +1317,11 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
     event rows: a purchase session for every order, then browsing sessions
     of recent buyers and of any user. They go to ``orders/part-NNNN-DAY``
     and ``events/part-NNNN-DAY`` (NNNN after every existing part) with the
-    next free ids. The same folder and seed give the same day. Returns the
-    updated manifest.
+    next free ids. The same folder and seed give the same day. Statuses and
+    event types are those the dbt project in ``project_dir`` accepts. Returns
+    the updated manifest.
     """
+    vocabulary = Vocabulary.from_project(project_dir)
     manifest = json.loads((out_dir / "_manifest.json").read_text())
     seed = manifest["seed"] if seed is None else seed
     day = np.datetime64(manifest["last_day"], "D") + 1
@@ -1290,7 +1353,9 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
         "amount": np.round(
             rng.gamma(4.0, recent["amount"].take(pick).to_numpy() / 4.0), 2
         ).clip(0.01),
-        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "status_index": rng.choice(
+            len(vocabulary.statuses), n_orders, p=vocabulary.status_weights
+        ),
         "category_index": np.where(
             rng.random(n_orders) < 0.6,
             favourite,
@@ -1351,7 +1416,9 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
 
     next_ids = manifest["next_ids"]
     tables = {
-        "orders": _orders_table(orders, order_users, next_ids["order"]),
+        "orders": _orders_table(
+            orders, order_users, next_ids["order"], vocabulary.statuses
+        ),
         "events": _events_table(
             events, session_users, next_ids["event"], next_ids["session"]
         ),
@@ -1438,6 +1505,13 @@ def main(argv: list[str] | None = None) -> int:
         help="add the next day of orders and events (1%% of the events) to a"
         " folder written by --size",
     )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path("."),
+        help="the dbt project whose vars order_statuses and event_types the data"
+        " uses (default: the working directory)",
+    )
     args = parser.parse_args(argv)
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
@@ -1447,7 +1521,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--append-day takes only a folder (and --seed)")
         if not (args.append_day / "_manifest.json").is_file():
             parser.error(f"{args.append_day} holds no _manifest.json from --size")
-        manifest = append_day(args.append_day, args.seed)
+        manifest = append_day(args.append_day, args.seed, project_dir=args.project_dir)
         print(
             f"appended {manifest['increments'][-1]['rows']} rows to {args.append_day}"
         )
@@ -1457,17 +1531,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "csv":
             parser.error("--size writes Parquet")
         try:
-            manifest = write_size(args.out, args.size, args.users, seed)
+            manifest = write_size(
+                args.out, args.size, args.users, seed, project_dir=args.project_dir
+            )
         except FileExistsError as error:
             parser.error(f"{error}: remove it or choose another --out")
         print(f"wrote {manifest['rows']} rows to {args.out}")
     elif args.format == "parquet":
         out = args.out or Path("seeds/demo")
-        totals = write_parquet(out, args.users or DEMO_USERS, seed, args.event_days)
+        totals = write_parquet(
+            out,
+            args.users or DEMO_USERS,
+            seed,
+            args.event_days,
+            project_dir=args.project_dir,
+        )
         print(f"wrote {totals} rows to {out}")
     else:
         out = args.out or Path("seeds/demo")
-        manifest = write_demo(out, seed, args.users or DEMO_USERS)
+        manifest = write_demo(out, seed, args.users or DEMO_USERS, args.project_dir)
         print(f"wrote {manifest['rows']} rows to {out}")
     return 0
 
