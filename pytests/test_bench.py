@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, run_build
 
 from segmentation import cli
-from tools import bench
+from tools import bench, digest
 
 LABEL = "S"
 
@@ -127,6 +127,73 @@ def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
 
 
 # ---------------------------------------------------------------------------
+# The engine-alone replay on a small build (quick, without make bench)
+# ---------------------------------------------------------------------------
+
+
+def test_the_replay_of_a_small_build_gives_the_same_marts(
+    small_parquet_dir: Path, tmp_path: Path
+) -> None:
+    build = run_build(tmp_path / "dbt", "--data", str(small_parquet_dir))
+    assert build.returncode == 0, build.output[-3000:]
+    plan = bench.replay_plan(tmp_path / "dbt" / "target", build.database)
+    python = [node for node in plan["models"] if node["language"] == "python"]
+    # Every Python model runs from its own file, through the stand-in.
+    assert len(python) >= 6
+    assert all(node["path"].endswith(".py") for node in python)
+    assert all(node["sql"] is None and node["refs"] for node in python)
+    (tmp_path / "tmp").mkdir()
+    # The catalog is named after the file, as in a build.
+    replay = tmp_path / "replay" / "warehouse.duckdb"
+    replay.parent.mkdir()
+    replayed = bench.replay(
+        plan,
+        replay,
+        build.database,
+        tmp_path / "published",
+        "2GB",
+        tmp_path / "tmp",
+    )
+    built = digest.table_hashes(build.database)
+    assert len(built) >= 20
+    assert digest.differing_tables(built, digest.table_hashes(replay)) == []
+    assert bench.differing_test_failures(plan, replayed) == []
+    assert "model.segmentation_warehouse.user_segments" in {
+        node["unique_id"] for node in replayed["nodes"]
+    }
+
+
+def test_the_stand_in_gives_the_documented_dbt_interface(tmp_path: Path) -> None:
+    node = {
+        "unique_id": "model.p.m",
+        "database": "memory",
+        "schema": "main",
+        "identifier": "m",
+        "relation": '"memory"."main"."m"',
+        "config": {"materialized": "table", "meta": {"k": "v"}},
+        "refs": {"parent": '"memory"."main"."parent"'},
+        "sources": {"raw.orders": '"memory"."main"."orders"'},
+    }
+    with duckdb.connect() as connection:
+        connection.execute("create table parent as select 1 as x union all select 2")
+        connection.execute("create table orders as select 'o1' as order_id")
+        dbt = bench.DbtStandIn(connection, node)
+        assert dbt.config(materialized="table") == ""
+        assert dbt.config.get("meta") == {"k": "v"}
+        assert dbt.config.get("missing", 3) == 3
+        assert sorted(dbt.ref("parent").fetchall()) == [(1,), (2,)]
+        assert dbt.ref("p", "parent").to_arrow_table().num_rows == 2
+        assert dbt.source("raw", "orders").fetchall() == [("o1",)]
+        assert str(dbt.this) == node["relation"]
+        assert (dbt.this.schema, dbt.this.identifier) == ("main", "m")
+        # Only what the model depends on, as in dbt.
+        with pytest.raises(bench.BenchError):
+            dbt.ref("other")
+        with pytest.raises(bench.BenchError):
+            dbt.source("raw", "users")
+
+
+# ---------------------------------------------------------------------------
 # Each check catches its fault
 # ---------------------------------------------------------------------------
 
@@ -199,19 +266,19 @@ def _mart_warehouse(path: Path, amount: float, seconds: float) -> Path:
 def test_the_mart_hash_comparison_reports_the_table_that_differs(
     tmp_path: Path,
 ) -> None:
-    left = bench.table_hashes(_mart_warehouse(tmp_path / "a.duckdb", 4.4358, 0.01))
-    same = bench.table_hashes(_mart_warehouse(tmp_path / "b.duckdb", 4.4358, 9.9))
+    left = digest.table_hashes(_mart_warehouse(tmp_path / "a.duckdb", 4.4358, 0.01))
+    same = digest.table_hashes(_mart_warehouse(tmp_path / "b.duckdb", 4.4358, 9.9))
     # Run metadata (*_seconds) and the last bits of a double are no result.
-    close = bench.table_hashes(
+    close = digest.table_hashes(
         _mart_warehouse(tmp_path / "c.duckdb", 4.4358 + 1e-12, 0.01)
     )
-    other = bench.table_hashes(_mart_warehouse(tmp_path / "d.duckdb", 4.4359, 0.01))
+    other = digest.table_hashes(_mart_warehouse(tmp_path / "d.duckdb", 4.4359, 0.01))
     assert sorted(left) == ["marts.fits", "marts.users"]
-    assert bench.differing_tables(left, same) == []
-    assert bench.differing_tables(left, close) == []
-    assert bench.differing_tables(left, other) == ["marts.fits"]
+    assert digest.differing_tables(left, same) == []
+    assert digest.differing_tables(left, close) == []
+    assert digest.differing_tables(left, other) == ["marts.fits"]
     missing = {name: value for name, value in left.items() if name != "marts.users"}
-    assert bench.differing_tables(left, missing) == ["marts.users"]
+    assert digest.differing_tables(left, missing) == ["marts.users"]
 
 
 def test_the_hash_ignores_row_order_but_not_duplicates(tmp_path: Path) -> None:
@@ -226,7 +293,7 @@ def test_the_hash_ignores_row_order_but_not_duplicates(tmp_path: Path) -> None:
             connection.execute(
                 f"create table marts.t as select * from (values {rows}) as t(k, v)"
             )
-        hashes.append(bench.table_hashes(tmp_path / f"{name}.duckdb"))
+        hashes.append(digest.table_hashes(tmp_path / f"{name}.duckdb"))
     assert hashes[0] == hashes[1]
     assert hashes[0] != hashes[2]
 

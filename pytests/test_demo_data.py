@@ -12,8 +12,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import DEMO_DIR, PROJECT_DIR
 
+from segmentation.project import project_vars
 from tools import demo_data
 
 REASONS_CSV = PROJECT_DIR / "seeds" / "lookups" / "reject_reasons.csv"
@@ -23,6 +25,45 @@ def test_committed_seeds_are_exactly_what_the_generator_writes(tmp_path: Path) -
     demo_data.write_demo(tmp_path)
     for name in ("users.csv", "orders.csv", "events.csv", "_manifest.json"):
         assert (tmp_path / name).read_bytes() == (DEMO_DIR / name).read_bytes(), name
+
+
+def _project_with(folder: Path, **changed: list[str]) -> Path:
+    """A folder with the repository's dbt_project.yml, some vars changed."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    project["vars"].update(changed)
+    folder.mkdir()
+    (folder / "dbt_project.yml").write_text(yaml.safe_dump(project))
+    return folder
+
+
+def test_statuses_and_event_types_come_from_the_dbt_vars(tmp_path: Path) -> None:
+    found = project_vars(PROJECT_DIR)
+    vocabulary = demo_data.Vocabulary.from_project(PROJECT_DIR)
+    assert list(vocabulary.statuses) == found["order_statuses"]
+    assert list(vocabulary.event_types) == found["event_types"]
+    assert vocabulary.status_weights == [
+        demo_data.STATUS_WEIGHTS[status] for status in found["order_statuses"]
+    ]
+    # An accepted status the simulation has no share for never occurs.
+    more = _project_with(
+        tmp_path / "more", order_statuses=[*found["order_statuses"], "on_hold"]
+    )
+    assert demo_data.Vocabulary.from_project(more).status_weights[-1] == 0.0
+    # A value the project does not accept is refused, not written.
+    no_refunds = _project_with(
+        tmp_path / "statuses",
+        order_statuses=[s for s in found["order_statuses"] if s != "refunded"],
+    )
+    with pytest.raises(ValueError, match="order status 'refunded'"):
+        demo_data.write_demo(tmp_path / "out", users=50, project_dir=no_refunds)
+    no_search = _project_with(
+        tmp_path / "events",
+        event_types=[e for e in found["event_types"] if e != "search"],
+    )
+    with pytest.raises(ValueError, match="event type 'search'"):
+        demo_data.write_size(
+            tmp_path / "size", users=50, progress=None, project_dir=no_search
+        )
 
 
 def test_demo_seeds_stay_small() -> None:

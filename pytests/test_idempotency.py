@@ -14,43 +14,13 @@ import pytest
 from conftest import PROJECT_DIR, Build, build_env, run_build
 
 from segmentation import publish
+from tools.digest import table_hashes
 
 
-def content_hashes(database: Path, schema: str = "marts") -> dict[str, str]:
-    """One hash per table of the schema, independent of row order. Doubles
-    are rounded to 6 decimals: parallel sums may differ in the last bits
-    from one run to the next, which is not a different result."""
-    hashes = {}
-    with duckdb.connect(str(database), read_only=True) as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                "select table_name from information_schema.tables"
-                " where table_schema = ? order by 1",
-                [schema],
-            ).fetchall()
-        ]
-        for table in tables:
-            columns = [
-                column
-                for column in connection.execute(
-                    f"describe {schema}.{table}"
-                ).fetchall()
-                # Timing columns are run metadata, not results.
-                if not column[0].endswith("_seconds")
-            ]
-            expressions = [
-                f"round({name}, 6)" if kind == "DOUBLE" else name
-                for name, kind, *_ in columns
-            ]
-            rows = ", ".join(f"cast({e} as varchar)" for e in expressions)
-            hashes[table] = connection.execute(
-                "select md5(coalesce("
-                "string_agg(row_text, chr(10) order by row_text), ''))"
-                f" from (select concat_ws('|', {rows}) as row_text"
-                f" from {schema}.{table})"
-            ).fetchall()[0][0]
-    return hashes
+def content_hashes(database: Path) -> dict[str, str]:
+    """The marts' content hashes (tools.digest, the benchmark's too): one per
+    table, independent of row order."""
+    return table_hashes(database, schemas=("marts",))
 
 
 def test_two_builds_give_identical_marts(
@@ -93,9 +63,9 @@ def test_the_hash_catches_a_changed_value(demo_build: Build, tmp_path: Path) -> 
             " where primary_segment != 'dormant')"
         )
     after = content_hashes(copy)
-    assert after["user_segments"] != before["user_segments"]
-    assert {k: v for k, v in after.items() if k != "user_segments"} == {
-        k: v for k, v in before.items() if k != "user_segments"
+    assert after["marts.user_segments"] != before["marts.user_segments"]
+    assert {k: v for k, v in after.items() if k != "marts.user_segments"} == {
+        k: v for k, v in before.items() if k != "marts.user_segments"
     }
 
 

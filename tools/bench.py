@@ -24,8 +24,11 @@ One run measures, on the same data:
    views of the on-run-start hook (their definitions copied from the built
    warehouse), the lookup seeds (copied), every model in dependency order
    from its compiled code (SQL: ``create table|view ... as``, with the
-   contract's typed DDL where enforced; Python: the compiled module is
-   executed and its ``model(dbt, session)`` called, as dbt-duckdb does),
+   contract's typed DDL where enforced; Python: the model's file from the
+   manifest's ``original_file_path`` is executed and its documented
+   ``model(dbt, session)`` called with a stand-in ``dbt`` built from the
+   manifest: ``ref``/``source`` return DuckDB relations, ``config.get``
+   reads the node's config, ``this`` is its relation; no adapter code),
    every data and unit test's compiled SQL, then the CLI's publish step.
    The replay must be faithful: every table of the marts and lookups
    schemas has the same content hash in both warehouses, and every test the
@@ -73,15 +76,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from tools.digest import differing_tables, table_hashes
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-GENERATOR = PROJECT_DIR / "segmentation" / "demo_data.py"
+GENERATOR = PROJECT_DIR / "tools" / "demo_data.py"
 DEFAULT_ROOT = PROJECT_DIR / "bench"
 DEFAULT_OUTPUT = PROJECT_DIR / "BENCHMARKS.md"
 # Users per size when the generator has no --size yet (--users N instead).
 SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
 DEFAULT_MEMORY_LIMIT = "4GB"
 THREADS = "2"
-COMPARED_SCHEMAS = ("marts", "lookups")
 REPEATS = 3
 # Stop repeating a timed call once its runs took this long (lifetimes on L).
 REPEAT_BUDGET_SECONDS = 120.0
@@ -353,7 +357,7 @@ def make_work_copy(source: Path, destination: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Content hashes of tables
+# Quoting
 # ---------------------------------------------------------------------------
 
 
@@ -361,61 +365,8 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def table_hashes(
-    database: Path, schemas: tuple[str, ...] = COMPARED_SCHEMAS
-) -> dict[str, str]:
-    """One content hash per table of the schemas, independent of row order.
-
-    The hash covers the column names and types, the row count and the sum of
-    one 64-bit hash per row. Doubles are rounded to 6 decimals (parallel sums
-    may differ in the last bits between runs, which is not a different
-    result) and ``*_seconds`` columns, run metadata, are left out.
-    """
-    hashes = {}
-    with duckdb.connect(str(database), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables"
-            " where table_type = 'BASE TABLE' and table_schema in "
-            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
-            list(schemas),
-        ).fetchall()
-        for schema, table in tables:
-            columns = [
-                (name, kind)
-                for name, kind in connection.execute(
-                    "select column_name, data_type from information_schema.columns"
-                    " where table_schema = ? and table_name = ?"
-                    " order by ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if not name.endswith("_seconds")
-            ]
-            values = [
-                f"round({_quote(name)}, 6)"
-                if kind in ("DOUBLE", "FLOAT", "REAL")
-                else _quote(name)
-                for name, kind in columns
-            ]
-            row = ", ".join(f"cast({value} as varchar)" for value in values)
-            rows, total = connection.execute(
-                f"select count(*), coalesce(sum(hash([{row}])), 0)"
-                f" from {_quote(schema)}.{_quote(table)}"
-            ).fetchall()[0]
-            layout = ",".join(f"{name} {kind}" for name, kind in columns)
-            digest = hashlib.md5(f"{layout}|{rows}|{total}".encode()).hexdigest()
-            hashes[f"{schema}.{table}"] = digest
-    return hashes
-
-
 def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def differing_tables(left: dict[str, str], right: dict[str, str]) -> list[str]:
-    """Tables whose hash differs or that only one side has."""
-    return sorted(
-        name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -564,21 +515,23 @@ def replay_plan(target_dir: Path, warehouse: Path) -> dict[str, Any]:
         contract = node["contract"]["enforced"] and node["language"] == "sql"
         if contract and node.get("constraints"):
             raise BenchError(f"{uid}: the replay does not mirror model constraints")
-        models.append(
-            {
-                "unique_id": uid,
-                "identifier": node["alias"],
-                "database": node["database"],
-                "schema": node["schema"],
-                "relation": node["relation_name"],
-                "materialized": node["config"]["materialized"],
-                "language": node["language"],
-                "sql": executed[uid]["compiled_code"],
-                "contract_columns": list(node["columns"].values())
-                if contract
-                else None,
-            }
-        )
+        entry = {
+            "unique_id": uid,
+            "identifier": node["alias"],
+            "database": node["database"],
+            "schema": node["schema"],
+            "relation": node["relation_name"],
+            "materialized": node["config"]["materialized"],
+            "language": node["language"],
+            # A Python model runs from its file (python_model_inputs).
+            "sql": executed[uid]["compiled_code"]
+            if node["language"] == "sql"
+            else None,
+            "contract_columns": list(node["columns"].values()) if contract else None,
+        }
+        if node["language"] == "python":
+            entry.update(python_model_inputs(manifest, node))
+        models.append(entry)
     return {
         "raw_views": raw_views,
         "raw_tables": raw_tables,
@@ -589,20 +542,96 @@ def replay_plan(target_dir: Path, warehouse: Path) -> dict[str, Any]:
     }
 
 
+def python_model_inputs(manifest: dict[str, Any], node: dict[str, Any]) -> dict:
+    """What a Python model's ``dbt`` object exposes, from the manifest: the
+    model's file, its config, and the relations its refs and sources name."""
+    everything = {**manifest["nodes"], **manifest.get("sources", {})}
+    refs, sources = {}, {}
+    for parent in node["depends_on"]["nodes"]:
+        found = everything[parent]
+        if found["resource_type"] == "source":
+            sources[f"{found['source_name']}.{found['name']}"] = found["relation_name"]
+        else:
+            refs[found["name"]] = found["relation_name"]
+    return {
+        "path": str(PROJECT_DIR / node["original_file_path"]),
+        "config": node["config"],
+        "refs": refs,
+        "sources": sources,
+    }
+
+
+@dataclass(frozen=True)
+class _This:
+    """``dbt.this``: the model's own relation."""
+
+    database: str
+    schema: str
+    identifier: str
+    relation: str
+
+    def __str__(self) -> str:
+        return self.relation
+
+
+class _Config:
+    """``dbt.config``: a call declares config (already applied at parse
+    time, so a no-op here); ``get`` reads the model's resolved config."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+
+    def __call__(self, **_: Any) -> str:
+        return ""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._config.get(key, default)
+
+
+class DbtStandIn:
+    """The documented interface of the ``dbt`` argument of a dbt Python
+    model (``ref``, ``source``, ``config``, ``this``), made from the
+    manifest: ``ref`` and ``source`` return DuckDB relations, as they do on
+    dbt-duckdb. Nothing of the adapter's own code is used."""
+
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, node: dict[str, Any]
+    ) -> None:
+        self._connection, self._node = connection, node
+        self.config = _Config(node["config"])
+        self.this = _This(
+            node["database"], node["schema"], node["identifier"], node["relation"]
+        )
+
+    def _read(self, relation: str) -> duckdb.DuckDBPyRelation:
+        return self._connection.query(f"select * from {relation}")
+
+    def ref(self, *names: str, **_: Any) -> duckdb.DuckDBPyRelation:
+        name = names[-1]  # ref("model") or ref("package", "model")
+        if name not in self._node["refs"]:
+            raise BenchError(f"{self._node['unique_id']} does not depend on {name}")
+        return self._read(self._node["refs"][name])
+
+    def source(self, source_name: str, table_name: str) -> duckdb.DuckDBPyRelation:
+        key = f"{source_name}.{table_name}"
+        if key not in self._node["sources"]:
+            raise BenchError(f"{self._node['unique_id']} does not depend on {key}")
+        return self._read(self._node["sources"][key])
+
+
 def _run_python_model(
     connection: duckdb.DuckDBPyConnection, node: dict[str, Any]
 ) -> None:
-    """Execute a compiled dbt Python model as dbt-duckdb's run_python_job does:
-    load the compiled module, call ``model(dbt, session)`` with its generated
-    ``dbtObj`` (ref and source return DuckDB relations) and the connection
-    as the session, and store the result as a table."""
-    import pyarrow.dataset  # noqa: F401  (dbt-duckdb imports it the same way)
-
+    """Run a dbt Python model through its documented interface: load the
+    model's file (the manifest's ``original_file_path``), call
+    ``model(dbt, session)`` with a :class:`DbtStandIn` and the connection as
+    the session, and store the returned table or data frame as a table, as
+    a ``table`` materialization does."""
     module = types.ModuleType(node["identifier"])
-    code = compile(node["sql"].lstrip(), f"<{node['unique_id']}>", "exec")
+    module.__file__ = node["path"]
+    code = compile(Path(node["path"]).read_text(), node["path"], "exec")
     exec(code, module.__dict__)
-    dbt = module.dbtObj(lambda name: connection.query(f"select * from {name}"))
-    frame = module.model(dbt, connection)
+    frame = module.model(DbtStandIn(connection, node), connection)
     view = f"__bench_python_model_{node['identifier']}"
     connection.register(view, frame)
     try:
@@ -1319,10 +1348,13 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         "Each run, on the same generated data (`bench/data/<size>`, reused while",
         "it matches the generator): a full build from scratch with",
         "`python -m segmentation run` (2 threads, DuckDB memory limit 4 GB); the",
-        "same work replayed without dbt on DuckDB alone (compiled SQL of every",
-        "model and test, the Python models' code, the publish step; its marts",
-        "must be identical); our BTYD summary SQL and BG/NBD + Gamma-Gamma fits",
-        "against lifetimes (values must be identical; best of 3 timings each,",
+        "same work replayed without dbt on DuckDB alone, from dbt's public",
+        "artifacts (manifest, run results: compiled SQL of every model and test;",
+        "the Python models' files called through dbt's documented",
+        "`model(dbt, session)` interface with a stand-in `dbt`; the publish step;",
+        "its marts must be identical); our BTYD summary SQL and BG/NBD +",
+        "Gamma-Gamma fits against lifetimes (values must be identical; best of",
+        "3 timings each,",
         "the fits with one BLAS thread on both sides);",
         "and an incremental rerun after the generator's `--append-day`, whose",
         "marts must equal a `--full-refresh` build's.",

@@ -39,6 +39,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+from segmentation.project import project_vars
 
 SECONDS_PER_DAY = 86_400
 DEMO_SEED = 42
@@ -80,12 +83,48 @@ CATEGORIES = [
     "books",
     "grocery",
 ]
-STATUSES = ["completed", "paid", "refunded", "cancelled"]
-STATUS_WEIGHTS = [0.88, 0.06, 0.04, 0.02]
-# In the order they happen within a session (see _session_events).
+# How often orders get each status; the accepted statuses themselves are the
+# dbt var order_statuses (an accepted status not listed here never occurs).
+STATUS_WEIGHTS = {"completed": 0.88, "paid": 0.06, "refunded": 0.04, "cancelled": 0.02}
+# The event types the simulated sessions emit, in the order they happen
+# within a session (see _session_events): each must be one of the accepted
+# event types, the dbt var event_types.
 EVENT_TYPES = np.array(
     ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
 )
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The accepted order statuses and event types of the dbt project (vars
+    ``order_statuses`` and ``event_types`` of dbt_project.yml), which the
+    clean rows must use."""
+
+    statuses: tuple[str, ...]
+    event_types: tuple[str, ...]
+
+    @classmethod
+    def from_project(cls, folder: Path) -> Vocabulary:
+        """Read from the dbt_project.yml in folder; fails when the simulation
+        would write a status or event type the project does not accept."""
+        values = project_vars(Path(folder))
+        vocabulary = cls(tuple(values["order_statuses"]), tuple(values["event_types"]))
+        for kind, written, accepted in (
+            ("order status", list(STATUS_WEIGHTS), vocabulary.statuses),
+            ("event type", EVENT_TYPES.tolist(), vocabulary.event_types),
+        ):
+            unknown = [value for value in written if value not in accepted]
+            if unknown:
+                raise ValueError(
+                    f"the generator writes the {kind} {unknown[0]!r}, which the"
+                    f" dbt vars of {folder} do not accept"
+                )
+        return vocabulary
+
+    @property
+    def status_weights(self) -> list[float]:
+        """Each accepted status's share of the orders, in var order."""
+        return [STATUS_WEIGHTS.get(status, 0.0) for status in self.statuses]
 
 
 @dataclass(frozen=True)
@@ -93,6 +132,7 @@ class Shape:
     """Parameters of the simulated business.
 
     Attributes:
+        vocabulary: the statuses and event types the project accepts.
         start: first day of order history (inclusive).
         end: day after the last day of history (exclusive).
         event_days: how many days before ``end`` the event log covers.
@@ -106,6 +146,7 @@ class Shape:
         session_rate_prospect: mean sessions per week of an engaged prospect.
     """
 
+    vocabulary: Vocabulary
     start: str = "2024-10-01"
     end: str = "2026-10-01"
     event_days: int = 90
@@ -118,12 +159,13 @@ class Shape:
     session_rate_prospect: float = 0.3
 
     @classmethod
-    def benchmark(cls) -> Shape:
+    def benchmark(cls, vocabulary: Vocabulary) -> Shape:
         """The shape of the benchmark sizes: about 10 orders and 100 events
         per user (the demo has about 3 and 18), from the same distributions
         with a higher purchase rate, a lower dropout and more sessions."""
         sessions = 5.4
         return cls(
+            vocabulary,
             purchase_rate_scale=3.2 / 7.0,
             dropout_b=20.0,
             session_rate_alive=0.45 * sessions,
@@ -203,7 +245,7 @@ def simulate_orders(
             "user_id": users["user_id"].to_numpy()[columns["user_index"]],
             "ordered_at": columns["ordered_at"],
             "amount": columns["amount"],
-            "status": np.array(STATUSES)[columns["status_index"]],
+            "status": np.array(shape.vocabulary.statuses)[columns["status_index"]],
             "product_category": np.array(CATEGORIES)[columns["category_index"]],
         }
     )
@@ -260,7 +302,9 @@ def _order_columns(
         "user_index": row_user,
         "ordered_at": row_time,
         "amount": np.round(amount, 2),
-        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "status_index": rng.choice(
+            len(shape.vocabulary.statuses), n_orders, p=shape.vocabulary.status_weights
+        ),
         "category_index": category,
     }
     return columns, died_at
@@ -461,33 +505,88 @@ def _spread(
     return pd.concat(pieces, ignore_index=True)
 
 
-def _dirty_copies(
-    rng: np.random.Generator, clean: pd.DataFrame, count: int
-) -> pd.DataFrame:
-    return clean.iloc[np.sort(rng.choice(len(clean), count, replace=False))].copy()
+class _Dirt:
+    """Dirty rows for one clean table: the one engine behind the dirty rows
+    of the CSV demo and of the benchmark sizes.
 
+    Every dirty row copies a random clean row, breaks exactly one rule of
+    staging (the reason codes of ``seeds/lookups/reject_reasons.csv``) and
+    is counted under that reason. :meth:`add` adds ``units`` times ``unit``
+    rows for a reason; copies under a fresh id take the next free ids. The
+    clean table sets the flavour:
 
-class _FreshRows:
-    """Copies of random clean rows under new ids, to be made dirty."""
+    * a pandas frame of CSV text (the demo seeds): the changed values are
+      text, and :meth:`table` spreads the dirty rows at random positions;
+    * an Arrow table (the typed Parquet of the sizes): the changed values
+      keep the column's type, and each dirty row goes right after the row it
+      copies, so time order mostly holds.
+    """
 
     def __init__(
         self,
         rng: np.random.Generator,
-        clean: pd.DataFrame,
-        id_column: str,
-        prefix: str,
-        width: int,
-        next_id: int,
+        clean: pd.DataFrame | pa.Table,
+        unit: int = 1,
+        fresh_ids: tuple[str, str, int, int] | None = None,
     ) -> None:
-        self.rng, self.clean = rng, clean
-        self.id_column, self.prefix, self.width = id_column, prefix, width
-        self.next_id = next_id
+        self.rng, self.clean, self.unit = rng, clean, unit
+        self.typed = isinstance(clean, pa.Table)
+        self.fresh_ids = fresh_ids  # (column, prefix, width, next id)
+        self.pieces: list[pd.DataFrame | pa.Table] = []
+        self.sources: list[np.ndarray] = []
+        self.counts: dict[str, int] = {}
 
-    def __call__(self, count: int) -> pd.DataFrame:
-        rows = _dirty_copies(self.rng, self.clean, count)
-        rows[self.id_column] = _ids(self.prefix, self.next_id, count, self.width)
-        self.next_id += count
-        return rows
+    @property
+    def next_id(self) -> int:
+        return 0 if self.fresh_ids is None else self.fresh_ids[3]
+
+    def _fresh(self, count: int) -> Callable[[object], object]:
+        column, prefix, width, next_id = self.fresh_ids
+        self.fresh_ids = (column, prefix, width, next_id + count)
+        if self.typed:
+            numbers = np.arange(next_id, next_id + count)
+            return lambda _: _arrow_ids(prefix, numbers, width)
+        return lambda _: _ids(prefix, next_id, count, width)
+
+    def add(self, reason: str, units: int, fresh: bool = True, **changes) -> None:
+        """Add ``units`` units of rows; ``changes`` map columns to functions
+        of the copied rows that return the new values."""
+        count = units * self.unit
+        if count == 0:
+            return
+        source = np.sort(self.rng.choice(len(self.clean), count, replace=False))
+        if fresh and self.fresh_ids is not None:
+            changes = {self.fresh_ids[0]: self._fresh(count)} | changes
+        if self.typed:
+            rows = self.clean.take(source)
+            for name, change in changes.items():
+                field = rows.schema.field(name)
+                values = change(rows)
+                if not isinstance(values, pa.Array):
+                    values = pa.array(values, field.type)
+                index = rows.schema.get_field_index(name)
+                rows = rows.set_column(index, field, values)
+        else:
+            rows = self.clean.iloc[source].copy()
+            for name, change in changes.items():
+                rows[name] = change(rows)
+        self.pieces.append(rows)
+        self.sources.append(source)
+        self.counts[reason] = self.counts.get(reason, 0) + count
+
+    def table(self) -> pd.DataFrame | pa.Table:
+        """The clean rows with the dirty ones placed among them."""
+        if not self.pieces:
+            return self.clean
+        if not self.typed:
+            dirty = pd.concat(self.pieces, ignore_index=True)
+            return _spread(self.rng, self.clean, dirty)
+        n = self.clean.num_rows
+        dirty = pa.concat_tables(self.pieces)
+        order = np.insert(
+            np.arange(n), np.concatenate(self.sources) + 1, n + np.arange(len(dirty))
+        )
+        return pa.concat_tables([self.clean, dirty]).take(order)
 
 
 def make_dirty_users(
@@ -521,15 +620,14 @@ def make_dirty_users(
     bad_signup = rng.choice(n, max(1, n // 500), replace=False)
     users.loc[users.index[bad_signup], "signed_up_at"] = "2099-01-01 00:00:00"
 
-    duplicates = _dirty_copies(rng, users, max(1, n // 160))
-    missing_id = _dirty_copies(rng, users, max(1, n // 250))
-    missing_id["user_id"] = rng.choice(["", "   "], len(missing_id))
-    dirty = pd.concat([duplicates, missing_id], ignore_index=True)
-    counts = {
-        "duplicate_user_id": len(duplicates),
-        "missing_user_id": len(missing_id),
-    }
-    return _spread(rng, users, dirty), counts
+    dirt = _Dirt(rng, users)
+    dirt.add("duplicate_user_id", max(1, n // 160), fresh=False)
+    dirt.add(
+        "missing_user_id",
+        max(1, n // 250),
+        user_id=lambda rows: rng.choice(["", "   "], len(rows)),
+    )
+    return dirt.table(), dirt.counts
 
 
 def make_dirty_orders(
@@ -542,59 +640,44 @@ def make_dirty_orders(
     orders.loc[orders.index[untidy], "status"] = rng.choice(
         [" Completed", "PAID", "Refunded ", ""], untidy.size
     )
-    unit = max(1, n // 1000)
-    fresh = _FreshRows(rng, orders, "order_id", "O", 8, next_order)
-
-    duplicates = _dirty_copies(rng, orders, 3 * unit)
-    missing_order = fresh(unit)
-    missing_order["order_id"] = ""
-    missing_user = fresh(2 * unit)
-    missing_user["user_id"] = ""
-    unknown_user = fresh(2 * unit)
-    unknown_user["user_id"] = _ids("X", 1, len(unknown_user), 7)
-    negative = fresh(2 * unit)
-    negative["amount"] = np.char.add(
-        "-", np.round(rng.uniform(1.0, 300.0, len(negative)), 2).astype(str)
+    dirt = _Dirt(rng, orders, max(1, n // 1000), ("order_id", "O", 8, next_order))
+    dirt.add("duplicate_order_id", 3, fresh=False)
+    dirt.add("missing_order_id", 1, order_id=lambda _: "")
+    dirt.add("missing_user_id", 2, user_id=lambda _: "")
+    dirt.add("unknown_user", 2, user_id=lambda rows: _ids("X", 1, len(rows), 7))
+    dirt.add(
+        "negative_amount",
+        2,
+        amount=lambda rows: np.char.add(
+            "-", np.round(rng.uniform(1.0, 300.0, len(rows)), 2).astype(str)
+        ),
     )
-    bad_amount = fresh(unit)
-    bad_amount["amount"] = rng.choice(["abc", "12,50", "n/a"], len(bad_amount))
-    bad_time = fresh(unit)
-    bad_time["ordered_at"] = rng.choice(
-        ["not a date", "2025-13-45 10:00:00", "yesterday"], len(bad_time)
+    dirt.add(
+        "invalid_amount",
+        1,
+        amount=lambda rows: rng.choice(["abc", "12,50", "n/a"], len(rows)),
     )
-    bad_status = fresh(unit)
-    bad_status["status"] = rng.choice(["shipped?", "lost", "??"], len(bad_status))
-    future = fresh(unit)
-    future["ordered_at"] = rng.choice(
-        ["2031-05-04 10:00:00", "2099-12-31 23:59:59", "2062-01-15 08:30:00"],
-        len(future),
+    dirt.add(
+        "invalid_ordered_at",
+        1,
+        ordered_at=lambda rows: rng.choice(
+            ["not a date", "2025-13-45 10:00:00", "yesterday"], len(rows)
+        ),
     )
-    dirty = pd.concat(
-        [
-            duplicates,
-            missing_order,
-            missing_user,
-            unknown_user,
-            negative,
-            bad_amount,
-            bad_time,
-            bad_status,
-            future,
-        ],
-        ignore_index=True,
+    dirt.add(
+        "invalid_status",
+        1,
+        status=lambda rows: rng.choice(["shipped?", "lost", "??"], len(rows)),
     )
-    counts = {
-        "duplicate_order_id": len(duplicates),
-        "missing_order_id": len(missing_order),
-        "missing_user_id": len(missing_user),
-        "unknown_user": len(unknown_user),
-        "negative_amount": len(negative),
-        "invalid_amount": len(bad_amount),
-        "invalid_ordered_at": len(bad_time),
-        "invalid_status": len(bad_status),
-        "future_timestamp": len(future),
-    }
-    return _spread(rng, orders, dirty), counts
+    dirt.add(
+        "future_timestamp",
+        1,
+        ordered_at=lambda rows: rng.choice(
+            ["2031-05-04 10:00:00", "2099-12-31 23:59:59", "2062-01-15 08:30:00"],
+            len(rows),
+        ),
+    )
+    return dirt.table(), dirt.counts
 
 
 def make_dirty_events(
@@ -609,55 +692,37 @@ def make_dirty_events(
         .iloc[untidy]
         .map(lambda kind: " " + kind.upper().replace("_", "-"))
     )
-    unit = max(1, n // 1000)
-    fresh = _FreshRows(rng, events, "event_id", "E", 9, next_event)
-
-    duplicates = _dirty_copies(rng, events, 4 * unit)
-    missing_event = fresh(unit)
-    missing_event["event_id"] = ""
-    missing_user = fresh(2 * unit)
-    missing_user["user_id"] = ""
-    unknown_user = fresh(2 * unit)
-    unknown_user["user_id"] = _ids("X", 9_000_001, len(unknown_user), 7)
-    bad_time = fresh(unit)
-    bad_time["occurred_at"] = rng.choice(
-        ["", "31/12/2025 10:00", "tomorrow"], len(bad_time)
+    dirt = _Dirt(rng, events, max(1, n // 1000), ("event_id", "E", 9, next_event))
+    dirt.add("duplicate_event_id", 4, fresh=False)
+    dirt.add("missing_event_id", 1, event_id=lambda _: "")
+    dirt.add("missing_user_id", 2, user_id=lambda _: "")
+    dirt.add("unknown_user", 2, user_id=lambda rows: _ids("X", 9_000_001, len(rows), 7))
+    dirt.add(
+        "invalid_occurred_at",
+        1,
+        occurred_at=lambda rows: rng.choice(
+            ["", "31/12/2025 10:00", "tomorrow"], len(rows)
+        ),
     )
-    bad_type = fresh(unit)
-    bad_type["event_type"] = rng.choice(["", "unknown", "clikc"], len(bad_type))
-    bad_duration = fresh(unit)
-    bad_duration["event_type"] = "page_view"
-    bad_duration["duration_seconds"] = rng.choice(
-        ["-30", "abc", "1e99"], len(bad_duration)
+    dirt.add(
+        "invalid_event_type",
+        1,
+        event_type=lambda rows: rng.choice(["", "unknown", "clikc"], len(rows)),
     )
-    future = fresh(unit)
-    future["occurred_at"] = rng.choice(
-        ["2031-05-04 10:00:00", "2099-12-31 23:59:59"], len(future)
+    dirt.add(
+        "invalid_duration",
+        1,
+        event_type=lambda _: "page_view",
+        duration_seconds=lambda rows: rng.choice(["-30", "abc", "1e99"], len(rows)),
     )
-    dirty = pd.concat(
-        [
-            duplicates,
-            missing_event,
-            missing_user,
-            unknown_user,
-            bad_time,
-            bad_type,
-            bad_duration,
-            future,
-        ],
-        ignore_index=True,
+    dirt.add(
+        "future_timestamp",
+        1,
+        occurred_at=lambda rows: rng.choice(
+            ["2031-05-04 10:00:00", "2099-12-31 23:59:59"], len(rows)
+        ),
     )
-    counts = {
-        "duplicate_event_id": len(duplicates),
-        "missing_event_id": len(missing_event),
-        "missing_user_id": len(missing_user),
-        "unknown_user": len(unknown_user),
-        "invalid_occurred_at": len(bad_time),
-        "invalid_event_type": len(bad_type),
-        "invalid_duration": len(bad_duration),
-        "future_timestamp": len(future),
-    }
-    return _spread(rng, events, dirty), counts
+    return dirt.table(), dirt.counts
 
 
 def generate_chunk(
@@ -692,10 +757,16 @@ def generate_chunk(
     return users, orders, events
 
 
-def write_demo(out_dir: Path, seed: int = DEMO_SEED, users: int = DEMO_USERS) -> dict:
-    """Write the demo seeds (CSV with dirty rows) and their manifest."""
+def write_demo(
+    out_dir: Path,
+    seed: int = DEMO_SEED,
+    users: int = DEMO_USERS,
+    project_dir: Path = Path("."),
+) -> dict:
+    """Write the demo seeds (CSV with dirty rows) and their manifest, with
+    the statuses and event types the dbt project in project_dir accepts."""
+    shape = Shape(Vocabulary.from_project(project_dir))
     rng = np.random.default_rng(seed)
-    shape = Shape()
     clean_users, clean_orders, clean_events = generate_chunk(
         rng, 1, users, 1, 1, 1, shape
     )
@@ -789,14 +860,16 @@ def write_parquet(
     event_days: int = 90,
     chunk_size: int = 50_000,
     progress=sys.stderr,
+    project_dir: Path = Path("."),
 ) -> dict[str, int]:
     """Write clean, typed ``users``/``orders``/``events`` Parquet files.
 
     Users are generated in chunks so memory stays flat whatever the size;
     a progress line is printed to ``progress`` (None: silent) after every
-    chunk.
+    chunk. Statuses and event types are those the dbt project in
+    ``project_dir`` accepts.
     """
-    shape = Shape(event_days=event_days)
+    shape = Shape(Vocabulary.from_project(project_dir), event_days=event_days)
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
@@ -869,67 +942,6 @@ def _blank_or_null(rng: np.random.Generator, count: int) -> pa.Array:
     return pa.array(np.where(rng.random(count) < 0.5, None, "  "), pa.string())
 
 
-class _TypedDirt:
-    """Type-compatible dirty rows for one clean Arrow table of a chunk.
-
-    Every dirty row copies a random clean row, breaks exactly one rule of
-    staging (the reason codes of ``seeds/lookups/reject_reasons.csv``) and
-    is placed right after the row it copies, so time order mostly holds.
-    ``unit`` rows are added per unit of a reason; copies under a fresh id
-    take the next free ids.
-    """
-
-    def __init__(
-        self,
-        rng: np.random.Generator,
-        clean: pa.Table,
-        unit: int,
-        fresh_ids: tuple[str, str, int, int] | None = None,
-    ) -> None:
-        self.rng, self.clean, self.unit = rng, clean, unit
-        self.fresh_ids = fresh_ids  # (column, prefix, width, next id)
-        self.pieces: list[pa.Table] = []
-        self.sources: list[np.ndarray] = []
-        self.counts: dict[str, int] = {}
-
-    @property
-    def next_id(self) -> int:
-        return 0 if self.fresh_ids is None else self.fresh_ids[3]
-
-    def add(self, reason: str, units: int, fresh: bool = True, **changes) -> None:
-        """Add ``units`` units of rows; ``changes`` map columns to functions
-        of the copied rows that return the new values."""
-        count = units * self.unit
-        if count == 0:
-            return
-        source = np.sort(self.rng.choice(self.clean.num_rows, count, replace=False))
-        rows = self.clean.take(source)
-        if fresh and self.fresh_ids is not None:
-            column, prefix, width, next_id = self.fresh_ids
-            numbers = np.arange(next_id, next_id + count)
-            changes = {column: lambda _: _arrow_ids(prefix, numbers, width)} | changes
-            self.fresh_ids = (column, prefix, width, next_id + count)
-        for name, change in changes.items():
-            field = rows.schema.field(name)
-            values = change(rows)
-            if not isinstance(values, pa.Array):
-                values = pa.array(values, field.type)
-            rows = rows.set_column(rows.schema.get_field_index(name), field, values)
-        self.pieces.append(rows)
-        self.sources.append(source)
-        self.counts[reason] = self.counts.get(reason, 0) + count
-
-    def table(self) -> pa.Table:
-        if not self.pieces:
-            return self.clean
-        n = self.clean.num_rows
-        dirty = pa.concat_tables(self.pieces)
-        order = np.insert(
-            np.arange(n), np.concatenate(self.sources) + 1, n + np.arange(len(dirty))
-        )
-        return pa.concat_tables([self.clean, dirty]).take(order)
-
-
 def _values(rows: pa.Table, name: str) -> np.ndarray:
     return rows[name].to_numpy()
 
@@ -939,7 +951,7 @@ def _dirty_typed_users(
 ) -> tuple[pa.Table, dict[str, int]]:
     """About 0.4% dirty users: duplicates (exact or with an e-mail in
     capitals, the same after cleaning) and users without an id."""
-    dirt = _TypedDirt(rng, users, users.num_rows // 1000)
+    dirt = _Dirt(rng, users, users.num_rows // 1000)
     dirt.add("duplicate_user_id", 1, fresh=False)
     dirt.add(
         "duplicate_user_id",
@@ -959,9 +971,7 @@ def _dirty_typed_orders(
     rng: np.random.Generator, orders: pa.Table, next_order: int
 ) -> tuple[pa.Table, dict[str, int], int]:
     """About 0.44% dirty orders, each breaking exactly one rule."""
-    dirt = _TypedDirt(
-        rng, orders, orders.num_rows // 2500, ("order_id", "O", 8, next_order)
-    )
+    dirt = _Dirt(rng, orders, orders.num_rows // 2500, ("order_id", "O", 8, next_order))
     dirt.add("duplicate_order_id", 2, fresh=False)
     dirt.add(
         "duplicate_order_id",
@@ -1016,9 +1026,7 @@ def _dirty_typed_events(
     rng: np.random.Generator, events: pa.Table, next_event: int
 ) -> tuple[pa.Table, dict[str, int], int]:
     """About 0.44% dirty events, each breaking exactly one rule."""
-    dirt = _TypedDirt(
-        rng, events, events.num_rows // 2500, ("event_id", "E", 9, next_event)
-    )
+    dirt = _Dirt(rng, events, events.num_rows // 2500, ("event_id", "E", 9, next_event))
     dirt.add("duplicate_event_id", 2, fresh=False)
     dirt.add(
         "duplicate_event_id",
@@ -1072,7 +1080,10 @@ def _dirty_typed_events(
 
 
 def _orders_table(
-    columns: dict[str, np.ndarray], user_ids: pa.Array, first_order: int
+    columns: dict[str, np.ndarray],
+    user_ids: pa.Array,
+    first_order: int,
+    statuses: tuple[str, ...],
 ) -> pa.Table:
     return pa.table(
         {
@@ -1082,7 +1093,7 @@ def _orders_table(
             "user_id": user_ids.take(columns["user_index"]),
             "ordered_at": pa.array(columns["ordered_at"].astype("datetime64[s]")),
             "amount": pa.array(columns["amount"], pa.float64()),
-            "status": pa.array(STATUSES).take(columns["status_index"]),
+            "status": pa.array(statuses).take(columns["status_index"]),
             "product_category": pa.array(CATEGORIES).take(columns["category_index"]),
         },
         schema=PARQUET_SCHEMAS["orders"],
@@ -1139,7 +1150,7 @@ def _sized_chunk(
     )
     order_table, order_counts, next_order = _dirty_typed_orders(
         rng,
-        _orders_table(orders, user_ids, next_ids["order"]),
+        _orders_table(orders, user_ids, next_ids["order"], shape.vocabulary.statuses),
         next_ids["order"] + orders["ordered_at"].size,
     )
     event_table, event_counts, next_event = _dirty_typed_events(
@@ -1199,6 +1210,7 @@ def write_size(
     seed: int = DEMO_SEED,
     chunk_users: int = SIZE_CHUNK_USERS,
     progress=sys.stderr,
+    project_dir: Path = Path("."),
 ) -> dict:
     """Write a benchmark size: Parquet with ~0.4% dirty rows and a manifest.
 
@@ -1206,8 +1218,9 @@ def write_size(
     ``DIR/events/part-0000.parquet`` are streamed chunk by chunk of
     ``chunk_users`` users (memory stays flat) under :meth:`Shape.benchmark`:
     about 10 orders and 100 events per user. ``users`` overrides the user
-    count of ``size`` (the manifest then says ``custom``). Refuses a folder
-    that already holds generated data. Returns the manifest.
+    count of ``size`` (the manifest then says ``custom``). Statuses and
+    event types are those the dbt project in ``project_dir`` accepts.
+    Refuses a folder that already holds generated data. Returns the manifest.
     """
     count = SIZES[size] if users is None else users
     paths = _size_paths(out_dir)
@@ -1216,7 +1229,7 @@ def write_size(
         for path in paths.values()
     ):
         raise FileExistsError(f"{out_dir} already holds generated data")
-    shape = Shape.benchmark()
+    shape = Shape.benchmark(Vocabulary.from_project(project_dir))
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     writers = {
@@ -1290,7 +1303,12 @@ def _next_part(out_dir: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> dict:
+def append_day(
+    out_dir: Path,
+    seed: int | None = None,
+    progress=sys.stderr,
+    project_dir: Path = Path("."),
+) -> dict:
     """Add the next day of clean orders and events to a benchmark size.
 
     The day after the manifest's ``last_day`` gets about as many orders as
@@ -1299,9 +1317,11 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
     event rows: a purchase session for every order, then browsing sessions
     of recent buyers and of any user. They go to ``orders/part-NNNN-DAY``
     and ``events/part-NNNN-DAY`` (NNNN after every existing part) with the
-    next free ids. The same folder and seed give the same day. Returns the
-    updated manifest.
+    next free ids. The same folder and seed give the same day. Statuses and
+    event types are those the dbt project in ``project_dir`` accepts. Returns
+    the updated manifest.
     """
+    vocabulary = Vocabulary.from_project(project_dir)
     manifest = json.loads((out_dir / "_manifest.json").read_text())
     seed = manifest["seed"] if seed is None else seed
     day = np.datetime64(manifest["last_day"], "D") + 1
@@ -1333,7 +1353,9 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
         "amount": np.round(
             rng.gamma(4.0, recent["amount"].take(pick).to_numpy() / 4.0), 2
         ).clip(0.01),
-        "status_index": rng.choice(len(STATUSES), n_orders, p=STATUS_WEIGHTS),
+        "status_index": rng.choice(
+            len(vocabulary.statuses), n_orders, p=vocabulary.status_weights
+        ),
         "category_index": np.where(
             rng.random(n_orders) < 0.6,
             favourite,
@@ -1394,7 +1416,9 @@ def append_day(out_dir: Path, seed: int | None = None, progress=sys.stderr) -> d
 
     next_ids = manifest["next_ids"]
     tables = {
-        "orders": _orders_table(orders, order_users, next_ids["order"]),
+        "orders": _orders_table(
+            orders, order_users, next_ids["order"], vocabulary.statuses
+        ),
         "events": _events_table(
             events, session_users, next_ids["event"], next_ids["session"]
         ),
@@ -1481,6 +1505,13 @@ def main(argv: list[str] | None = None) -> int:
         help="add the next day of orders and events (1%% of the events) to a"
         " folder written by --size",
     )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path("."),
+        help="the dbt project whose vars order_statuses and event_types the data"
+        " uses (default: the working directory)",
+    )
     args = parser.parse_args(argv)
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
@@ -1490,7 +1521,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--append-day takes only a folder (and --seed)")
         if not (args.append_day / "_manifest.json").is_file():
             parser.error(f"{args.append_day} holds no _manifest.json from --size")
-        manifest = append_day(args.append_day, args.seed)
+        manifest = append_day(args.append_day, args.seed, project_dir=args.project_dir)
         print(
             f"appended {manifest['increments'][-1]['rows']} rows to {args.append_day}"
         )
@@ -1500,17 +1531,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.format == "csv":
             parser.error("--size writes Parquet")
         try:
-            manifest = write_size(args.out, args.size, args.users, seed)
+            manifest = write_size(
+                args.out, args.size, args.users, seed, project_dir=args.project_dir
+            )
         except FileExistsError as error:
             parser.error(f"{error}: remove it or choose another --out")
         print(f"wrote {manifest['rows']} rows to {args.out}")
     elif args.format == "parquet":
         out = args.out or Path("seeds/demo")
-        totals = write_parquet(out, args.users or DEMO_USERS, seed, args.event_days)
+        totals = write_parquet(
+            out,
+            args.users or DEMO_USERS,
+            seed,
+            args.event_days,
+            project_dir=args.project_dir,
+        )
         print(f"wrote {totals} rows to {out}")
     else:
         out = args.out or Path("seeds/demo")
-        manifest = write_demo(out, seed, args.users or DEMO_USERS)
+        manifest = write_demo(out, seed, args.users or DEMO_USERS, args.project_dir)
         print(f"wrote {manifest['rows']} rows to {out}")
     return 0
 
