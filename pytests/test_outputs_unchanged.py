@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 from conftest import Build
 
-from tools.bench import table_hashes
+from tools.digest import table_hashes
 
 DIGESTS = Path(__file__).resolve().parent / "fixtures" / "mart_digests.json"
 COMPARED = ("marts", "lookups")
