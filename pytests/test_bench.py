@@ -87,6 +87,16 @@ def test_the_engine_alone_replay_builds_the_same_marts(bench_run: BenchRun) -> N
     assert engine["wall_seconds"] > 0
 
 
+def test_the_marts_at_size_s_have_the_recorded_content(bench_run: BenchRun) -> None:
+    """fixtures/mart_digests.json: the reshapes behind the marts change no
+    output at size S either (the demo is checked in test_outputs_unchanged)."""
+    recorded = json.loads(
+        (Path(__file__).parent / "fixtures" / "mart_digests.json").read_text()
+    )["S"]
+    built = bench_run.results["output_hashes"]
+    assert sorted(name for name in recorded if built.get(name) != recorded[name]) == []
+
+
 def test_our_btyd_summary_equals_lifetimes(bench_run: BenchRun) -> None:
     summary = bench_run.results["btyd"]["summary"]
     assert summary["values_equal"], summary["problems"]

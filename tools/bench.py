@@ -1709,6 +1709,9 @@ def run_benchmark(
         "settings": {"threads": int(THREADS), "memory_limit": memory_limit},
         "data": data,
         "full_build": full.as_dict(),
+        # Content of every output table (tools.digest), so a change that
+        # alters a mart at this size shows (pytests compare it for S).
+        "output_hashes": built_hashes,
         "engine_alone": {
             **engine.as_dict(),
             "replay_seconds": replayed["seconds"],
