@@ -168,7 +168,7 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
     keep the old rows of a changed file loads them a second time, and the
     rows_conserved test (raw = clean + rejected) stops the build."""
     project = copy_project(tmp_path / "project")
-    macros = project / "macros" / "register_raw_files.sql"
+    macros = project / "macros" / "incremental_by_file.sql"
     text = macros.read_text()
     marker = "{% macro delete_unkept_source_files(table_name) %}"
     assert marker in text
