@@ -4,9 +4,12 @@
     incremental-by-file bookkeeping (incremental_by_file.sql). -#}
 
 {% macro raw_data_contract() %}
-    {#- The raw-data contract, read from the `app` source YAML: one entry per
-        raw table with its schema and relation, whether the table is
-        required, and its columns with whether each is required. -#}
+    {#- The raw-data contract, read from the `app` source YAML (its one
+        source of truth, also read by segmentation.cli): one entry per raw
+        table with its schema and relation, the accepted file extensions
+        (source meta file_extensions, in the order they are looked for),
+        whether the table is required, and its columns with whether each is
+        required. -#}
     {% set tables = [] %}
     {% for node in graph.sources.values()
         if node.package_name == project_name and node.source_name == 'app' %}
@@ -24,6 +27,7 @@
             'name': node.name,
             'schema': node.schema,
             'relation': source(node.source_name, node.name),
+            'file_extensions': node.config.meta.get('file_extensions', []),
             'required': node.config.meta.get(
                 'required', node.meta.get('required', false)
             ),
@@ -60,13 +64,13 @@
 {%- endmacro %}
 
 
-{% macro find_raw_file(data_dir, table_name) %}
+{% macro find_raw_file(data_dir, table_name, file_extensions) %}
     {#- The raw data of a table in the data folder, or none: one file
         (<table>.<extension>, e.g. .parquet, .csv or .csv.gz) or a folder
         <table>/ of files of one format (returned as a glob). Both, or two
         formats, is an error. -#}
     {% set found = [] %}
-    {% for extension in ['parquet', 'csv', 'csv.gz'] %}
+    {% for extension in file_extensions %}
         {% for path in [
             data_dir ~ '/' ~ table_name ~ '.' ~ extension,
             data_dir ~ '/' ~ table_name ~ '/*.' ~ extension,
@@ -164,7 +168,9 @@
 
     {% do create_raw_file_listing() %}
     {% for table in contract %}
-        {% set path = find_raw_file(data_dir, table.name) %}
+        {% set path = find_raw_file(
+            data_dir, table.name, table.file_extensions
+        ) %}
         {% if path is not none and path.startswith('empty:') %}
             {% if table.required %}
                 {% do exceptions.raise_compiler_error(
