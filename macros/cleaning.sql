@@ -58,6 +58,11 @@
 {%- endmacro %}
 
 
+{% macro sql_string(value) -%}
+    '{{ value | replace("'", "''") }}'
+{%- endmacro %}
+
+
 {% macro in_list(values) -%}
     ({% for value in values -%}
         '{{ value }}'{{ ", " if not loop.last }}

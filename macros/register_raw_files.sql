@@ -1,7 +1,15 @@
+{#- The on-run-start hook: registering the raw files of the data folder
+    as the `app` source's views, checked against the raw-data contract of
+    the sources YAML, and listing them in the `loader` source for the
+    incremental-by-file bookkeeping (incremental_by_file.sql). -#}
+
 {% macro raw_data_contract() %}
-    {#- The raw-data contract, read from the `app` source YAML: one entry per
-        raw table with its schema, whether the table is required, and its
-        columns with whether each is required. -#}
+    {#- The raw-data contract, read from the `app` source YAML (its one
+        source of truth, also read by segmentation.cli): one entry per raw
+        table with its schema and relation, the accepted file extensions
+        (source meta file_extensions, in the order they are looked for),
+        whether the table is required, and its columns with whether each is
+        required. -#}
     {% set tables = [] %}
     {% for node in graph.sources.values()
         if node.package_name == project_name and node.source_name == 'app' %}
@@ -18,6 +26,8 @@
         {% do tables.append({
             'name': node.name,
             'schema': node.schema,
+            'relation': source(node.source_name, node.name),
+            'file_extensions': node.config.meta.get('file_extensions', []),
             'required': node.config.meta.get(
                 'required', node.meta.get('required', false)
             ),
@@ -54,17 +64,13 @@
 {%- endmacro %}
 
 
-{% macro sql_string(value) -%}
-    '{{ value | replace("'", "''") }}'
-{%- endmacro %}
-
-
-{% macro find_raw_file(data_dir, table_name) %}
+{% macro find_raw_file(data_dir, table_name, file_extensions) %}
     {#- The raw data of a table in the data folder, or none: one file
-        (<table>.parquet, .csv or .csv.gz) or a folder <table>/ of files of
-        one format (returned as a glob). Both, or two formats, is an error. -#}
+        (<table>.<extension>, e.g. .parquet, .csv or .csv.gz) or a folder
+        <table>/ of files of one format (returned as a glob). Both, or two
+        formats, is an error. -#}
     {% set found = [] %}
-    {% for extension in ['parquet', 'csv', 'csv.gz'] %}
+    {% for extension in file_extensions %}
         {% for path in [
             data_dir ~ '/' ~ table_name ~ '.' ~ extension,
             data_dir ~ '/' ~ table_name ~ '/*.' ~ extension,
@@ -114,29 +120,15 @@
 {%- endmacro %}
 
 
-{% macro source_file_column(relation) -%}
-    {#- The name of the file a raw row came from (without its folder), or
-        the relation's name for raw tables loaded as seeds (the demo). -#}
-    {%- set columns = adapter.get_columns_in_relation(relation)
-        if execute else [] -%}
-    {%- if columns | selectattr('name', 'equalto', '_source_file')
-        | list | length > 0 -%}
-        _source_file
-    {%- else -%}
-        {{ sql_string(relation.identifier) }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{% macro create_raw_file_listing(contract) %}
-    {#- raw.raw_files: one row per file of each raw table read from the data
-        folder, with a version (size and modification time) from which the
-        incremental models tell new and changed files from loaded ones.
-        Empty for the demo seeds. -#}
-    {% set schema = contract[0].schema %}
-    {% do run_query('create schema if not exists ' ~ schema) %}
+{% macro create_raw_file_listing() %}
+    {#- The loader source's raw_files (raw_file_listing()): one row per file
+        of each raw table read from the data folder, with a version (size
+        and modification time) from which the incremental models tell new
+        and changed files from loaded ones. Empty for the demo seeds. -#}
+    {% set listing = raw_file_listing() %}
+    {% do run_query('create schema if not exists ' ~ listing.schema) %}
     {% do run_query(
-        'create or replace table ' ~ schema ~ '.raw_files ('
+        'create or replace table ' ~ listing ~ ' ('
         ~ 'table_name varchar, source_file varchar, file_version varchar)'
     ) %}
 {% endmacro %}
@@ -158,7 +150,7 @@
         {% for table in contract %}
             {% do drop_raw_relation(table.schema, table.name, true) %}
         {% endfor %}
-        {% do create_raw_file_listing(contract) %}
+        {% do create_raw_file_listing() %}
         {% do commit_hook_changes() %}
         {{ return('') }}
     {% endif %}
@@ -174,9 +166,11 @@
         ) %}
     {% endif %}
 
-    {% do create_raw_file_listing(contract) %}
+    {% do create_raw_file_listing() %}
     {% for table in contract %}
-        {% set path = find_raw_file(data_dir, table.name) %}
+        {% set path = find_raw_file(
+            data_dir, table.name, table.file_extensions
+        ) %}
         {% if path is not none and path.startswith('empty:') %}
             {% if table.required %}
                 {% do exceptions.raise_compiler_error(
@@ -235,12 +229,10 @@
         {% endif %}
         {% do run_query('create schema if not exists ' ~ table.schema) %}
         {% do drop_raw_relation(table.schema, table.name, false) %}
-        {% do run_query(
-            'create view ' ~ table.schema ~ '.' ~ table.name ~ ' as ' ~ body
-        ) %}
+        {% do run_query('create view ' ~ table.relation ~ ' as ' ~ body) %}
         {% if path is not none %}
             {% do run_query(
-                'insert into ' ~ table.schema ~ '.raw_files select '
+                'insert into ' ~ raw_file_listing() ~ ' select '
                 ~ sql_string(table.name) ~ ', parse_filename(filename), '
                 ~ "cast(size as varchar) || ' bytes, modified ' || "
                 ~ 'cast(epoch_ms(last_modified) as varchar)'
@@ -254,98 +246,4 @@
     {% endfor %}
     {% do commit_hook_changes() %}
     {{ return('') }}
-{% endmacro %}
-
-
-{% macro incremental_by_file(table_name) %}
-    {#- The config of a model loaded file by file from raw table
-        table_name: appended per new or changed file, after a pre-hook
-        removed the rows of files that changed or disappeared; rebuilt in
-        full for the demo seeds (which have no files). -#}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
-        'full_refresh': var('data_dir', none) is none,
-        'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "') }}",
-    }) }}
-{% endmacro %}
-
-
-{% macro source_file_increment(table_name) %}
-    {#- For an incremental model reading raw table table_name from the data
-        folder: the files to load this run (new, or changed since they were
-        loaded) and the loaded files to keep (unchanged), by comparing
-        raw.raw_files with the source_file/source_file_version columns of
-        the model's existing table. none outside incremental runs (load
-        everything). -#}
-    {% if not execute or not is_incremental() %}
-        {{ return(none) }}
-    {% endif %}
-    {% set listing = run_query(
-        "select source_file, file_version from raw.raw_files"
-        ~ " where table_name = " ~ sql_string(table_name)
-        ~ " order by source_file"
-    ) %}
-    {% set loaded = run_query(
-        'select distinct source_file, source_file_version from ' ~ this
-    ) %}
-    {% set loaded_versions = [] %}
-    {% for row in loaded.rows %}
-        {% do loaded_versions.append(row[0] ~ '|' ~ row[1]) %}
-    {% endfor %}
-    {% set increment = {'load': [], 'keep': []} %}
-    {% for row in listing.rows %}
-        {% if (row[0] ~ '|' ~ row[1]) in loaded_versions %}
-            {% do increment['keep'].append(row[0]) %}
-        {% else %}
-            {% do increment['load'].append(row[0]) %}
-        {% endif %}
-    {% endfor %}
-    {{ log(
-        'incremental ' ~ this.identifier ~ ': ' ~ increment['load'] | length
-        ~ ' new or changed file(s) of raw.' ~ table_name ~ ' to load, '
-        ~ increment['keep'] | length ~ ' unchanged',
-        info=true
-    ) }}
-    {{ return(increment) }}
-{% endmacro %}
-
-
-{% macro source_file_filter(increment, column='source_file') -%}
-    {#- The where-clause predicate selecting the rows of the files to load
-        (true outside incremental runs). -#}
-    {%- if increment is none -%}
-        true
-    {%- elif increment['load'] -%}
-        {{ column }} in (
-            {%- for file in increment['load'] -%}
-                {{ sql_string(file) }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        )
-    {%- else -%}
-        false
-    {%- endif -%}
-{%- endmacro %}
-
-
-{% macro delete_unkept_source_files(table_name) %}
-    {#- Pre-hook of the incremental models reading raw files: before new and
-        changed files are loaded, remove the rows of files that changed or
-        disappeared from the data folder. -#}
-    {% set increment = source_file_increment(table_name) %}
-    {% if increment is none %}
-        {{ return('') }}
-    {% endif %}
-    {% set statement %}
-        delete from {{ this }}
-        {% if increment['keep'] -%}
-            where source_file not in (
-                {%- for file in increment['keep'] -%}
-                    {{ sql_string(file) }}{{ ', ' if not loop.last }}
-                {%- endfor -%}
-            )
-        {%- endif %}
-    {% endset %}
-    {{ return(statement) }}
 {% endmacro %}

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from segmentation.methods import clustering, segments
+from segmentation.project import project_vars
+
+VARS = project_vars(Path(__file__).resolve().parents[1])
+
+
+def clustering_settings(**overrides) -> dict:
+    """The clustering settings as the models' config.meta carries them:
+    field x is var cluster_x (committed values), then the overrides."""
+    names = [field.name for field in dataclasses.fields(clustering.ClusteringConfig)]
+    return {name: VARS[f"cluster_{name}"] for name in names} | overrides
+
+
+def config_from_vars(**overrides) -> clustering.ClusteringConfig:
+    return clustering.ClusteringConfig.from_json(
+        json.dumps(clustering_settings(**overrides))
+    )
+
 
 FEATURES = ("recency_days", "frequency", "monetary", "ctr_90d")
-CONFIG = clustering.ClusteringConfig(
+CONFIG = config_from_vars(
     features=FEATURES,
     log_features=("recency_days", "frequency", "monetary"),
     k_min=2,
@@ -45,20 +64,33 @@ def blobs(per_cluster: int = 150, seed: int = 0) -> pd.DataFrame:
 
 
 def test_config_reads_the_json_the_models_carry() -> None:
-    config = clustering.ClusteringConfig.from_json(
-        json.dumps({"features": ["a", "b"], "log_features": ["a"], "k_min": 1})
-    )
+    config = config_from_vars(features=["a", "b"], log_features=["a"], k_min=1)
     assert config.features == ("a", "b")
     assert config.k_min == 2  # silhouette needs two clusters at least
+
+
+def test_config_values_come_only_from_the_vars() -> None:
+    """No second set of defaults: the committed vars are the values, and a
+    setting missing from the JSON is an error, not a silent default."""
+    config = config_from_vars()
+    assert config.k_min == VARS["cluster_k_min"]
+    assert config.features == tuple(VARS["cluster_features"])
+    assert config.keep_k_tolerance == VARS["cluster_keep_k_tolerance"]
+    settings = clustering_settings()
+    del settings["k_min"]
+    with pytest.raises(KeyError, match="k_min"):
+        clustering.ClusteringConfig.from_json(json.dumps(settings))
+    with pytest.raises(TypeError):
+        clustering.ClusteringConfig(features=("a",))  # type: ignore[call-arg]
+    with pytest.raises(KeyError, match="cluster_precedence"):
+        segments.SegmentRules.from_json(json.dumps({"rules": []}))
 
 
 def test_prepare_imputes_logs_scales_and_ignores_row_order() -> None:
     frame = blobs()
     frame["sessions_90d"] = None
     frame.loc[frame.index % 7 == 0, "ctr_90d"] = None
-    config = clustering.ClusteringConfig(
-        features=(*FEATURES, "sessions_90d"), log_features=CONFIG.log_features
-    )
+    config = dataclasses.replace(CONFIG, features=(*FEATURES, "sessions_90d"))
     prepared = clustering.prepare_features(frame, config)
     assert prepared.dropped == ["sessions_90d"]
     assert prepared.columns == list(FEATURES)
@@ -82,9 +114,7 @@ def test_pca_only_with_many_features() -> None:
     frame = blobs()
     few = clustering.prepare_features(frame, CONFIG)
     assert "pca" not in few.pipeline.named_steps
-    many_config = clustering.ClusteringConfig(
-        features=FEATURES, log_features=CONFIG.log_features, pca_min_features=3
-    )
+    many_config = dataclasses.replace(CONFIG, pca_min_features=3)
     many = clustering.prepare_features(frame, many_config)
     assert "pca" in many.pipeline.named_steps
     assert many.model_space.shape[1] <= len(FEATURES)

@@ -168,7 +168,7 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
     keep the old rows of a changed file loads them a second time, and the
     rows_conserved test (raw = clean + rejected) stops the build."""
     project = copy_project(tmp_path / "project")
-    macros = project / "macros" / "register_raw_files.sql"
+    macros = project / "macros" / "incremental_by_file.sql"
     text = macros.read_text()
     marker = "{% macro delete_unkept_source_files(table_name) %}"
     assert marker in text
@@ -194,11 +194,12 @@ def test_the_daily_uniqueness_test_catches_a_repeat_the_model_let_through(
     against kept ids, a repeated id gets in, and unique_where_loaded_now
     (this run's ids against the whole table) stops the build."""
     project = copy_project(tmp_path / "project")
-    model = project / "models" / "staging" / "app" / "base" / "base_app__events.sql"
-    text = model.read_text()
-    check = "and event_id in (select raw_event_ids.event_id from raw_event_ids)"
+    # The check is in the deduplication macro base_app__events calls.
+    macro = project / "macros" / "deduplicate.sql"
+    text = macro.read_text()
+    check = "and {{ key }} in (select raw_{{ ids }}.{{ key }} from raw_{{ ids }})"
     assert check in text
-    model.write_text(text.replace(check, "and false"))
+    macro.write_text(text.replace(check, "and false"))
     data = _copy(base_data, tmp_path / "data")
     workdir = tmp_path / "build"
     first = run_build(workdir, "--data", str(data), project_dir=project)

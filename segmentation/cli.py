@@ -4,7 +4,9 @@
 [--full-refresh]``
 
 1. checks the arguments and fails at once with a plain message when the
-   date is malformed or the data folder has no orders file;
+   date is malformed or the data folder lacks a required table's file (the
+   raw-data contract is read from the ``app`` source YAML, its one source
+   of truth, which the dbt hook ``register_raw_files`` reads too);
 2. loads the demo seeds (only without ``--data``) and runs ``dbt build``
    (with ``--full-refresh``, incremental models are rebuilt from all the
    data instead of adding only what is new);
@@ -26,6 +28,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from segmentation import publish, summary
 from segmentation.project import project_dir, resolve
@@ -33,8 +38,9 @@ from segmentation.project import project_dir, resolve
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
 DEFAULT_TEMP_DIR = "warehouse/tmp"
 DEFAULT_PUBLISH_DIR = "warehouse/published"
-RAW_TABLES = ("orders", "users", "events")
-RAW_EXTENSIONS = ("parquet", "csv", "csv.gz")
+# The raw-data contract: source `app` of this YAML, in the project folder.
+RAW_SOURCES_YAML = Path("models/staging/app/_app__sources.yml")
+RAW_SOURCE = "app"
 
 
 class UsageError(Exception):
@@ -53,27 +59,66 @@ def parse_as_of_date(value: str | None) -> str | None:
         ) from None
 
 
+def _meta(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's meta, under config (dbt 1.10+) or, as dbt still accepts,
+    at the top level."""
+    return {
+        **(entry.get("meta") or {}),
+        **((entry.get("config") or {}).get("meta") or {}),
+    }
+
+
+def raw_data_contract(folder: Path | None = None) -> dict[str, Any]:
+    """The raw-data contract as the ``app`` source YAML of the project
+    folder defines it: the accepted file extensions (source meta
+    ``file_extensions``, in the order they are looked for) and the raw
+    tables, in YAML order, each with whether it is required (meta
+    ``required``)."""
+    path = (folder or project_dir()) / RAW_SOURCES_YAML
+    sources = yaml.safe_load(path.read_text())["sources"]
+    source = next(source for source in sources if source["name"] == RAW_SOURCE)
+    return {
+        "file_extensions": list(_meta(source)["file_extensions"]),
+        "tables": [
+            {"name": table["name"], "required": bool(_meta(table).get("required"))}
+            for table in source["tables"]
+        ],
+    }
+
+
+def _listed(names: list[str]) -> str:
+    """a; a and b; a, b and c."""
+    return " and ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+
+
 def check_data_dir(value: str | None) -> str | None:
-    """Return the absolute data folder, or raise UsageError when it cannot
-    hold the required orders file."""
+    """Return the absolute data folder, or raise UsageError when it lacks
+    the file of a table the raw-data contract requires."""
     if value is None or value.strip() == "":
         return None
     folder = Path(value.strip()).expanduser().resolve()
     if not folder.is_dir():
         raise UsageError(f"DATA folder {folder} does not exist.")
-    files = [folder / f"orders.{ext}" for ext in RAW_EXTENSIONS]
-    in_folder = [
-        path
-        for ext in RAW_EXTENSIONS
-        for path in (folder / "orders").glob(f"*.{ext}")
-        if (folder / "orders").is_dir()
-    ]
-    if not any(path.is_file() for path in files + in_folder):
-        raise UsageError(
-            f"DATA folder {folder} has no orders file: expected orders.csv or "
-            "orders.parquet, or a folder orders/ of such files (the orders "
-            "table is required; users and events are optional)."
-        )
+    contract = raw_data_contract()
+    extensions = contract["file_extensions"]
+    tables = contract["tables"]
+    optional = [table["name"] for table in tables if not table["required"]]
+    optional_note = (
+        f"; {_listed(optional)} {'are' if len(optional) > 1 else 'is'} optional"
+        if optional
+        else ""
+    )
+    for name in (table["name"] for table in tables if table["required"]):
+        subfolder = folder / name
+        files = [folder / f"{name}.{ext}" for ext in extensions]
+        if subfolder.is_dir():
+            files += [path for ext in extensions for path in subfolder.glob(f"*.{ext}")]
+        if not any(path.is_file() for path in files):
+            raise UsageError(
+                f"DATA folder {folder} has no {name} file: expected {name}.csv or "
+                f"{name}.parquet, or a folder {name}/ of such files (the {name} "
+                f"table is required{optional_note})."
+            )
     return str(folder)
 
 

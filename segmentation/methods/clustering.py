@@ -52,7 +52,9 @@ from threadpoolctl import threadpool_limits
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Settings of the clustering, from the dbt vars ``cluster_*``.
+    """Settings of the clustering, from the dbt vars ``cluster_*`` (field
+    ``x`` is var ``cluster_x``); no defaults here, so the vars are the only
+    source of the values.
 
     Attributes:
         features: feature columns used, in order.
@@ -69,31 +71,34 @@ class ClusteringConfig:
     """
 
     features: tuple[str, ...]
-    log_features: tuple[str, ...] = ()
-    k_min: int = 2
-    k_max: int = 8
-    sample_size: int = 5_000
-    minibatch_threshold: int = 100_000
-    pca_min_features: int = 10
-    pca_variance: float = 0.95
-    random_state: int = 42
-    keep_k_tolerance: float = 0.02
+    log_features: tuple[str, ...]
+    k_min: int
+    k_max: int
+    sample_size: int
+    minibatch_threshold: int
+    pca_min_features: int
+    pca_variance: float
+    random_state: int
+    keep_k_tolerance: float
 
     @classmethod
     def from_json(cls, text: str) -> ClusteringConfig:
-        """Build from the JSON the dbt model config carries."""
+        """Build from the JSON the dbt model config carries (every key is
+        required: the values come from the vars, never from defaults
+        here)."""
         raw = json.loads(text)
         return cls(
             features=tuple(raw["features"]),
-            log_features=tuple(raw.get("log_features", ())),
-            k_min=max(2, int(raw.get("k_min", 2))),
-            k_max=int(raw.get("k_max", 8)),
-            sample_size=int(raw.get("sample_size", 5_000)),
-            minibatch_threshold=int(raw.get("minibatch_threshold", 100_000)),
-            pca_min_features=int(raw.get("pca_min_features", 10)),
-            pca_variance=float(raw.get("pca_variance", 0.95)),
-            random_state=int(raw.get("random_state", 42)),
-            keep_k_tolerance=float(raw.get("keep_k_tolerance", 0.02)),
+            log_features=tuple(raw["log_features"]),
+            # Silhouette needs two clusters at least.
+            k_min=max(2, int(raw["k_min"])),
+            k_max=int(raw["k_max"]),
+            sample_size=int(raw["sample_size"]),
+            minibatch_threshold=int(raw["minibatch_threshold"]),
+            pca_min_features=int(raw["pca_min_features"]),
+            pca_variance=float(raw["pca_variance"]),
+            random_state=int(raw["random_state"]),
+            keep_k_tolerance=float(raw["keep_k_tolerance"]),
         )
 
 

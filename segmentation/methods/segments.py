@@ -52,15 +52,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class SegmentRules:
-    """The ordered rules and where clusters stand among them."""
+    """The ordered rules and where clusters stand among them (vars
+    ``primary_segment_rules`` and ``cluster_precedence``; no defaults here)."""
 
     rules: tuple[Rule, ...]
-    cluster_precedence: str = "after_rules"
+    cluster_precedence: str
 
     @classmethod
     def from_json(cls, text: str) -> SegmentRules:
         raw = json.loads(text)
-        precedence = raw.get("cluster_precedence", "after_rules")
+        precedence = raw["cluster_precedence"]
         if precedence not in ("after_rules", "before_rules"):
             raise ValueError(
                 "var cluster_precedence must be after_rules or before_rules,"

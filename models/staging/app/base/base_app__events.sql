@@ -5,14 +5,46 @@
 
     Built for a hundred million rows: the raw row is turned into JSON only
     for rejected rows, and only the rows whose event id occurs more than
-    once are ranked to pick the one kept (the others need no window over
-    the whole table). -#}
+    once are ranked to pick the one kept (macro deduplicate; the others
+    need no window over the whole table). -#}
 {{ config(**incremental_by_file('events')) }}
 {%- set increment = source_file_increment('events') %}
 {%- set raw_events = source('app', 'events') %}
 {%- set file_column = source_file_column(raw_events) %}
 
-{%- set checked_rows -%}
+with
+
+file_versions as (
+    select
+        source_file,
+        file_version
+    from {{ source('loader', 'raw_files') }}
+    where table_name = 'events'
+),
+
+horizon as (
+    select horizon_date from {{ ref('util_data_horizon') }}
+),
+
+users as (
+    select user_id from {{ ref('stg_app__users') }}
+),
+
+users_provided as (
+    select count(*) > 0 as are_users_provided from users
+),
+
+{% call(rows) deduplicate(
+    key='event_id',
+    raw_key=clean_text('raw_event.event_id'),
+    raw_from=raw_events ~ ' as raw_event',
+    raw_filter=source_file_filter(increment, file_column),
+    order_by=[
+        'source_file', 'user_id', 'occurred_at', 'session_id', 'event_type',
+        'duration_seconds',
+    ],
+    increment=increment,
+) %}
     select
         parsed.*,
         case
@@ -57,125 +89,12 @@
         from {{ raw_events }} as raw_event
         where
             {{ source_file_filter(increment, file_column) }}
-            and __rows__
+            and {{ rows }}
     ) as parsed
     cross join horizon
     cross join users_provided
     left join users on parsed.user_id = users.user_id
-{%- endset -%}
-
-with
-
-file_versions as (
-    select
-        source_file,
-        file_version
-    from {{ source('loader', 'raw_files') }}
-    where table_name = 'events'
-),
-
-horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
-),
-
-users as (
-    select user_id from {{ ref('stg_app__users') }}
-),
-
-users_provided as (
-    select count(*) > 0 as are_users_provided from users
-),
-
-raw_event_ids as (
-    select {{ clean_text('raw_event.event_id') }} as event_id
-    from {{ raw_events }} as raw_event
-    where {{ source_file_filter(increment, file_column) }}
-),
-{% if increment is not none %}
-loaded_event_ids as (
-    -- Ids of rows loaded now that a kept file already holds (accepted):
-    -- such a row is a duplicate (the file loaded first wins).
-    select distinct event_id
-    from {{ this }}
-    where
-        reject_reason is null
-        and event_id in (select raw_event_ids.event_id from raw_event_ids)
-),
-{% endif %}
-repeated_event_ids as (
-    -- Ids on more than one row loaded now (valid or not), and ids already
-    -- loaded: only their rows are ranked.
-    select event_id
-    from raw_event_ids
-    where event_id is not null
-    group by 1
-    having count(*) > 1
-    {%- if increment is not none %}
-
-    union
-
-    select event_id from loaded_event_ids
-    {%- endif %}
-),
-
-unrepeated as (
-    -- Rows whose id occurs once, and rejected rows: nothing to rank.
-    select
-        checked_row.*,
-        case when checked_row.row_reject_reason is null then 1 end
-            as event_id_rank
-    from (
-        {{ checked_rows | replace('__rows__', 'true') | indent(8) }}
-    ) as checked_row
-    left join repeated_event_ids
-        on checked_row.event_id = repeated_event_ids.event_id
-    where
-        repeated_event_ids.event_id is null
-        or checked_row.row_reject_reason is not null
-),
-
-repeated as (
-    -- Valid rows sharing their id (read again, few): the first by file,
-    -- then by content, is kept; none when an earlier file holds the id.
-    select
-        checked_row.*,
-        row_number()
-            over (
-                partition by checked_row.event_id
-                order by
-                    checked_row.source_file,
-                    checked_row.user_id,
-                    checked_row.occurred_at,
-                    checked_row.session_id,
-                    checked_row.event_type,
-                    checked_row.duration_seconds,
-                    {{ row_as_json('checked_row.raw_row') }}
-            )
-        {%- if increment is not none %}
-            + case
-                when loaded_event_ids.event_id is not null then 1 else 0
-            end
-        {%- endif %} as event_id_rank
-    from (
-        {{ checked_rows | replace(
-            '__rows__',
-            clean_text('raw_event.event_id')
-            ~ ' in (select repeated_event_ids.event_id'
-            ~ ' from repeated_event_ids)'
-        ) | indent(8) }}
-    ) as checked_row
-    {%- if increment is not none %}
-        left join loaded_event_ids
-            on checked_row.event_id = loaded_event_ids.event_id
-    {%- endif %}
-    where checked_row.row_reject_reason is null
-),
-
-ranked as (
-    select * from unrepeated
-    union all
-    select * from repeated
-),
+{% endcall %}
 
 validated as (
     select

@@ -1,10 +1,32 @@
 {#- Every raw order row, cleaned and checked, with its reject reason (null
     for the rows kept). Like base_app__events, built for millions of rows:
     the raw row becomes JSON only for rejected rows, and only rows whose
-    order id repeats are ranked to pick the one kept. -#}
+    order id repeats are ranked to pick the one kept (macro
+    deduplicate). -#}
 {%- set raw_orders = source('app', 'orders') %}
 
-{%- set checked_rows -%}
+with
+
+horizon as (
+    select horizon_date from {{ ref('util_data_horizon') }}
+),
+
+users as (
+    select user_id from {{ ref('stg_app__users') }}
+),
+
+users_provided as (
+    select count(*) > 0 as are_users_provided from users
+),
+
+{% call(rows) deduplicate(
+    key='order_id',
+    raw_key=clean_text('raw_order.order_id'),
+    raw_from=raw_orders ~ ' as raw_order',
+    order_by=[
+        'user_id', 'ordered_at', 'amount', 'status', 'product_category',
+    ],
+) %}
     select
         parsed.*,
         case
@@ -35,86 +57,12 @@
                 as product_category,
             {{ raw_row_struct('orders', 'raw_order') }} as raw_row
         from {{ raw_orders }} as raw_order
-        where __rows__
+        where {{ rows }}
     ) as parsed
     cross join horizon
     cross join users_provided
     left join users on parsed.user_id = users.user_id
-{%- endset -%}
-
-with
-
-horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
-),
-
-users as (
-    select user_id from {{ ref('stg_app__users') }}
-),
-
-users_provided as (
-    select count(*) > 0 as are_users_provided from users
-),
-
-repeated_order_ids as (
-    -- Ids on more than one raw row (valid or not): only their rows are
-    -- ranked.
-    select {{ clean_text('raw_order.order_id') }} as order_id
-    from {{ raw_orders }} as raw_order
-    where {{ clean_text('raw_order.order_id') }} is not null
-    group by 1
-    having count(*) > 1
-),
-
-unrepeated as (
-    -- Rows whose id occurs once, and rejected rows: nothing to rank.
-    select
-        checked_row.*,
-        case when checked_row.row_reject_reason is null then 1 end
-            as order_id_rank
-    from (
-        {{ checked_rows | replace('__rows__', 'true') | indent(8) }}
-    ) as checked_row
-    left join repeated_order_ids
-        on checked_row.order_id = repeated_order_ids.order_id
-    where
-        repeated_order_ids.order_id is null
-        or checked_row.row_reject_reason is not null
-),
-
-repeated as (
-    -- Valid rows sharing their id (read again, few): the first by content
-    -- is kept.
-    select
-        checked_row.*,
-        row_number()
-            over (
-                partition by checked_row.order_id
-                order by
-                    checked_row.user_id,
-                    checked_row.ordered_at,
-                    checked_row.amount,
-                    checked_row.status,
-                    checked_row.product_category,
-                    {{ row_as_json('checked_row.raw_row') }}
-            )
-            as order_id_rank
-    from (
-        {{ checked_rows | replace(
-            '__rows__',
-            clean_text('raw_order.order_id')
-            ~ ' in (select repeated_order_ids.order_id'
-            ~ ' from repeated_order_ids)'
-        ) | indent(8) }}
-    ) as checked_row
-    where checked_row.row_reject_reason is null
-),
-
-ranked as (
-    select * from unrepeated
-    union all
-    select * from repeated
-),
+{% endcall %}
 
 validated as (
     select

@@ -1,0 +1,106 @@
+{% macro deduplicate(
+    key, raw_key, raw_from, order_by, raw_filter='true', increment=none
+) %}
+    {#- The deduplication of a base_ staging model, as CTEs (each followed
+        by a comma), the last one `ranked`: every checked row with
+        <key>_rank, 1 for the row kept, > 1 for a duplicate, null for a
+        rejected row. Built for a hundred million rows: only the rows whose
+        key occurs more than once are ranked (read a second time); the
+        others need no window over the whole table.
+
+        The caller block renders the model's checked rows for a predicate
+        over the raw rows (`{% call(rows) deduplicate(...) %} ... where
+        {{ rows }} {% endcall %}`); they hold the column <key>, a
+        row_reject_reason (null when the row is valid) and raw_row (the raw
+        row as a struct). Among valid rows sharing a key, the first by
+        order_by, then by the raw row, is kept. With an increment (an
+        incremental run), a key the model's table already holds on an
+        accepted row is a duplicate: the row loaded first wins. -#}
+    {%- set ids = key ~ 's' -%}
+raw_{{ ids }} as (
+    select {{ raw_key }} as {{ key }}
+    from {{ raw_from }}
+    where {{ raw_filter }}
+),
+{% if increment is not none %}
+loaded_{{ ids }} as (
+    -- Keys of rows loaded now that a kept file already holds (accepted):
+    -- such a row is a duplicate (the file loaded first wins).
+    select distinct {{ key }}
+    from {{ this }}
+    where
+        reject_reason is null
+        and {{ key }} in (select raw_{{ ids }}.{{ key }} from raw_{{ ids }})
+),
+{% endif %}
+repeated_{{ ids }} as (
+    -- Keys on more than one row read now (valid or not), and keys already
+    -- loaded: only their rows are ranked.
+    select {{ key }}
+    from raw_{{ ids }}
+    where {{ key }} is not null
+    group by 1
+    having count(*) > 1
+    {%- if increment is not none %}
+
+    union
+
+    select {{ key }} from loaded_{{ ids }}
+    {%- endif %}
+),
+
+unrepeated as (
+    -- Rows whose key occurs once, and rejected rows: nothing to rank.
+    select
+        checked_row.*,
+        case when checked_row.row_reject_reason is null then 1 end
+            as {{ key }}_rank
+    from (
+        {{ caller('true') | trim | indent(8) }}
+    ) as checked_row
+    left join repeated_{{ ids }}
+        on checked_row.{{ key }} = repeated_{{ ids }}.{{ key }}
+    where
+        repeated_{{ ids }}.{{ key }} is null
+        or checked_row.row_reject_reason is not null
+),
+
+repeated as (
+    -- Valid rows sharing their key (read again, few): the first by
+    -- order_by, then by the raw row, is kept; none when the table already
+    -- holds the key.
+    select
+        checked_row.*,
+        row_number()
+            over (
+                partition by checked_row.{{ key }}
+                order by
+                    {%- for column in order_by %}
+                    checked_row.{{ column }},
+                    {%- endfor %}
+                    {{ row_as_json('checked_row.raw_row') }}
+            )
+        {%- if increment is not none %}
+            + case
+                when loaded_{{ ids }}.{{ key }} is not null then 1 else 0
+            end
+        {%- endif %} as {{ key }}_rank
+    from (
+        {{ caller(
+            raw_key ~ ' in (select repeated_' ~ ids ~ '.' ~ key
+            ~ ' from repeated_' ~ ids ~ ')'
+        ) | trim | indent(8) }}
+    ) as checked_row
+    {%- if increment is not none %}
+        left join loaded_{{ ids }}
+            on checked_row.{{ key }} = loaded_{{ ids }}.{{ key }}
+    {%- endif %}
+    where checked_row.row_reject_reason is null
+),
+
+ranked as (
+    select * from unrepeated
+    union all
+    select * from repeated
+),
+{%- endmacro %}
