@@ -512,7 +512,15 @@ def test_predictions_are_finite_and_in_range(
     assert np.all((spend[repeat] >= low) & (spend[repeat] <= high))
 
     clv = btyd.customer_lifetime_value(
-        bgnbd, gamma_gamma, x, t_x, T, m, periods_per_month=4.345
+        bgnbd,
+        gamma_gamma,
+        x,
+        t_x,
+        T,
+        m,
+        periods_per_month=4.345,
+        months=12,
+        discount_rate=0.01,
     )
     assert np.all(np.isfinite(clv))
     assert np.all(clv > 0)
@@ -630,7 +638,9 @@ def test_predictions_from_a_fallback_are_nan(
     assert np.all(np.isnan(btyd.expected_purchases(failed_bgnbd, 10, x, t_x, T)))
     assert np.all(np.isnan(btyd.expected_average_spend(failed_gg, x, m)))
     for pair in ((failed_bgnbd, gamma_gamma), (bgnbd, failed_gg)):
-        clv = btyd.customer_lifetime_value(*pair, x, t_x, T, m, periods_per_month=30)
+        clv = btyd.customer_lifetime_value(
+            *pair, x, t_x, T, m, periods_per_month=30, months=12, discount_rate=0.01
+        )
         assert np.all(np.isnan(clv))
 
 

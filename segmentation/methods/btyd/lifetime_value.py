@@ -22,8 +22,8 @@ def customer_lifetime_value(
     monetary_value: npt.ArrayLike,
     *,
     periods_per_month: float,
-    months: int = 12,
-    discount_rate: float = 0.01,
+    months: int,
+    discount_rate: float,
 ) -> FloatArray:
     """Discounted expected value of each customer over the next ``months``.
 
