@@ -763,7 +763,7 @@ def load_header(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """As-of date, its source, population and purchaser counts."""
     as_of = _rows(
         connection,
-        "select as_of_date, as_of_date_source from utilities.util_as_of_date",
+        "select as_of_date, as_of_date_source from intermediate.int_as_of_date",
     )
     as_of_date, source = as_of[0] if as_of else (None, None)
     population = _rows(connection, "select count(*) from marts.user_segments")[0][0]

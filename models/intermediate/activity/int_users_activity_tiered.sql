@@ -22,7 +22,7 @@ behaviour_data as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 joined as (

@@ -9,7 +9,7 @@ orders as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 filtered as (

@@ -7,7 +7,7 @@ orders_per_user as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 rfm_values as (

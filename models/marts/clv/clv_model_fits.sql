@@ -15,11 +15,11 @@ calibration_fits as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 calibration_period as (
-    select calibration_end_date from {{ ref('util_clv_calibration_period') }}
+    select calibration_end_date from {{ ref('int_clv_calibration_period') }}
 ),
 
 unioned as (

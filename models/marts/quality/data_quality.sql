@@ -44,11 +44,11 @@ rejected_counts as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
+    select horizon_date from {{ ref('base_app__data_horizon') }}
 ),
 
 quality as (

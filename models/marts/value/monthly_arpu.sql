@@ -3,7 +3,7 @@
 with
 
 spine as (
-    select * from {{ ref('util_date_spine') }}
+    select * from {{ ref('int_date_spine') }}
 ),
 
 orders as (
@@ -19,7 +19,7 @@ users as (
 ),
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 months as (

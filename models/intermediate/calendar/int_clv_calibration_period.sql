@@ -2,7 +2,7 @@
     when var clv_calibration_end_date is set, none when it is unset (the
     mode is off). Stops the build with a message when the date is
     malformed, leaves no holdout before as_of_date, or comes before the
-    first purchase. A table of its own, like util_as_of_date, so the checks
+    first purchase. A table of its own, like int_as_of_date, so the checks
     always run: inside a larger query the optimiser may skip them. -#}
 {%- set calibration_end = var('clv_calibration_end_date', none) -%}
 {%- set calibration_text = (calibration_end or '') | string
@@ -11,7 +11,7 @@
 with
 
 as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 first_purchase as (
