@@ -10,10 +10,6 @@
 
 with
 
-as_of as (
-    select as_of_date from {{ ref('int_as_of_date') }}
-),
-
 first_purchase as (
     select min(ordered_date) as first_purchase_date
     from {{ ref('int_orders_filtered_to_as_of') }}
@@ -28,11 +24,10 @@ calibration as (
             cast(null as date)
         {%- endif %} as calibration_end_date,
         cast(
-            {{ dbt.dateadd('day', -1, 'as_of.as_of_date') }} as date
+            {{ dbt.dateadd('day', -1, as_of_date()) }} as date
         ) as holdout_end_date,
         first_purchase.first_purchase_date
-    from as_of
-    cross join first_purchase
+    from first_purchase
 ),
 
 checked as (

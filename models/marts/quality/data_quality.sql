@@ -43,10 +43,6 @@ rejected_counts as (
     group by 1
 ),
 
-as_of as (
-    select as_of_date from {{ ref('int_as_of_date') }}
-),
-
 horizon as (
     select horizon_date from {{ ref('base_app__data_horizon') }}
 ),
@@ -63,14 +59,13 @@ quality as (
                     coalesce(rejected_counts.rejected_row_count, 0) * 1.0
                     / raw_counts.raw_row_count
         end as rejected_share,
-        as_of.as_of_date,
+        {{ as_of_date() }} as as_of_date,
         horizon.horizon_date
     from raw_counts
     inner join staged_counts
         on raw_counts.source_table = staged_counts.source_table
     left join rejected_counts
         on raw_counts.source_table = rejected_counts.source_table
-    cross join as_of
     cross join horizon
 ),
 

@@ -36,15 +36,11 @@ clv as (
     select * from {{ ref('user_clv') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('int_as_of_date') }}
-),
-
 profiles as (
     select
         users.user_id,
         users.user_key,
-        as_of.as_of_date,
+        {{ as_of_date() }} as as_of_date,
         users.signed_up_at,
         users.signed_up_at_source,
         users.is_inferred_from_activity,
@@ -114,7 +110,6 @@ profiles as (
         activity.high_conditions_met,
         activity.medium_conditions_met
     from users
-    cross join as_of
     left join demographics on users.user_id = demographics.user_id
     left join orders_per_user on users.user_id = orders_per_user.user_id
     left join rfm on users.user_id = rfm.user_id
