@@ -292,6 +292,6 @@ def test_a_second_season_after_a_quiet_spell_is_not_taken_for_typos(
     assert build.query(
         "select reject_reason, count(*) from staging.stg_app__rejected_rows group by 1"
     ) == [("future_timestamp", 1)]
-    assert str(build.scalar("select as_of_date from utilities.util_as_of_date")) == (
+    assert str(build.scalar("select as_of_date from intermediate.int_as_of_date")) == (
         "2025-08-29"
     )

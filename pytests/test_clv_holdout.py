@@ -237,7 +237,7 @@ def test_an_unusable_calibration_date_stops_with_a_message(
         tmp_path,
         "run",
         "--select",
-        "util_clv_calibration_period",
+        "int_clv_calibration_period",
         "--vars",
         json.dumps(variables),
     )

@@ -138,7 +138,7 @@ def test_as_of_date_replays_an_earlier_day(
     assert build.returncode == 0, build.output[-3000:]
     assert build.query(
         "select cast(as_of_date as varchar), as_of_date_source"
-        " from utilities.util_as_of_date"
+        " from intermediate.int_as_of_date"
     ) == [("2026-01-15", "var as_of_date")]
     assert "as of:       2026-01-15 (var as_of_date)" in build.stdout
 

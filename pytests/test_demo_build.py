@@ -90,7 +90,7 @@ def test_as_of_date_defaults_to_the_day_after_the_latest_valid_order(
 ) -> None:
     as_of, source, latest = demo_build.query(
         "select as_of_date, as_of_date_source, last_ordered_at"
-        " from utilities.util_as_of_date"
+        " from intermediate.int_as_of_date"
     )[0]
     assert source == "day after the latest valid order"
     assert (as_of - latest.date()).days == 1

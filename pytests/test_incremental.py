@@ -70,7 +70,9 @@ def daily_rerun(
     assert first.returncode == 0, first.output[-5000:]
     before = {
         "files": dict(_loaded_files(first)),
-        "as_of_date": first.scalar("select as_of_date from utilities.util_as_of_date"),
+        "as_of_date": first.scalar(
+            "select as_of_date from intermediate.int_as_of_date"
+        ),
         # The next day also repeats an event the first build kept.
         "repeated_event_id": _repeat_an_old_event_in_a_new_file(data, first),
     }
@@ -84,7 +86,7 @@ def test_a_daily_rerun_loads_only_the_new_files(daily_rerun) -> None:
     before, rerun, data = daily_rerun
     for model in (
         "base_app__events",
-        "util_raw_event_days",
+        "base_app__event_days",
         "int_events_aggregated_to_session_days",
     ):
         assert (
@@ -111,7 +113,7 @@ def test_a_daily_rerun_loads_only_the_new_files(daily_rerun) -> None:
     ]
     # The day moved forward: as_of_date is the day after the new day.
     assert (
-        rerun.scalar("select as_of_date from utilities.util_as_of_date")
+        rerun.scalar("select as_of_date from intermediate.int_as_of_date")
         > before["as_of_date"]
     )
 

@@ -92,7 +92,7 @@ def test_header_shows_as_of_date_and_population(
     demo_build: Build, demo_report: str, demo_data: dict
 ) -> None:
     as_of, source = demo_build.query(
-        "select as_of_date, as_of_date_source from utilities.util_as_of_date"
+        "select as_of_date, as_of_date_source from intermediate.int_as_of_date"
     )[0]
     population = demo_build.scalar("select count(*) from marts.user_segments")
     assert "Segment report" in demo_report

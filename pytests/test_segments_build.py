@@ -218,7 +218,7 @@ def test_coverage_test_fails_when_a_user_is_lost_or_doubled(
     data.mkdir()
     (data / "orders.csv").write_text(COVERAGE_ORDERS)
     project = copy_project(tmp_path / "project")
-    model = project / "models" / "marts" / "segments" / "user_segments.py"
+    model = project / "models" / "intermediate" / "segments" / "int_users_segmented.py"
     source = model.read_text()
     call = "return segments.segments_table(profiles, clusters, settings)"
     assert call in source

@@ -8,7 +8,7 @@ import duckdb
 
 from segmentation.project import project_vars
 
-LAYERS = ("raw", "staging", "intermediate", "marts", "utilities")
+LAYERS = ("raw", "staging", "intermediate", "marts")
 
 # Segment-size sections shown once the marts that hold them exist:
 # (title, schema, table, label column).
@@ -75,14 +75,14 @@ def _lines(
     known = {(schema, name) for schema, name, _ in tables}
     lines = [f"Segmentation warehouse: {path}"]
     lines.append(f"  data:        {data_dir or 'demo seeds (seeds/demo)'}")
-    if ("utilities", "util_as_of_date") in known:
+    if ("intermediate", "int_as_of_date") in known:
         as_of, source = connection.execute(
-            "select as_of_date, as_of_date_source from utilities.util_as_of_date"
+            "select as_of_date, as_of_date_source from intermediate.int_as_of_date"
         ).fetchone()
         lines.append(f"  as of:       {as_of} ({source})")
-    if ("utilities", "util_data_horizon") in known:
+    if ("staging", "base_app__data_horizon") in known:
         horizon, rule = connection.execute(
-            "select horizon_date, horizon_rule from utilities.util_data_horizon"
+            "select horizon_date, horizon_rule from staging.base_app__data_horizon"
         ).fetchone()
         lines.append(f"  data horizon: {horizon} ({rule})")
 

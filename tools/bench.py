@@ -1051,7 +1051,7 @@ def compare_btyd(
             connection,
             summary_sql,
             _relation(manifest, "int_orders_filtered_to_as_of"),
-            _relation(manifest, "util_as_of_date"),
+            _relation(manifest, "int_as_of_date"),
             _btyd_time_unit(results),
         )
         gc.collect()

@@ -21,10 +21,6 @@ behaviour_data as (
     from {{ ref('int_session_days_filtered_to_as_of') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 joined as (
     select
         users.user_id,
@@ -51,12 +47,11 @@ joined as (
             ~ 'orders_per_user.last_ordered_at), '
             ~ 'coalesce(orders_per_user.last_ordered_at, '
             ~ 'events_per_user.last_event_at)) as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as days_since_last_activity
     from users
     cross join behaviour_data
-    cross join as_of
     left join events_per_user on users.user_id = events_per_user.user_id
     left join orders_per_user on users.user_id = orders_per_user.user_id
 ),

@@ -5,7 +5,7 @@
     end to the day before as_of_date). Same rules as
     int_users_btyd_summarized: purchases on one day count as one purchase
     worth their sum; time is in var btyd_time_unit. Empty when the var is
-    unset (the mode is off; util_clv_calibration_period is then empty).
+    unset (the mode is off; int_clv_calibration_period is then empty).
     See the clv_holdout docs block. -#}
 {%- set days_per_unit = btyd_days_per_unit() -%}
 
@@ -17,7 +17,7 @@ orders as (
 ),
 
 calibration_period as (
-    select * from {{ ref('util_clv_calibration_period') }}
+    select * from {{ ref('int_clv_calibration_period') }}
 ),
 
 purchase_days as (

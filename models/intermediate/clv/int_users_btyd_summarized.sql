@@ -11,10 +11,6 @@ orders as (
     where is_purchase
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 purchase_days as (
     -- Decimal sums are exact, so the result never depends on the order
     -- in which parallel threads add them up.
@@ -48,7 +44,7 @@ summarized as (
             'day'
         ) }} / {{ days_per_unit }} as recency,
         ({{ dbt.datediff(
-            'per_user.first_purchase_date', 'as_of.as_of_date', 'day'
+            'per_user.first_purchase_date', as_of_date(), 'day'
         ) }} - 1) / {{ days_per_unit }} as customer_age,
         case
             when per_user.frequency > 0
@@ -62,7 +58,6 @@ summarized as (
         end as monetary_value,
         cast(per_user.total_amount as double) as historical_ltv
     from per_user
-    cross join as_of
 )
 
 select * from summarized

@@ -8,17 +8,13 @@ session_days as (
     select * from {{ ref('int_events_aggregated_to_session_days') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 filtered as (
     select
         session_days.user_id,
         session_days.session_id,
         session_days.activity_date,
         {{ dbt.datediff(
-            'session_days.activity_date', 'as_of.as_of_date', 'day'
+            'session_days.activity_date', as_of_date(), 'day'
         ) }} as days_before_as_of,
         session_days.event_count,
         session_days.impression_count,
@@ -30,8 +26,7 @@ filtered as (
         session_days.first_event_at,
         session_days.last_event_at
     from session_days
-    cross join as_of
-    where session_days.activity_date < as_of.as_of_date
+    where session_days.activity_date < {{ as_of_date() }}
 )
 
 select * from filtered

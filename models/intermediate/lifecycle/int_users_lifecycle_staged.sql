@@ -10,22 +10,18 @@ orders_per_user as (
     select * from {{ ref('int_orders_aggregated_to_users') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 purchase_history as (
     select
         users.user_id,
         coalesce(orders_per_user.order_count, 0) as order_count,
         {{ dbt.datediff(
             'cast(orders_per_user.first_purchased_at as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as days_since_first_purchase,
         {{ dbt.datediff(
             'cast(orders_per_user.last_purchased_at as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as days_since_last_purchase,
         {{ dbt.datediff(
@@ -34,7 +30,6 @@ purchase_history as (
             'day'
         ) }} as days_between_last_two_purchases
     from users
-    cross join as_of
     left join orders_per_user on users.user_id = orders_per_user.user_id
 ),
 

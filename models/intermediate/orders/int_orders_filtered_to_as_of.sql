@@ -8,10 +8,6 @@ orders as (
     select * from {{ ref('stg_app__orders') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 filtered as (
     select
         orders.order_id,
@@ -19,7 +15,7 @@ filtered as (
         orders.ordered_at,
         cast(orders.ordered_at as date) as ordered_date,
         {{ dbt.datediff(
-            'cast(orders.ordered_at as date)', 'as_of.as_of_date', 'day'
+            'cast(orders.ordered_at as date)', as_of_date(), 'day'
         ) }} as days_before_as_of,
         orders.amount,
         orders.status,
@@ -28,8 +24,7 @@ filtered as (
             as is_purchase,
         orders.status in {{ in_list(var('refund_statuses')) }} as is_refund
     from orders
-    cross join as_of
-    where orders.ordered_at < as_of.as_of_date
+    where orders.ordered_at < {{ as_of_date() }}
 )
 
 select * from filtered

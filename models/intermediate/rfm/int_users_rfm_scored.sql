@@ -6,22 +6,17 @@ orders_per_user as (
     select * from {{ ref('int_orders_aggregated_to_users') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 rfm_values as (
     select
         orders_per_user.user_id,
         {{ dbt.datediff(
             'cast(orders_per_user.last_purchased_at as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as recency_days,
         orders_per_user.purchase_day_count as frequency,
         orders_per_user.net_revenue as monetary
     from orders_per_user
-    cross join as_of
     where orders_per_user.order_count > 0
 ),
 

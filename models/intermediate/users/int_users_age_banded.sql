@@ -10,10 +10,6 @@ age_bands as (
     select * from {{ ref('age_bands') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 aged as (
     select
         users.user_id,
@@ -21,23 +17,22 @@ aged as (
         users.region,
         users.city,
         users.acquisition_channel,
-        extract(year from as_of.as_of_date)
+        extract(year from {{ as_of_date() }})
         - extract(year from users.birth_date)
         - case
             when
-                extract(month from as_of.as_of_date)
+                extract(month from {{ as_of_date() }})
                 < extract(month from users.birth_date)
                 or (
-                    extract(month from as_of.as_of_date)
+                    extract(month from {{ as_of_date() }})
                     = extract(month from users.birth_date)
-                    and extract(day from as_of.as_of_date)
+                    and extract(day from {{ as_of_date() }})
                     < extract(day from users.birth_date)
                 )
                 then 1
             else 0
         end as age
     from users
-    cross join as_of
 ),
 
 banded as (

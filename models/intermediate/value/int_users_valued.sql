@@ -30,10 +30,6 @@ clv as (
     select * from {{ ref('int_users_clv_predicted') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 joined as (
     select
         users.user_id,
@@ -46,16 +42,15 @@ joined as (
             ~ 'coalesce(users.signed_up_at, orders_per_user.first_purchased_at), '
             ~ 'coalesce(orders_per_user.first_purchased_at, users.signed_up_at)'
             ~ ') as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as tenure_days,
         {{ dbt.datediff(
             'cast(orders_per_user.first_purchased_at as date)',
-            'as_of.as_of_date',
+            as_of_date(),
             'day'
         ) }} as days_since_first_purchase
     from users
-    cross join as_of
     left join orders_per_user on users.user_id = orders_per_user.user_id
     left join rfm on users.user_id = rfm.user_id
     left join clv on users.user_id = clv.user_id

@@ -11,7 +11,7 @@
 with
 
 spine as (
-    select * from {{ ref('util_date_spine') }}
+    select * from {{ ref('int_date_spine') }}
 ),
 
 user_days as (

@@ -14,23 +14,18 @@ calibration_fits as (
     select * from {{ ref('int_btyd_models_fitted_to_calibration') }}
 ),
 
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
 calibration_period as (
-    select calibration_end_date from {{ ref('util_clv_calibration_period') }}
+    select calibration_end_date from {{ ref('int_clv_calibration_period') }}
 ),
 
 unioned as (
     select
         'prediction' as fit_purpose,
         cast(
-            {{ dbt.dateadd('day', -1, 'as_of.as_of_date') }} as date
+            {{ dbt.dateadd('day', -1, as_of_date()) }} as date
         ) as fitted_through_date,
         prediction_fits.*
     from prediction_fits
-    cross join as_of
     union all
     select
         'calibration' as fit_purpose,

@@ -4,7 +4,7 @@
 with
 
 spine as (
-    select * from {{ ref('util_date_spine') }}
+    select * from {{ ref('int_date_spine') }}
 ),
 
 orders as (

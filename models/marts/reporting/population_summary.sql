@@ -4,7 +4,7 @@
 with
 
 as_of as (
-    select * from {{ ref('util_as_of_date') }}
+    select * from {{ ref('int_as_of_date') }}
 ),
 
 segments as (

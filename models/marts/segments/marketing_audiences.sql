@@ -4,7 +4,7 @@
 with
 
 segments as (
-    select * from {{ ref('user_segments') }}
+    select * from {{ ref('int_users_segmented') }}
 ),
 
 playbook as (

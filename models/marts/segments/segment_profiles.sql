@@ -3,11 +3,11 @@
 with
 
 segments as (
-    select * from {{ ref('user_segments') }}
+    select * from {{ ref('int_users_segmented') }}
 ),
 
 profiles as (
-    select * from {{ ref('user_profiles') }}
+    select * from {{ ref('int_users_profiled') }}
 ),
 
 joined as (

@@ -1,6 +1,8 @@
 {#- How good the segmentation is, per segment dimension: coverage of the
     population, the largest and smallest segment's share and, for the
-    clusters, the chosen k's scores. -#}
+    clusters, the chosen k's scores. A roll-up of the final tables (meta
+    rollup_of_final_tables): it sums the published segment_profiles mart,
+    so it checks what BI reads. -#}
 with
 
 profiles as (
@@ -13,7 +15,7 @@ population as (
 ),
 
 chosen_k as (
-    select * from {{ ref('cluster_k_selection') }}
+    select * from {{ ref('int_clustering_k_selected') }}
     where is_chosen
 ),
 

@@ -1,127 +1,86 @@
 {#- The BI-facing user profile: one wide row per user of the population as
-    of as_of_date, prospects included. Every metric is computed upstream
-    and only selected here. Personal data (e-mail, phone, birth date) stays
-    in staging. -#}
+    of as_of_date, prospects included. Assembled once in int_users_profiled,
+    only selected here. Personal data (e-mail, phone, birth date) stays in
+    staging. -#}
 with
 
-users as (
-    select * from {{ ref('int_users_filtered_to_as_of') }}
+profiled as (
+    select * from {{ ref('int_users_profiled') }}
 ),
 
-demographics as (
-    select * from {{ ref('int_users_age_banded') }}
-),
-
-orders_per_user as (
-    select * from {{ ref('int_orders_aggregated_to_users') }}
-),
-
-rfm as (
-    select * from {{ ref('int_users_rfm_segmented') }}
-),
-
-value as (
-    select * from {{ ref('int_users_valued') }}
-),
-
-activity as (
-    select * from {{ ref('int_users_activity_tiered') }}
-),
-
-lifecycle as (
-    select * from {{ ref('int_users_lifecycle_staged') }}
-),
-
-clv as (
-    select * from {{ ref('user_clv') }}
-),
-
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
-
-profiles as (
+final as (
     select
-        users.user_id,
-        users.user_key,
-        as_of.as_of_date,
-        users.signed_up_at,
-        users.signed_up_at_source,
-        users.is_inferred_from_activity,
-        users.is_opted_in_to_marketing,
-        demographics.gender,
-        demographics.age,
-        demographics.age_band,
-        demographics.region,
-        demographics.city,
-        demographics.acquisition_channel,
-        lifecycle.lifecycle_stage,
-        rfm.rfm_segment,
-        value.value_tier,
-        activity.activity_tier,
-        rfm.recency_days,
-        rfm.frequency,
-        rfm.monetary,
-        rfm.recency_score,
-        rfm.frequency_score,
-        rfm.monetary_score,
-        rfm.frequency_monetary_score,
-        rfm.rfm_cell,
-        value.order_count,
-        coalesce(orders_per_user.purchase_day_count, 0) as purchase_day_count,
-        value.net_revenue,
-        coalesce(orders_per_user.refund_count, 0) as refund_count,
-        coalesce(orders_per_user.refunded_amount, 0) as refunded_amount,
-        coalesce(orders_per_user.cancelled_order_count, 0)
-            as cancelled_order_count,
-        value.average_order_value,
-        value.tenure_days,
-        value.arpu_monthly,
-        value.historical_ltv,
-        value.purchase_rate_monthly,
-        value.retention_probability,
-        value.predicted_ltv,
-        clv.probability_alive,
-        clv.predicted_clv,
-        clv.clv_source,
-        value.value_percentile,
-        orders_per_user.first_purchased_at,
-        orders_per_user.last_purchased_at,
-        lifecycle.days_since_first_purchase,
-        lifecycle.days_between_last_two_purchases,
-        activity.has_behaviour_data,
-        activity.days_since_last_activity,
-        activity.sessions_30d,
-        activity.active_days_30d,
-        activity.browse_minutes_30d,
-        activity.impressions_30d,
-        activity.clicks_30d,
-        activity.page_views_30d,
-        activity.ctr_30d,
-        activity.add_to_cart_rate_30d,
-        activity.conversion_rate_30d,
-        activity.purchases_30d,
-        activity.sessions_90d,
-        activity.active_days_90d,
-        activity.browse_minutes_90d,
-        activity.impressions_90d,
-        activity.clicks_90d,
-        activity.page_views_90d,
-        activity.ctr_90d,
-        activity.add_to_cart_rate_90d,
-        activity.conversion_rate_90d,
-        activity.purchases_90d,
-        activity.high_conditions_met,
-        activity.medium_conditions_met
-    from users
-    cross join as_of
-    left join demographics on users.user_id = demographics.user_id
-    left join orders_per_user on users.user_id = orders_per_user.user_id
-    left join rfm on users.user_id = rfm.user_id
-    left join value on users.user_id = value.user_id
-    left join activity on users.user_id = activity.user_id
-    left join lifecycle on users.user_id = lifecycle.user_id
-    left join clv on users.user_id = clv.user_id
+        user_id,
+        user_key,
+        as_of_date,
+        signed_up_at,
+        signed_up_at_source,
+        is_inferred_from_activity,
+        is_opted_in_to_marketing,
+        gender,
+        age,
+        age_band,
+        region,
+        city,
+        acquisition_channel,
+        lifecycle_stage,
+        rfm_segment,
+        value_tier,
+        activity_tier,
+        recency_days,
+        frequency,
+        monetary,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        frequency_monetary_score,
+        rfm_cell,
+        order_count,
+        purchase_day_count,
+        net_revenue,
+        refund_count,
+        refunded_amount,
+        cancelled_order_count,
+        average_order_value,
+        tenure_days,
+        arpu_monthly,
+        historical_ltv,
+        purchase_rate_monthly,
+        retention_probability,
+        predicted_ltv,
+        probability_alive,
+        predicted_clv,
+        clv_source,
+        value_percentile,
+        first_purchased_at,
+        last_purchased_at,
+        days_since_first_purchase,
+        days_between_last_two_purchases,
+        has_behaviour_data,
+        days_since_last_activity,
+        sessions_30d,
+        active_days_30d,
+        browse_minutes_30d,
+        impressions_30d,
+        clicks_30d,
+        page_views_30d,
+        ctr_30d,
+        add_to_cart_rate_30d,
+        conversion_rate_30d,
+        purchases_30d,
+        sessions_90d,
+        active_days_90d,
+        browse_minutes_90d,
+        impressions_90d,
+        clicks_90d,
+        page_views_90d,
+        ctr_90d,
+        add_to_cart_rate_90d,
+        conversion_rate_90d,
+        purchases_90d,
+        high_conditions_met,
+        medium_conditions_met
+    from profiled
 )
 
-select * from profiles
+select * from final

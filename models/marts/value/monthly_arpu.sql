@@ -3,7 +3,7 @@
 with
 
 spine as (
-    select * from {{ ref('util_date_spine') }}
+    select * from {{ ref('int_date_spine') }}
 ),
 
 orders as (
@@ -16,10 +16,6 @@ user_days as (
 
 users as (
     select * from {{ ref('int_users_filtered_to_as_of') }}
-),
-
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
 ),
 
 months as (
@@ -84,9 +80,8 @@ monthly as (
                 then revenue.net_revenue / revenue.purchasing_users
         end as arppu,
         {{ dbt.dateadd('month', 1, 'months.date_month') }}
-        <= as_of.as_of_date as is_complete_month
+        <= {{ as_of_date() }} as is_complete_month
     from months
-    cross join as_of
     left join revenue on months.date_month = revenue.date_month
     left join active on months.date_month = active.date_month
     inner join registered on months.date_month = registered.date_month

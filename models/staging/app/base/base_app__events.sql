@@ -23,7 +23,7 @@ file_versions as (
 ),
 
 horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
+    select horizon_date from {{ ref('base_app__data_horizon') }}
 ),
 
 users as (

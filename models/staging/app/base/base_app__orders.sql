@@ -8,7 +8,7 @@
 with
 
 horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
+    select horizon_date from {{ ref('base_app__data_horizon') }}
 ),
 
 users as (

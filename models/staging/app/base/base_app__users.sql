@@ -5,7 +5,7 @@ source as (
 ),
 
 horizon as (
-    select horizon_date from {{ ref('util_data_horizon') }}
+    select horizon_date from {{ ref('base_app__data_horizon') }}
 ),
 
 parsed as (

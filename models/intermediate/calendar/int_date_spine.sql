@@ -28,7 +28,7 @@ bounds as (
     select
         cast(first_ordered_at as date) as first_date,
         as_of_date
-    from {{ ref('util_as_of_date') }}
+    from {{ ref('int_as_of_date') }}
 ),
 
 first_event as (

@@ -10,7 +10,7 @@ orders as (
 ),
 
 event_days as (
-    select * from {{ ref('util_raw_event_days') }}
+    select * from {{ ref('base_app__event_days') }}
 ),
 
 activity_days as (

@@ -1,4 +1,5 @@
-"""K-Means cluster of every purchaser, with stable ids and a readable label.
+"""K-Means cluster of every purchaser, with stable ids and a readable label
+(the assignment step behind marts.user_clusters).
 
 Thin on purpose: the logic is in segmentation.methods.clustering and
 segmentation.dbt_python.clustering.
@@ -11,6 +12,6 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta")["clustering"]
     features = dbt.ref("int_users_featurized").to_arrow_table()
-    k_scores = dbt.ref("cluster_k_selection").to_arrow_table()
+    k_scores = dbt.ref("int_clustering_k_selected").to_arrow_table()
     previous = read_previous(session, dbt.this, "user_id", "cluster_id")
     return clustering.user_clusters_table(features, k_scores, settings, previous)

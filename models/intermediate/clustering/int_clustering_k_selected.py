@@ -1,4 +1,5 @@
-"""Scores of every k tried for the user clusters, and the k chosen.
+"""Scores of every k tried for the user clusters, and the k chosen (the
+fit step behind marts.cluster_k_selection).
 
 Thin on purpose: the logic is segmentation.methods.clustering.choose_k.
 """

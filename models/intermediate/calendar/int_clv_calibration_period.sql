@@ -2,17 +2,13 @@
     when var clv_calibration_end_date is set, none when it is unset (the
     mode is off). Stops the build with a message when the date is
     malformed, leaves no holdout before as_of_date, or comes before the
-    first purchase. A table of its own, like util_as_of_date, so the checks
+    first purchase. A table of its own, like int_as_of_date, so the checks
     always run: inside a larger query the optimiser may skip them. -#}
 {%- set calibration_end = var('clv_calibration_end_date', none) -%}
 {%- set calibration_text = (calibration_end or '') | string
     | replace("'", "") -%}
 
 with
-
-as_of as (
-    select as_of_date from {{ ref('util_as_of_date') }}
-),
 
 first_purchase as (
     select min(ordered_date) as first_purchase_date
@@ -28,11 +24,10 @@ calibration as (
             cast(null as date)
         {%- endif %} as calibration_end_date,
         cast(
-            {{ dbt.dateadd('day', -1, 'as_of.as_of_date') }} as date
+            {{ dbt.dateadd('day', -1, as_of_date()) }} as date
         ) as holdout_end_date,
         first_purchase.first_purchase_date
-    from as_of
-    cross join first_purchase
+    from first_purchase
 ),
 
 checked as (

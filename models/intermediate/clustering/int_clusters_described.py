@@ -1,5 +1,5 @@
 """Centroid of every cluster in original feature units, one row per
-cluster and feature.
+cluster and feature (behind marts.cluster_centroids).
 
 Thin on purpose: the logic is in segmentation.dbt_python.clustering.
 """
@@ -11,5 +11,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta")["clustering"]
     features = dbt.ref("int_users_featurized").to_arrow_table()
-    clusters = dbt.ref("user_clusters").to_arrow_table()
+    clusters = dbt.ref("int_users_clustered").to_arrow_table()
     return clustering.centroids_table(features, clusters, settings)
