@@ -197,7 +197,7 @@ def _mart_reads_a_mart(manifest: dict[str, Any]) -> None:
 
 
 def _rollup_reads_a_rollup(manifest: dict[str, Any]) -> None:
-    _model(manifest, "segment_profiles")["config"]["meta"][ROLLUP_META] = True
+    _add_parent(manifest, "segment_quality", f"model.{PROJECT}.rfm_grid")
 
 
 def _rollup_outside_marts(manifest: dict[str, Any]) -> None:
@@ -251,7 +251,7 @@ BROKEN_RULES = [
     (
         _rollup_reads_a_rollup,
         "model segment_quality (roll-up) reads roll-up model"
-        " segment_profiles: roll-ups read only marts that are not roll-ups",
+        " rfm_grid: roll-ups read only marts that are not roll-ups",
     ),
     (
         _rollup_outside_marts,
