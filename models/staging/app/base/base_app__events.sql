@@ -22,17 +22,7 @@ file_versions as (
     where table_name = 'events'
 ),
 
-horizon as (
-    select horizon_date from {{ ref('base_app__data_horizon') }}
-),
-
-users as (
-    select user_id from {{ ref('stg_app__users') }}
-),
-
-users_provided as (
-    select count(*) > 0 as are_users_provided from users
-),
+{{ cross_table_check_ctes() }}
 
 {% call(rows) deduplicate(
     key='event_id',
@@ -63,11 +53,7 @@ users_provided as (
                     or parsed.duration_seconds > 86400
                 )
                 then 'invalid_duration'
-            when cast(parsed.occurred_at as date) > horizon.horizon_date
-                then 'future_timestamp'
-            when
-                users_provided.are_users_provided and users.user_id is null
-                then 'unknown_user'
+            {{ cross_table_reject_reasons('parsed.occurred_at') }}
         end as row_reject_reason
     from (
         select
@@ -91,9 +77,7 @@ users_provided as (
             {{ source_file_filter(increment, file_column) }}
             and {{ rows }}
     ) as parsed
-    cross join horizon
-    cross join users_provided
-    left join users on parsed.user_id = users.user_id
+    {{ cross_table_check_joins('parsed') }}
 {% endcall %}
 
 validated as (

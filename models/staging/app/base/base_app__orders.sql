@@ -7,17 +7,7 @@
 
 with
 
-horizon as (
-    select horizon_date from {{ ref('base_app__data_horizon') }}
-),
-
-users as (
-    select user_id from {{ ref('stg_app__users') }}
-),
-
-users_provided as (
-    select count(*) > 0 as are_users_provided from users
-),
+{{ cross_table_check_ctes() }}
 
 {% call(rows) deduplicate(
     key='order_id',
@@ -37,11 +27,7 @@ users_provided as (
             when parsed.amount < 0 then 'negative_amount'
             when parsed.status not in {{ in_list(var('order_statuses')) }}
                 then 'invalid_status'
-            when cast(parsed.ordered_at as date) > horizon.horizon_date
-                then 'future_timestamp'
-            when
-                users_provided.are_users_provided and users.user_id is null
-                then 'unknown_user'
+            {{ cross_table_reject_reasons('parsed.ordered_at') }}
         end as row_reject_reason
     from (
         select
@@ -59,9 +45,7 @@ users_provided as (
         from {{ raw_orders }} as raw_order
         where {{ rows }}
     ) as parsed
-    cross join horizon
-    cross join users_provided
-    left join users on parsed.user_id = users.user_id
+    {{ cross_table_check_joins('parsed') }}
 {% endcall %}
 
 validated as (
