@@ -2,18 +2,29 @@
 
 Each build runs the same command line as ``make run`` (``python -m
 segmentation run``) in a subprocess, with the warehouse, dbt's target folder
-and its logs in a temporary folder, so tests never touch warehouse/ and never
-share state.
+and its logs in a temporary folder, so tests never touch warehouse/.
+
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadgroup`` in
+pyproject.toml). A build that several tests need (the demo, the small Parquet
+folder, the orders-only folder) is made once per run by whichever worker
+needs it first, in the folder both workers share, while the other waits for
+it (``made_once``); tests only read it. A test that runs a second build on
+top of one works on its own copy (``copy_build``). The tests of a module that
+share a module-scoped fixture run on one worker (``xdist_group``, set by
+``pytest_collection_modifyitems`` below), so that fixture is made once too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -54,6 +65,11 @@ class Build:
 
     def scalar(self, sql: str) -> object:
         return self.query(sql)[0][0]
+
+    @property
+    def workdir(self) -> Path:
+        """The folder of the build: warehouse, target, logs, published."""
+        return self.database.parent
 
 
 def build_env(workdir: Path) -> dict[str, str]:
@@ -133,18 +149,106 @@ def write_cdnow_orders(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    """The demo data built once per test session, exactly as make run does."""
-    build = run_build(tmp_path_factory.mktemp("demo"))
+# --- builds shared by the tests and the xdist workers of a run -------------
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this run shares: under pytest-xdist the
+    parent of the worker's base temporary folder (the pattern of the
+    pytest-xdist docs), else the base temporary folder itself."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], object],
+) -> Path:
+    """The shared folder `name`, filled by ``make(folder)`` by the first
+    worker that asks for it; the others wait on its lock, then reuse it. A
+    folder left half-made (its maker died) is made again."""
+    root = shared_folder(tmp_path_factory)
+    folder = root / name
+    done = root / f"{name}.done"
+    with _locked(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *args: str
+) -> Build:
+    """``run_build(ARGS)`` made once per run (``made_once``) and only read
+    by the tests: a test that builds again on top of it uses ``copy_build``."""
+
+    def make(workdir: Path) -> None:
+        build = run_build(workdir, *args)
+        record = asdict(build)
+        record["database"] = build.database.name
+        (workdir / "build.json").write_text(json.dumps(record))
+
+    workdir = made_once(tmp_path_factory, name, make)
+    record = json.loads((workdir / "build.json").read_text())
+    record["database"] = workdir / record["database"]
+    build = Build(**record)
     assert build.returncode == 0, build.output[-5000:]
-    yield build
+    return build
+
+
+def copy_build(build: Build, workdir: Path) -> Path:
+    """A private copy of a build (warehouse, dbt target folder, published
+    releases) in workdir, for a test that runs dbt or another build on top
+    of a shared one; returns workdir."""
+    workdir.mkdir(parents=True)
+    shutil.copy2(build.database, workdir / "warehouse.duckdb")
+    for name in ("target", "published"):
+        if (build.workdir / name).exists():
+            shutil.copytree(build.workdir / name, workdir / name, symlinks=True)
+    return workdir
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a module-scoped fixture (a build, a bench run) stay on
+    one xdist worker with the rest of their module (``--dist loadgroup``),
+    so the fixture is made once. Runs before xdist reads the marks."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(
+            definitions[-1].scope == "module"
+            for definitions in info.name2fixturedefs.values()
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
-def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """orders/users/events Parquet files of 1,500 users from the generator."""
-    folder = tmp_path_factory.mktemp("parquet")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The demo data built once per test run, exactly as make run does."""
+    return shared_build(tmp_path_factory, "demo")
+
+
+def _write_small_parquet(folder: Path) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -161,14 +265,28 @@ def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    return folder
+
+
+@pytest.fixture(scope="session")
+def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """orders/users/events Parquet files of 1,500 users from the generator."""
+    return made_once(tmp_path_factory, "parquet_data", _write_small_parquet)
+
+
+@pytest.fixture(scope="session")
+def small_parquet_build(
+    tmp_path_factory: pytest.TempPathFactory, small_parquet_dir: Path
+) -> Build:
+    """``make run DATA=small_parquet_dir``, built once per test run."""
+    return shared_build(tmp_path_factory, "parquet", "--data", str(small_parquet_dir))
 
 
 @pytest.fixture(scope="session")
 def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """A build on a folder holding only the demo orders.csv."""
-    data = tmp_path_factory.mktemp("orders_only_data")
-    shutil.copy(DEMO_DIR / "orders.csv", data / "orders.csv")
-    build = run_build(tmp_path_factory.mktemp("orders_only"), "--data", str(data))
-    assert build.returncode == 0, build.output[-5000:]
-    return build
+    data = made_once(
+        tmp_path_factory,
+        "orders_only_data",
+        lambda folder: shutil.copy(DEMO_DIR / "orders.csv", folder / "orders.csv"),
+    )
+    return shared_build(tmp_path_factory, "orders_only", "--data", str(data))
