@@ -10,8 +10,8 @@ folder, the orders-only folder) is made once per run by whichever worker
 needs it first, in the folder both workers share, while the other waits for
 it (``made_once``); tests only read it. A test that runs a second build on
 top of one works on its own copy (``copy_build``). The tests of a module that
-share a module-scoped fixture run on one worker (``xdist_group``, set by
-``pytest_collection_modifyitems`` below), so that fixture is made once too.
+share a module-scoped fixture run on one worker (``pytest_xdist_make_scheduler``
+below), so that fixture is made once too.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -226,20 +227,46 @@ def copy_build(build: Build, workdir: Path) -> Path:
     return workdir
 
 
+def _has_module_fixture(module: Path) -> bool:
+    source = module.read_text(encoding="utf-8") if module.is_file() else ""
+    return re.search(r"@pytest\.fixture\(\s*scope=[\"']module[\"']", source) is not None
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use a module-scoped fixture (a build, a bench run) stay on
-    one xdist worker with the rest of their module (``--dist loadgroup``),
-    so the fixture is made once. Runs before xdist reads the marks."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        if any(
-            definitions[-1].scope == "module"
-            for definitions in info.name2fixturedefs.values()
-        ):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadgroup``, where the group of a test is its module when the
+    module has a module-scoped fixture (a build, a bench run), so that the
+    fixture is made once, and the test itself otherwise.
+
+    pytest-xdist 3.8.0 groups by ``xdist_group`` marks by renaming the tests,
+    which pytest 9.2 no longer lets it do, so its own loadgroup spreads
+    every test; this scheduler groups from the node ids alone."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleFixtureScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if _has_module_fixture(config.rootpath / module):
+                return module
+            return super()._split_scope(nodeid)
+
+    return ModuleFixtureScheduling(config, log)
+
+
+# The shared build each xdist worker makes first, so that neither waits for
+# the other's at the start of the run.
+FIRST_BUILDS = {"gw0": "demo_build", "gw1": "small_parquet_build"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _first_build(request: pytest.FixtureRequest) -> None:
+    name = FIRST_BUILDS.get(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    if name and any(name in item.fixturenames for item in request.session.items):
+        # A failed build is reported by the tests that use it, not by all.
+        with suppress(Exception):
+            request.getfixturevalue(name)
 
 
 @pytest.fixture(scope="session")
