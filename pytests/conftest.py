@@ -2,19 +2,30 @@
 
 Each build runs the same command line as ``make run`` (``python -m
 segmentation run``) in a subprocess, with the warehouse, dbt's target folder
-and its logs in a temporary folder, so tests never touch warehouse/ and never
-share state.
+and its logs in a temporary folder, so tests never touch warehouse/.
+
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadgroup`` in
+pyproject.toml). A build that several tests need (the demo, the small Parquet
+folder, the orders-only folder) is made once per run by whichever worker
+needs it first, in the folder both workers share, while the other waits for
+it (``made_once``); tests only read it. A test that runs a second build on
+top of one works on its own copy (``copy_build``). The tests of a module that
+share a module-scoped fixture run on one worker (``pytest_xdist_make_scheduler``
+below), so that fixture is made once too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
@@ -55,6 +66,11 @@ class Build:
 
     def scalar(self, sql: str) -> object:
         return self.query(sql)[0][0]
+
+    @property
+    def workdir(self) -> Path:
+        """The folder of the build: warehouse, target, logs, published."""
+        return self.database.parent
 
 
 def build_env(workdir: Path) -> dict[str, str]:
@@ -134,18 +150,136 @@ def write_cdnow_orders(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    """The demo data built once per test session, exactly as make run does."""
-    build = run_build(tmp_path_factory.mktemp("demo"))
+# --- builds shared by the tests and the xdist workers of a run -------------
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this run shares: under pytest-xdist the
+    parent of the worker's base temporary folder (the pattern of the
+    pytest-xdist docs), else the base temporary folder itself."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "shared"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    make: Callable[[Path], object],
+) -> Path:
+    """The shared folder `name`, filled by ``make(folder)`` by the first
+    worker that asks for it; the others wait on its lock, then reuse it. A
+    folder left half-made (its maker died) is made again."""
+    root = shared_folder(tmp_path_factory)
+    folder = root / name
+    done = root / f"{name}.done"
+    with _locked(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *args: str,
+    runner: Callable[..., Build] = run_build,
+) -> Build:
+    """``run_build(ARGS)`` (or ``runner(ARGS)``, e.g. ``run_dbt``) made once
+    per run (``made_once``) and only read by the tests: a test that builds
+    again on top of it uses ``copy_build``."""
+
+    def make(workdir: Path) -> None:
+        build = runner(workdir, *args)
+        record = asdict(build)
+        record["database"] = build.database.name
+        (workdir / "build.json").write_text(json.dumps(record))
+
+    workdir = made_once(tmp_path_factory, name, make)
+    record = json.loads((workdir / "build.json").read_text())
+    record["database"] = workdir / record["database"]
+    build = Build(**record)
     assert build.returncode == 0, build.output[-5000:]
-    yield build
+    return build
+
+
+def copy_build(build: Build, workdir: Path) -> Path:
+    """A private copy of a build (warehouse, dbt target folder, published
+    releases) in workdir, for a test that runs dbt or another build on top
+    of a shared one; returns workdir."""
+    workdir.mkdir(parents=True)
+    shutil.copy2(build.database, workdir / "warehouse.duckdb")
+    for name in ("target", "published"):
+        if (build.workdir / name).exists():
+            shutil.copytree(build.workdir / name, workdir / name, symlinks=True)
+    return workdir
+
+
+def _has_module_fixture(module: Path) -> bool:
+    source = module.read_text(encoding="utf-8") if module.is_file() else ""
+    return re.search(r"@pytest\.fixture\(\s*scope=[\"']module[\"']", source) is not None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadgroup``, where the group of a test is its module when the
+    module has a module-scoped fixture (a build, a bench run), so that the
+    fixture is made once, and the test itself otherwise.
+
+    pytest-xdist 3.8.0 groups by ``xdist_group`` marks by renaming the tests,
+    which pytest 9.2 no longer lets it do, so its own loadgroup spreads
+    every test; this scheduler groups from the node ids alone."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleFixtureScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if _has_module_fixture(config.rootpath / module):
+                return module
+            return super()._split_scope(nodeid)
+
+    return ModuleFixtureScheduling(config, log)
+
+
+# The shared build each xdist worker makes first, so that neither waits for
+# the other's at the start of the run.
+FIRST_BUILDS = {"gw0": "demo_build", "gw1": "small_parquet_build"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _first_build(request: pytest.FixtureRequest) -> None:
+    name = FIRST_BUILDS.get(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    if name and any(name in item.fixturenames for item in request.session.items):
+        # A failed build is reported by the tests that use it, not by all.
+        with suppress(Exception):
+            request.getfixturevalue(name)
 
 
 @pytest.fixture(scope="session")
-def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """orders/users/events Parquet files of 1,500 users from the generator."""
-    folder = tmp_path_factory.mktemp("parquet")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The demo data built once per test run, exactly as make run does."""
+    return shared_build(tmp_path_factory, "demo")
+
+
+def _write_small_parquet(folder: Path) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -162,17 +296,31 @@ def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    return folder
+
+
+@pytest.fixture(scope="session")
+def small_parquet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """orders/users/events Parquet files of 1,500 users from the generator."""
+    return made_once(tmp_path_factory, "parquet_data", _write_small_parquet)
+
+
+@pytest.fixture(scope="session")
+def small_parquet_build(
+    tmp_path_factory: pytest.TempPathFactory, small_parquet_dir: Path
+) -> Build:
+    """``make run DATA=small_parquet_dir``, built once per test run."""
+    return shared_build(tmp_path_factory, "parquet", "--data", str(small_parquet_dir))
 
 
 @pytest.fixture(scope="session")
 def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """A build on a folder holding only the demo orders.csv."""
-    data = tmp_path_factory.mktemp("orders_only_data")
-    shutil.copy(DEMO_DIR / "orders.csv", data / "orders.csv")
-    build = run_build(tmp_path_factory.mktemp("orders_only"), "--data", str(data))
-    assert build.returncode == 0, build.output[-5000:]
-    return build
+    data = made_once(
+        tmp_path_factory,
+        "orders_only_data",
+        lambda folder: shutil.copy(DEMO_DIR / "orders.csv", folder / "orders.csv"),
+    )
+    return shared_build(tmp_path_factory, "orders_only", "--data", str(data))
 
 
 @pytest.fixture(scope="session")
@@ -187,15 +335,16 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     (``clv_model_fits``, ``clv_holdout_comparison``) and value tiers cut on
     predicted CLV (``int_users_valued``, var ``value_tier_metric``).
     """
-    data = write_cdnow_orders(tmp_path_factory.mktemp("cdnow_data"))
+    data = made_once(tmp_path_factory, "cdnow_data", write_cdnow_orders)
     variables = {
         "data_dir": str(data),
         "as_of_date": "1998-07-01",
         "clv_calibration_end_date": "1997-09-30",
         "value_tier_metric": "predicted_clv",
     }
-    build = run_dbt(
-        tmp_path_factory.mktemp("cdnow"),
+    return shared_build(
+        tmp_path_factory,
+        "cdnow",
         "build",
         "--select",
         "+clv_holdout_comparison",
@@ -205,6 +354,5 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         "cautious",
         "--vars",
         json.dumps(variables),
+        runner=run_dbt,
     )
-    assert build.returncode == 0, build.output[-5000:]
-    return build

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import sqlalchemy
-from conftest import PROJECT_DIR, Build, build_env, run_dbt
+from conftest import PROJECT_DIR, Build, build_env, copy_build, run_dbt
 
 from segmentation import publish
 
@@ -50,9 +50,10 @@ def test_demo_build_publishes_a_complete_release(demo_build: Build) -> None:
 
 
 def test_bi_reads_during_a_build_and_a_held_reader_does_not_block_it(
-    demo_build: Build,
+    demo_build: Build, tmp_path: Path
 ) -> None:
-    workdir = demo_build.database.parent
+    # The demo rebuilt on top of a copy: the shared build stays as it is.
+    workdir = copy_build(demo_build, tmp_path / "demo")
     queries = _compiled_analyses(workdir)
     root = workdir / "published"
     before = publish.current_database(root).resolve()

@@ -42,9 +42,9 @@ def test_folder_with_only_orders_csv_builds(orders_only_build: Build) -> None:
 
 
 def test_folder_with_parquet_files_builds(
-    small_parquet_dir: Path, tmp_path: Path
+    small_parquet_dir: Path, small_parquet_build: Build
 ) -> None:
-    build = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    build = small_parquet_build
     assert build.returncode == 0, build.output[-3000:]
     for table in ("users", "orders", "events"):
         expected = duckdb.sql(

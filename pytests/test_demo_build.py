@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
-from conftest import DEMO_DIR, Build, run_dbt
+from conftest import DEMO_DIR, Build, copy_build, run_dbt
 
 MANIFEST = json.loads((DEMO_DIR / "_manifest.json").read_text())
 
@@ -146,8 +147,9 @@ def test_summary_lists_layers_and_reasons(demo_build: Build) -> None:
     assert "as of:       " + MANIFEST["history"]["end"] in out
 
 
-def test_analyses_compile_and_return_rows(demo_build: Build) -> None:
-    workdir = demo_build.database.parent
+def test_analyses_compile_and_return_rows(demo_build: Build, tmp_path: Path) -> None:
+    # dbt opens the warehouse for writing: it runs on a copy of the shared build.
+    workdir = copy_build(demo_build, tmp_path / "demo")
     compiled = run_dbt(workdir, "compile", "--select", "path:analyses")
     assert compiled.returncode == 0, compiled.output[-3000:]
     sql_files = sorted(
@@ -161,11 +163,11 @@ def test_analyses_compile_and_return_rows(demo_build: Build) -> None:
         assert rows, sql_file.name
 
 
-def test_the_dbt_unit_tests_pass(demo_build: Build) -> None:
+def test_the_dbt_unit_tests_pass(demo_build: Build, tmp_path: Path) -> None:
     """make run leaves the unit tests out (they pin the default vars, so a
     user's own thresholds would fail them); make test runs every one."""
     assert "unit test" not in demo_build.output.split("Finished running")[-1]
-    workdir = demo_build.database.parent
+    workdir = copy_build(demo_build, tmp_path / "demo")
     tested = run_dbt(workdir, "test", "--select", "test_type:unit")
     assert tested.returncode == 0, tested.output[-3000:]
     passed = re.search(r"PASS=(\d+) WARN=0 ERROR=0", tested.output)

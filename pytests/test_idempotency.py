@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_DIR, Build, build_env, run_build
+from conftest import PROJECT_DIR, Build, build_env, copy_build, run_build
 
 from segmentation import publish
 from tools.digest import table_hashes
@@ -24,19 +24,21 @@ def content_hashes(database: Path) -> dict[str, str]:
 
 
 def test_two_builds_give_identical_marts(
-    small_parquet_dir: Path, tmp_path: Path
+    small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
 ) -> None:
-    first = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    first = small_parquet_build
     assert first.returncode == 0, first.output[-3000:]
     before = content_hashes(first.database)
     assert len(before) >= 10
-    second = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    # The second build runs on top of (a copy of) the first.
+    workdir = copy_build(first, tmp_path / "run")
+    second = run_build(workdir, "--data", str(small_parquet_dir))
     assert second.returncode == 0, second.output[-3000:]
     assert content_hashes(second.database) == before
 
 
 def test_the_row_order_of_the_input_changes_no_result(
-    small_parquet_dir: Path, tmp_path: Path
+    small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
 ) -> None:
     shuffled = tmp_path / "shuffled"
     shuffled.mkdir()
@@ -46,7 +48,7 @@ def test_the_row_order_of_the_input_changes_no_result(
             f" order by hash(*columns(*)) desc)"
             f" to '{shuffled / table}.parquet' (format parquet)"
         )
-    original = run_build(tmp_path / "original", "--data", str(small_parquet_dir))
+    original = small_parquet_build
     reordered = run_build(tmp_path / "reordered", "--data", str(shuffled))
     assert original.returncode == 0 and reordered.returncode == 0
     assert content_hashes(reordered.database) == content_hashes(original.database)
@@ -74,11 +76,15 @@ def test_the_hash_catches_a_changed_value(demo_build: Build, tmp_path: Path) -> 
     ["START sql table model intermediate.", "START python table model"],
 )
 def test_a_killed_build_leaves_published_data_readable_and_the_next_succeeds(
-    small_parquet_dir: Path, tmp_path: Path, kill_after_line: str
+    small_parquet_dir: Path,
+    small_parquet_build: Build,
+    tmp_path: Path,
+    kill_after_line: str,
 ) -> None:
-    workdir = tmp_path / "run"
-    first = run_build(workdir, "--data", str(small_parquet_dir))
+    first = small_parquet_build
     assert first.returncode == 0, first.output[-3000:]
+    # The killed build and the next one run on top of a copy of the first.
+    workdir = copy_build(first, tmp_path / "run")
     root = workdir / "published"
     current = publish.current_database(root).resolve()
     expected = content_hashes(current)

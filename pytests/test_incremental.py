@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Build, copy_project, run_build
+from conftest import Build, copy_project, made_once, run_build
 from test_idempotency import content_hashes
 
 from tools import demo_data
@@ -51,11 +51,17 @@ def _repeat_an_old_event_in_a_new_file(data: Path, build: Build) -> str:
     return event_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def base_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("incremental") / "data"
-    demo_data.write_size(folder, "S", users=USERS, progress=None)
-    return folder
+    """Written once per run for both xdist workers; tests copy it."""
+    folder = made_once(
+        tmp_path_factory,
+        "incremental_data",
+        lambda folder: demo_data.write_size(
+            folder / "data", "S", users=USERS, progress=None
+        ),
+    )
+    return folder / "data"
 
 
 @pytest.fixture(scope="module")

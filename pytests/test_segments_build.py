@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Build, copy_project, run_build, run_dbt
+from conftest import Build, copy_build, copy_project, run_build, run_dbt
 
 
 def test_every_user_has_exactly_one_segment_on_the_demo(demo_build: Build) -> None:
@@ -92,12 +92,14 @@ def _assignments(build: Build) -> list[tuple]:
 
 
 def test_rerunning_gives_identical_assignments(
-    small_parquet_dir: Path, tmp_path: Path
+    small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
 ) -> None:
-    first = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    first = small_parquet_build
     assert first.returncode == 0, first.output[-3000:]
     before = _assignments(first)
-    second = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    # The rerun runs on top of (a copy of) the first build.
+    workdir = copy_build(first, tmp_path / "run")
+    second = run_build(workdir, "--data", str(small_parquet_dir))
     assert second.returncode == 0, second.output[-3000:]
     assert _assignments(second) == before
     fresh = run_build(tmp_path / "fresh", "--data", str(small_parquet_dir))
@@ -105,9 +107,9 @@ def test_rerunning_gives_identical_assignments(
 
 
 def test_cluster_ids_are_stable_after_appending_data(
-    small_parquet_dir: Path, tmp_path: Path
+    small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
 ) -> None:
-    build = run_build(tmp_path / "run", "--data", str(small_parquet_dir))
+    build = small_parquet_build
     assert build.returncode == 0, build.output[-3000:]
     before = dict(build.query("select user_id, cluster_id from marts.user_clusters"))
 
@@ -135,7 +137,8 @@ def test_cluster_ids_are_stable_after_appending_data(
         ) to '{grown / "orders.parquet"}' (format parquet)
         """
     )
-    again = run_build(tmp_path / "run", "--data", str(grown))
+    # The grown data is built on top of (a copy of) the first build.
+    again = run_build(copy_build(build, tmp_path / "run"), "--data", str(grown))
     assert again.returncode == 0, again.output[-3000:]
     after = dict(again.query("select user_id, cluster_id from marts.user_clusters"))
     assert set(after) >= set(before)

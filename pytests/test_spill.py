@@ -13,18 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import copy_project, run_build
+from conftest import copy_project, made_once, run_build
 
 from tools import demo_data
 
 MEMORY_LIMIT = "60MB"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("spill") / "data"
-    demo_data.write_size(folder, "S", users=3_000, progress=None)
-    return folder
+    """Written once per run, so the two builds can run on both xdist workers."""
+    folder = made_once(
+        tmp_path_factory,
+        "spill_data",
+        lambda folder: demo_data.write_size(
+            folder / "data", "S", users=3_000, progress=None
+        ),
+    )
+    return folder / "data"
 
 
 def test_a_build_beyond_the_memory_limit_spills_and_succeeds(
