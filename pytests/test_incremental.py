@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import Build, copy_project, made_once, run_build
-from test_idempotency import content_hashes
 
 from tools import demo_data
+from tools.digest import table_hashes
 
 USERS = 1_500
 
@@ -132,8 +132,8 @@ def test_a_daily_rerun_equals_a_full_build_on_the_same_files(
     assert full.returncode == 0, full.output[-5000:]
     assert "incremental base_app__events" not in full.output
     for schema in ("marts", "intermediate"):
-        assert content_hashes(rerun.database, schema) == content_hashes(
-            full.database, schema
+        assert table_hashes(rerun.database, (schema,)) == table_hashes(
+            full.database, (schema,)
         ), schema
 
 
@@ -158,7 +158,7 @@ def test_changed_and_removed_files_are_replaced_not_added(
     assert rerun.returncode == 0, rerun.output[-5000:]
     full = run_build(tmp_path / "full", "--data", str(data))
     assert full.returncode == 0, full.output[-5000:]
-    assert content_hashes(rerun.database) == content_hashes(full.database)
+    assert table_hashes(rerun.database) == table_hashes(full.database)
 
     day_file.unlink()
     removed = run_build(workdir, "--data", str(data))
