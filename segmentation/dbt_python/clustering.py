@@ -71,7 +71,8 @@ def _prepare(features: pa.Table, settings: str):
 def k_selection_table(
     features: pa.Table, settings: str, previous: pa.Table | None
 ) -> pa.Table:
-    """Rows of cluster_k_selection: the scores of every k tried."""
+    """Rows of int_clustering_k_selected (mart cluster_k_selection): the
+    scores of every k tried."""
     config, _, prepared = _prepare(features, settings)
     previous_k = None
     if previous is not None:
@@ -103,7 +104,8 @@ def user_clusters_table(
     settings: str,
     previous: pa.Table | None,
 ) -> pa.Table:
-    """Rows of user_clusters: every purchaser's stable cluster."""
+    """Rows of int_users_clustered (mart user_clusters): every purchaser's
+    stable cluster."""
     config, frame, prepared = _prepare(features, settings)
     if len(frame) == 0:
         log("clustering: no purchasers, so no clusters")
@@ -157,9 +159,10 @@ def user_clusters_table(
 
 
 def centroids_table(features: pa.Table, clusters: pa.Table, settings: str) -> pa.Table:
-    """Rows of cluster_centroids: each cluster's centroid in original units
-    (the inverse transform of its members' mean in the standardised space),
-    with the plain mean and median of each feature."""
+    """Rows of int_clusters_described (mart cluster_centroids): each
+    cluster's centroid in original units (the inverse transform of its
+    members' mean in the standardised space), with the plain mean and median
+    of each feature."""
     _, frame, prepared = _prepare(features, settings)
     assigned = clusters.to_pandas().set_index("user_id")
     if len(frame) == 0 or len(assigned) == 0 or not prepared.columns:

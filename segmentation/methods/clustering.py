@@ -1,5 +1,7 @@
 """K-Means segmentation of purchasers: pure functions behind the dbt Python
-models ``cluster_k_selection``, ``user_clusters`` and ``cluster_centroids``.
+models ``int_clustering_k_selected``, ``int_users_clustered`` and
+``int_clusters_described`` (marts ``cluster_k_selection``, ``user_clusters``
+and ``cluster_centroids``).
 
 The pipeline, in order:
 

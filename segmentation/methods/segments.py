@@ -1,7 +1,8 @@
 """Primary segment of every user: ordered rules over the rule-based tiers,
 with clusters before or after them, and a reason a person can read.
 
-Behind the dbt Python model ``user_segments``. The rules come from the dbt
+Behind the dbt Python model ``int_users_segmented`` (mart
+``user_segments``). The rules come from the dbt
 var ``primary_segment_rules``: checked in order, the first rule whose
 conditions all hold names the user's primary segment. A condition is a
 column of ``user_profiles`` (or ``is_engaged``) and the values it may take.
