@@ -6,13 +6,17 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import Build, copy_project, run_dbt
+from conftest import Build, copy_build, copy_project, run_dbt
 
 from tools import docs_check
 
 
-def test_docs_generate_and_everything_is_described(demo_build: Build) -> None:
-    workdir = demo_build.database.parent
+def test_docs_generate_and_everything_is_described(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    # dbt opens the warehouse to write: on a copy, so the shared build stays
+    # readable by the tests running beside this one.
+    workdir = copy_build(demo_build, tmp_path / "demo")
     generated = run_dbt(workdir, "docs", "generate")
     assert generated.returncode == 0, generated.output[-3000:]
     target = workdir / "target"
