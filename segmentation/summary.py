@@ -97,12 +97,13 @@ def _lines(
             count = _count(connection, layer, name)
             lines.append(f"    {name:<40} {count:>12,}{marker}")
 
-    if ("staging", "stg_app__rejected_rows") in known:
+    if ("marts", "data_quality_reasons") in known:
         lines += ["", "Rejected rows per reason"]
+        # Counted once, in the warehouse (int_rejected_rows_aggregated_to_reasons).
         rows = connection.execute(
-            "select source_table, reject_reason, count(*)"
-            " from staging.stg_app__rejected_rows"
-            " group by all order by 1, 3 desc, 2"
+            "select source_table, reject_reason, rejected_row_count"
+            " from marts.data_quality_reasons where rejected_row_count > 0"
+            " order by 1, 3 desc, 2"
         ).fetchall()
         if not rows:
             lines.append("  none")
