@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from segmentation.project import project_vars
 from tools.digest import differing_tables, table_hashes
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -879,8 +880,7 @@ def relative_differences(
 
 
 def _btyd_time_unit(results: dict[str, Any]) -> str:
-    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
-    unit = project["vars"].get("btyd_time_unit", "weeks")
+    unit = project_vars(PROJECT_DIR)["btyd_time_unit"]
     cli_vars = results.get("args", {}).get("vars") or {}
     if isinstance(cli_vars, str):
         cli_vars = yaml.safe_load(cli_vars) or {}
