@@ -11,7 +11,10 @@ small inputs, with the settings the models get from the dbt vars.
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -189,6 +192,7 @@ out["segments"] = {
     ),
     "reasons_filled": bool((table["segment_reason"].str.len() > 0).all()),
 }
+
 print(json.dumps(out))
 """
 
@@ -333,6 +337,68 @@ def test_the_package_comes_from_the_wheel_not_the_repository(
         entry and Path(entry).resolve() == PROJECT_DIR.resolve()
         for entry in results["path"]
     )
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirements(requirements: list[str]) -> set[str]:
+    """Distribution names of requirement lines."""
+    names = set()
+    for line in requirements:
+        names.add(_canonical(re.split(r"[\s;<>=!~\[(]", line, maxsplit=1)[0]))
+    return names
+
+
+def test_the_package_imports_only_its_declared_dependencies(wheel: Path) -> None:
+    """Every third-party import in the wheel is a declared dependency: the
+    methods and the dbt glue need only the base dependencies (what another
+    adapter installs), the application may also use its `app` extra (dbt,
+    DuckDB, PyYAML). Read from the wheel's own files and METADATA."""
+    archive = zipfile.ZipFile(wheel)
+    metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
+    lines = archive.read(metadata).decode().splitlines()
+    requirements = [
+        line.split(":", 1)[1].strip()
+        for line in lines
+        if line.startswith("Requires-Dist:")
+    ]
+    base = _requirements([line for line in requirements if "extra ==" not in line])
+    app = _requirements(
+        [line.split(";")[0] for line in requirements if 'extra == "app"' in line]
+    )
+    assert {"numpy", "pandas", "scikit-learn", "scipy"} <= base
+    assert {"dbt-core", "duckdb", "pyyaml"} <= app
+    owners = importlib.metadata.packages_distributions()
+    problems = []
+    for name in archive.namelist():
+        if not name.endswith(".py"):
+            continue
+        tree = ast.parse(archive.read(name))
+        modules = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        }
+        allowed = (
+            base
+            if name.startswith(("segmentation/methods/", "segmentation/dbt_python/"))
+            else base | app
+        )
+        for module in modules:
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top == "segmentation":
+                continue
+            found = {_canonical(owner) for owner in owners.get(top, [top])}
+            if not found & allowed:
+                problems.append(f"{name} imports {module}")
+    assert problems == []
 
 
 def test_btyd_fits_and_predicts(results: dict) -> None:
