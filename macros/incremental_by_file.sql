@@ -3,13 +3,15 @@
     listed in the loader source (register_raw_files.sql) with the files
     they have already loaded. -#}
 
-{% macro raw_file_listing() %}
-    {#- The relation of the listing of raw files, source loader.raw_files,
-        resolved in one place. source() resolves at run time in any model
-        or hook context, but it is called only past the `execute` guards
-        (never while dbt parses), so it adds no source dependency to the
-        intermediate models that use this bookkeeping: only staging models
-        depend on sources. -#}
+{% macro raw_file_listing(listing_model=none) %}
+    {#- The relation of the listing of raw files, resolved in one place:
+        source loader.raw_files (for the hook and the staging models), or,
+        for a model after staging, the staging model listing_model over it
+        (stg_loader__raw_files), which that model also refs in its body so
+        that the dependency shows in the DAG: only staging reads sources. -#}
+    {% if listing_model is not none %}
+        {{ return(ref(listing_model)) }}
+    {% endif %}
     {{ return(source('loader', 'raw_files')) }}
 {% endmacro %}
 
@@ -28,22 +30,27 @@
 {%- endmacro %}
 
 
-{% macro incremental_by_file(table_name) %}
+{% macro incremental_by_file(table_name, listing_model=none) %}
     {#- The config of a model loaded file by file from raw table
         table_name: appended per new or changed file, after a pre-hook
         removed the rows of files that changed or disappeared; rebuilt in
-        full for the demo seeds (which have no files). -#}
+        full for the demo seeds (which have no files). listing_model: see
+        raw_file_listing. -#}
+    {% set listing_arg = (
+        ", '" ~ listing_model ~ "'" if listing_model is not none else ''
+    ) %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'full_refresh': var('data_dir', none) is none,
-        'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "') }}",
+        'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "'"
+            ~ listing_arg ~ ") }}",
     }) }}
 {% endmacro %}
 
 
-{% macro source_file_increment(table_name) %}
+{% macro source_file_increment(table_name, listing_model=none) %}
     {#- For an incremental model reading raw table table_name from the data
         folder: the files to load this run (new, or changed since they were
         loaded) and the loaded files to keep (unchanged), by comparing the
@@ -54,7 +61,8 @@
         {{ return(none) }}
     {% endif %}
     {% set listing = run_query(
-        "select source_file, file_version from " ~ raw_file_listing()
+        "select source_file, file_version from "
+        ~ raw_file_listing(listing_model)
         ~ " where table_name = " ~ sql_string(table_name)
         ~ " order by source_file"
     ) %}
@@ -100,11 +108,11 @@
 {%- endmacro %}
 
 
-{% macro delete_unkept_source_files(table_name) %}
+{% macro delete_unkept_source_files(table_name, listing_model=none) %}
     {#- Pre-hook of the incremental models reading raw files: before new and
         changed files are loaded, remove the rows of files that changed or
         disappeared from the data folder. -#}
-    {% set increment = source_file_increment(table_name) %}
+    {% set increment = source_file_increment(table_name, listing_model) %}
     {% if increment is none %}
         {{ return('') }}
     {% endif %}

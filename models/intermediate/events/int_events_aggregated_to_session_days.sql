@@ -2,8 +2,10 @@
     form every behaviour metric is computed from (about one row per
     session). Incremental by file like base_app__events: a daily run
     aggregates only the events of new or changed files. -#}
-{{ config(**incremental_by_file('events')) }}
-{%- set increment = source_file_increment('events') %}
+{{ config(**incremental_by_file('events', 'stg_loader__raw_files')) }}
+{%- set increment = source_file_increment('events', 'stg_loader__raw_files') %}
+-- The increment reads the run's file listing at run time, through:
+-- depends_on: {{ ref('stg_loader__raw_files') }}
 
 with
 
