@@ -7,7 +7,10 @@ BIN := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)") $(if $(FULL_REFRESH),--full-refresh)
+# VARS (more dbt vars, YAML) reaches the command through the environment, so
+# its quotes survive: make run VARS='{decimal_separator: ","}'.
+export VARS
+RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)") $(if $(FULL_REFRESH),--full-refresh) $(if $(VARS),--vars "$$VARS")
 
 DOCS_PORT ?= 8080
 SIZE ?= S
@@ -16,7 +19,7 @@ WAREHOUSE := $(or $(SEGMENTS_DB_PATH),warehouse/segments.duckdb)
 .PHONY: help run test lint pytest format demo-data docs report bench clean
 
 help:
-	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD] [FULL_REFRESH=1]  build and summarise"
+	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD] [FULL_REFRESH=1] [VARS='{yaml}']  build and summarise"
 	@echo "make test                                        every test and lint"
 	@echo "make docs    dbt docs: check every description, serve on DOCS_PORT"
 	@echo "make report  write warehouse/segment_report.html"

@@ -1,12 +1,15 @@
 """Command line behind ``make run``: check the inputs, build, summarise.
 
 ``python -m segmentation run [--data FOLDER] [--as-of-date YYYY-MM-DD]
-[--full-refresh]``
+[--full-refresh] [--vars YAML]``
 
 1. checks the arguments and fails at once with a plain message when the
-   date is malformed or the data folder lacks a required table's file (the
-   raw-data contract is read from the ``app`` source YAML, its one source
-   of truth, which the dbt hook ``register_raw_files`` reads too);
+   date is malformed or the data folder cannot be read as it is: the
+   intake planner (segmentation.intake, which the dbt hook
+   ``register_raw_files`` calls too) finds each raw table's files, detects
+   how they are written and names each problem with its fix; what it
+   assumed is printed per table (the raw-data contract is read from the
+   ``app`` source YAML, its one source of truth);
 2. loads the demo seeds (only without ``--data``) and runs ``dbt build``
    (with ``--full-refresh``, incremental models are rebuilt from all the
    data instead of adding only what is new);
@@ -32,8 +35,8 @@ from typing import Any
 
 import yaml
 
-from segmentation import publish, summary
-from segmentation.project import project_dir, resolve
+from segmentation import intake, publish, summary
+from segmentation.project import project_dir, project_vars, resolve
 
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
 DEFAULT_TEMP_DIR = "warehouse/tmp"
@@ -71,65 +74,109 @@ def _meta(entry: dict[str, Any]) -> dict[str, Any]:
 def raw_data_contract(folder: Path | None = None) -> dict[str, Any]:
     """The raw-data contract as the ``app`` source YAML of the project
     folder defines it: the accepted file extensions (source meta
-    ``file_extensions``, in the order they are looked for) and the raw
-    tables, in YAML order, each with whether it is required (meta
-    ``required``)."""
+    ``file_extensions``) and the raw tables, in YAML order, each with
+    whether it is required (meta ``required``) and its columns, each with
+    whether it is required and its kind (``data_type``)."""
     path = (folder or project_dir()) / RAW_SOURCES_YAML
     sources = yaml.safe_load(path.read_text())["sources"]
     source = next(source for source in sources if source["name"] == RAW_SOURCE)
     return {
         "file_extensions": list(_meta(source)["file_extensions"]),
         "tables": [
-            {"name": table["name"], "required": bool(_meta(table).get("required"))}
+            {
+                "name": table["name"],
+                "required": bool(_meta(table).get("required")),
+                "columns": [
+                    {
+                        "name": column["name"],
+                        "required": bool(_meta(column).get("required")),
+                        "data_type": column.get("data_type", "varchar"),
+                    }
+                    for column in table.get("columns", [])
+                ],
+            }
             for table in source["tables"]
         ],
     }
 
 
-def _listed(names: list[str]) -> str:
-    """a; a and b; a, b and c."""
-    return " and ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+def parse_vars(value: str | None) -> dict[str, Any]:
+    """The dbt vars given on the command line (``VARS='{decimal_separator:
+    ","}'``), a YAML or JSON mapping, or raise UsageError."""
+    if value is None or value.strip() == "":
+        return {}
+    try:
+        variables = yaml.safe_load(value)
+    except yaml.YAMLError:
+        variables = None
+    if not isinstance(variables, dict):
+        raise UsageError(
+            "VARS must be a mapping of dbt vars written in YAML or JSON, e.g."
+            f" VARS='{{decimal_separator: \",\"}}', got {value!r}."
+        )
+    return variables
 
 
-def check_data_dir(value: str | None) -> str | None:
-    """Return the absolute data folder, or raise UsageError when it lacks
-    the file of a table the raw-data contract requires."""
+def read_settings(variables: dict[str, Any], folder: Path | None = None) -> dict:
+    """The reading settings of the intake planner: the contract's file
+    extensions and the vars that override what it detects (the project's
+    vars, overridden by those given on the command line), as the loader
+    hook passes them (macro raw_read_settings)."""
+    values = {**project_vars(), **variables}
+    settings = {name: values.get(name) for name in intake.SETTING_VARS}
+    settings["file_extensions"] = raw_data_contract(folder)["file_extensions"]
+    return settings
+
+
+def check_data_dir(
+    value: str | None,
+    variables: dict[str, Any] | None = None,
+    database: Path | None = None,
+) -> str | None:
+    """Return the absolute data folder after planning how its files are
+    read (segmentation.intake, as the loader hook does in dbt), printing
+    what the plan assumed per table; raise UsageError with the planner's
+    message when a file cannot be read as it is."""
     if value is None or value.strip() == "":
         return None
     folder = Path(value.strip()).expanduser().resolve()
     if not folder.is_dir():
         raise UsageError(f"DATA folder {folder} does not exist.")
     contract = raw_data_contract()
-    extensions = contract["file_extensions"]
-    tables = contract["tables"]
-    optional = [table["name"] for table in tables if not table["required"]]
-    optional_note = (
-        f"; {_listed(optional)} {'are' if len(optional) > 1 else 'is'} optional"
-        if optional
-        else ""
-    )
-    for name in (table["name"] for table in tables if table["required"]):
-        subfolder = folder / name
-        files = [folder / f"{name}.{ext}" for ext in extensions]
-        if subfolder.is_dir():
-            files += [path for ext in extensions for path in subfolder.glob(f"*.{ext}")]
-        if not any(path.is_file() for path in files):
-            raise UsageError(
-                f"DATA folder {folder} has no {name} file: expected {name}.csv or "
-                f"{name}.parquet, or a folder {name}/ of such files (the {name} "
-                f"table is required{optional_note})."
-            )
+    try:
+        plan = intake.plan_raw_files(
+            str(folder),
+            contract["tables"],
+            read_settings(variables or {}),
+            str(intake.copy_dir_for(str(database) if database else None)),
+        )
+    except intake.IntakeError as error:
+        raise UsageError(str(error)) from None
+    print(f"Reading DATA folder {folder}:")
+    for table in contract["tables"]:
+        print(f"  {plan['tables'][table['name']]['description']}")
+    for note in plan["notes"]:
+        print(f"  note: {note}")
+    print(flush=True)
     return str(folder)
 
 
-def dbt_vars(data_dir: str | None, as_of_date: str | None) -> dict[str, str]:
-    """The dbt vars for a run: only those the user set."""
+def dbt_vars(
+    data_dir: str | None,
+    as_of_date: str | None,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The dbt vars for a run: only those the user set (DATA and
+    AS_OF_DATE win over the same names in VARS)."""
     chosen = {"data_dir": data_dir, "as_of_date": as_of_date}
-    return {name: value for name, value in chosen.items() if value is not None}
+    return {
+        **(variables or {}),
+        **{name: value for name, value in chosen.items() if value is not None},
+    }
 
 
 def dbt_commands(
-    data_dir: str | None, variables: dict[str, str], full_refresh: bool = False
+    data_dir: str | None, variables: dict[str, Any], full_refresh: bool = False
 ) -> list[list[str]]:
     """The dbt invocations of one build, in order."""
     var_args = ["--vars", json.dumps(variables)] if variables else []
@@ -186,12 +233,18 @@ def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
     ).returncode
 
 
-def run(data: str | None, as_of_date: str | None, full_refresh: bool = False) -> int:
+def run(
+    data: str | None,
+    as_of_date: str | None,
+    full_refresh: bool = False,
+    extra_vars: str | None = None,
+) -> int:
     """Build the warehouse and print its summary; return the exit code."""
-    data_dir = check_data_dir(data)
+    given = parse_vars(extra_vars)
     as_of = parse_as_of_date(as_of_date)
     env = prepare_environment()
-    variables = dbt_vars(data_dir, as_of)
+    data_dir = check_data_dir(data, given, database_path(env))
+    variables = dbt_vars(data_dir, as_of, given)
     for arguments in dbt_commands(data_dir, variables, full_refresh):
         code = run_dbt(arguments, env)
         if code != 0:
@@ -220,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--data", help="folder with orders.csv|parquet, ...")
     run_parser.add_argument("--as-of-date", help="YYYY-MM-DD")
     run_parser.add_argument(
+        "--vars",
+        help="more dbt vars, a YAML or JSON mapping (e.g. '{csv_delimiter: \";\"}')",
+    )
+    run_parser.add_argument(
         "--full-refresh",
         action="store_true",
         help="rebuild incremental models from all the data (dbt --full-refresh)",
@@ -229,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            return run(args.data, args.as_of_date, args.full_refresh)
+            return run(args.data, args.as_of_date, args.full_refresh, args.vars)
         env = prepare_environment()
         print(summary.render(database_path(env), args.data))
         return 0
