@@ -108,14 +108,15 @@ def read_back(reader: dict[str, Any]) -> dict[str, list[tuple]]:
     connection = duckdb.connect()
     if reader["format"] == "parquet":
         relation = connection.execute(
-            "select * from read_parquet(?, filename = '_f')", [reader["files"]]
+            "select * from read_parquet(?, filename = '_f', hive_partitioning = ?)",
+            [reader["files"], reader["hive_partitioning"]],
         )
     else:
         options = reader["options"]
         relation = connection.execute(
             "select * from read_csv(?, header = true, all_varchar = true,"
             " filename = '_f', union_by_name = true, encoding = ?, delim = ?,"
-            " quote = ?, escape = ?, compression = ?, hive_partitioning = false)",
+            " quote = ?, escape = ?, compression = ?, hive_partitioning = ?)",
             [
                 reader["files"],
                 options["encoding"],
@@ -123,6 +124,7 @@ def read_back(reader: dict[str, Any]) -> dict[str, list[tuple]]:
                 options["quote"],
                 options["escape"],
                 options["compression"],
+                reader["hive_partitioning"],
             ],
         )
     names = [column[0] for column in relation.description]
@@ -185,6 +187,7 @@ def test_a_top_level_file_keeps_todays_naming(data: Path) -> None:
     }
     assert reader["decimal_separator"] == "."
     assert reader["date_formats"] == {}
+    assert reader["hive_partitioning"] is False
     assert result["tables"]["orders"]["description"] == (
         "orders: orders.csv (csv, UTF-8, ',')"
     )
@@ -240,6 +243,35 @@ def test_partitioned_parquet_folders_are_read(data: Path) -> None:
         "events: 2 files in events/ (parquet, 2 partition folders)"
     )
     assert sum(len(rows) for rows in read_back(events).values()) == 2
+
+
+def test_partition_folders_can_hold_a_column(data: Path) -> None:
+    """pandas to_parquet(partition_cols=...) drops the column from the files
+    and writes it in the folder names: it is read from there."""
+    select = (
+        "select 'e1' as event_id, 'u1' as user_id, 's1' as session_id,"
+        " timestamp '2025-10-01' as occurred_at"
+    )
+    write_parquet(data / "events/Event_Type=view/part-0.parquet", select)
+    write_parquet(data / "events/Event_Type=click/part-0.parquet", select)
+    write(data, "orders.csv", ORDERS)
+    result = plan(data)
+    (events,) = result["tables"]["events"]["readers"]
+    assert events["hive_partitioning"] is True
+    assert events["columns"]["event_type"] == "Event_Type"
+    assert result["tables"]["events"]["description"] == (
+        "events: 2 files in events/ (parquet, 2 partition folders,"
+        " event_type from folder names)"
+    )
+    read = read_back(events)
+    assert read["Event_Type=view/part-0.parquet"][0][4] == "view"
+    assert read["Event_Type=click/part-0.parquet"][0][4] == "click"
+    # Without the folder names the column is missing.
+    write_parquet(data / "events/part-9.parquet", select)
+    message = error(data)
+    assert "events/part-9.parquet lacks the required events column(s) event_type" in (
+        message
+    )
 
 
 def test_a_file_and_a_folder_or_two_files_of_one_table_stop(data: Path) -> None:
@@ -316,6 +348,12 @@ def test_a_non_table_file_inside_a_table_folder_stops(data: Path) -> None:
     result = plan(data, ignore_files=["orders/*.md", "orders/part-2.json"])
     assert result["tables"]["orders"]["readers"][0]["source_files"] == ["part-1.csv"]
     assert "ignored orders/part-2.json (ignore_files)" in result["notes"]
+
+
+def test_a_broken_link_is_named(data: Path) -> None:
+    write(data, "orders/part-1.csv", ORDERS)
+    (data / "orders/part-2.csv").symlink_to(data / "gone.csv")
+    assert "orders/part-2.csv cannot be read (No such file or directory)" in error(data)
 
 
 def test_a_missing_required_table_names_what_is_read(data: Path) -> None:
@@ -686,7 +724,8 @@ def test_a_decimal_comma_is_detected_beside_semicolons(data: Path) -> None:
 @pytest.mark.parametrize(
     "content",
     [
-        SEMICOLON + "o1;u1;2025;12,50\no2;u2;2025;12.50\n",  # one point decimal
+        # one value with a decimal point among decimal commas
+        SEMICOLON + "o1;u1;2025;12,50\no2;u2;2025;3,20\no3;u3;2025;12.50\n",
         'order_id,user_id,ordered_at,amount\no1,u1,2025,"12,50"\n',  # ',' delim
         SEMICOLON + "o1;u1;2025;12\no2;u2;2025;7\n",  # no separator
     ],

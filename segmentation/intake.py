@@ -139,6 +139,8 @@ class _File:
     delimiter: str = ","
     decimal: str = "."
     columns: dict[str, str] = field(default_factory=dict)
+    hive_keys: tuple[str, ...] = ()  # partition keys, when they give columns
+    hive_columns: tuple[str, ...] = ()  # contract columns from folder names
     empty: str = ""  # why the file holds no data row, or ""
 
 
@@ -651,6 +653,17 @@ def _detect_decimal(values: list[str], delimiter: str) -> str:
     return "," if comma > len(separated) / 2 else "."
 
 
+def _partition_keys(rel: str) -> dict[str, str]:
+    """Hive-style partition keys of a relative name (a=1/b=2/f.parquet):
+    lower-case key -> key as written."""
+    keys: dict[str, str] = {}
+    for part in rel.split("/")[:-1]:
+        if "=" in part:
+            key = part.split("=", 1)[0].strip()
+            keys.setdefault(key.lower(), key)
+    return keys
+
+
 def _header_columns(
     file: _File, header: list[str], table: _Table, problems: list[str]
 ) -> bool:
@@ -670,6 +683,12 @@ def _header_columns(
             )
             ok = False
     file.columns = {c: by_lower[c][0] for c in contract if c in by_lower}
+    partitions = _partition_keys(file.rel)
+    from_folders = [c for c in contract if c not in file.columns and c in partitions]
+    if from_folders:
+        file.columns.update({c: partitions[c] for c in from_folders})
+        file.hive_keys = tuple(partitions.values())
+        file.hive_columns = tuple(from_folders)
     missing = [c for c in table.required_columns() if c not in file.columns]
     if not missing:
         return ok
@@ -692,8 +711,9 @@ def _header_columns(
     else:
         problems.append(
             f"{file.shown} lacks the required {table.name} column(s) "
-            f"{', '.join(missing)}. Columns found: {found}. Rename the columns in "
-            "the file's first line (names are matched ignoring case and spaces)."
+            f"{', '.join(missing)}. Columns found: {found}. Rename the columns "
+            "in the file's first line (names are matched ignoring case and "
+            "surrounding spaces)."
         )
     return False
 
@@ -703,11 +723,14 @@ def _analyse_text(
 ) -> None:
     try:
         head, tail, whole = _samples(file.path)
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+    except (EOFError, zlib.error, gzip.BadGzipFile):
         problems.append(
             f"{file.shown} cannot be read as a gzip file: decompress it, or "
             "re-compress it with gzip."
         )
+        return
+    except OSError as error:
+        problems.append(f"{file.shown} cannot be read ({error.strerror}).")
         return
     if not head:
         file.empty = "is empty (0 bytes)"
@@ -803,8 +826,12 @@ def _analyse_parquet(
     file: _File, table: _Table, connection: duckdb.DuckDBPyConnection,
     problems: list[str],
 ) -> None:  # fmt: skip
-    with open(file.path, "rb") as handle:
-        magic = handle.read(4)
+    try:
+        with open(file.path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        problems.append(f"{file.shown} cannot be read ({error.strerror}).")
+        return
     if not magic:
         file.empty = "is empty (0 bytes)"
         return
@@ -819,7 +846,8 @@ def _analyse_parquet(
             "select num_rows from parquet_file_metadata([?])", [file.read_path]
         ).fetchone()
         described = connection.execute(
-            "describe select * from read_parquet([?])", [file.read_path]
+            "describe select * from read_parquet([?], hive_partitioning = false)",
+            [file.read_path],
         ).fetchall()
     except duckdb.Error:
         problems.append(
@@ -870,6 +898,7 @@ def _reader(files: list[_File], root: str, table: _Table, dates: dict) -> dict:
             "compression": "none" if first.converted else "auto",
         }
     reader["columns"] = {c: columns[c] for c in table.column_names() if c in columns}
+    reader["hive_partitioning"] = bool(first.hive_keys)
     reader["decimal_separator"] = first.decimal
     reader["date_formats"] = dict(sorted(dates.items()))
     return reader
@@ -907,6 +936,9 @@ def _description(table: _Table, found: str, files: list[_File], dates: dict) -> 
         parts.append(_listed(delimiters))
         if any(f.decimal == "," for f in files):
             parts.append("decimal ','")
+    hive = sorted({c for file in files for c in file.hive_columns})
+    if hive:
+        parts.append(f"{', '.join(hive)} from folder names")
     values = sorted(set(dates.values()))
     if len(values) == 1 and set(dates) == set(table.typed(DATE_TYPES)):
         parts.append(f"dates {values[0]}")
@@ -974,7 +1006,12 @@ def _plan_table(
         root, paths = listing
         prefix = found if found.endswith("/") else ""
         for path, rel in paths:
-            file = _File(path, rel, prefix + rel, _version(path), _family(rel))
+            try:
+                version = _version(path)
+            except OSError as error:
+                problems.append(f"{prefix + rel} cannot be read ({error.strerror}).")
+                continue
+            file = _File(path, rel, prefix + rel, version, _family(rel))
             file.read_path = path
             if file.family == "parquet":
                 if _is_unsafe(path):
@@ -1028,7 +1065,14 @@ def _plan_table(
             file.read_path, root = _link(file, table.name, copy_dir)
         elif file.read_path != file.path:
             root = os.path.join(copy_dir, "_links", table.name)
-        key = (root, file.family, file.delimiter, file.converted, file.decimal)
+        key = (
+            root,
+            file.family,
+            file.delimiter,
+            file.converted,
+            file.decimal,
+            file.hive_keys,
+        )
         groups.setdefault(key, []).append(file)
     if len(problems) > before:
         return {"readers": [], "description": f"{table.name}: not read (see errors)"}
