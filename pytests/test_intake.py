@@ -74,6 +74,7 @@ ORDERS = (
     "o1,u1,2025-10-01,12.50,paid\n"
     "o2,u2,2025-10-02,7.00,paid\n"
 )
+SEMICOLON = "order_id;user_id;ordered_at;amount\n"
 EVENTS_COLUMNS = "event_id,user_id,session_id,occurred_at,event_type"
 
 
@@ -254,8 +255,15 @@ def test_partition_folders_can_hold_a_column(data: Path) -> None:
     )
     write_parquet(data / "events/Event_Type=view/part-0.parquet", select)
     write_parquet(data / "events/Event_Type=click/part-0.parquet", select)
-    write(data, "orders.csv", ORDERS)
+    write(data, "orders/Status=paid/part-1.csv", SEMICOLON + "o1;u1;2025;12,50\n")
     result = plan(data)
+    (orders,) = result["tables"]["orders"]["readers"]
+    assert orders["hive_partitioning"] is True
+    assert orders["columns"]["status"] == "Status"
+    assert orders["decimal_separator"] == ","
+    assert read_back(orders) == {
+        "Status=paid/part-1.csv": [("o1", "u1", "2025", "12,50", "paid")]
+    }
     (events,) = result["tables"]["events"]["readers"]
     assert events["hive_partitioning"] is True
     assert events["columns"]["event_type"] == "Event_Type"
@@ -707,8 +715,6 @@ def test_parquet_columns_follow_the_same_rules(data: Path) -> None:
 
 
 # -- 6. decimal separator -----------------------------------------------------
-
-SEMICOLON = "order_id;user_id;ordered_at;amount\n"
 
 
 def test_a_decimal_comma_is_detected_beside_semicolons(data: Path) -> None:

@@ -355,42 +355,28 @@ def _discover(
     report every other file: notes for those left unread on purpose,
     problems for table-like files that would be skipped."""
     unread = []
-    skip_below: list[str] = []
 
-    def prune(rel: str) -> bool:
+    def prune(rel: str) -> bool:  # table folders are walked per table
         return rel.lower() in tables or _ignored(rel, patterns)
 
     for rel, is_dir in _walk(data_dir, prune):
-        if any(rel.startswith(prefix) for prefix in skip_below):
-            continue
         parts = rel.split("/")
-        kind = "folder" if is_dir else "file"
+        shown = rel + ("/" if is_dir else "")
         if _is_junk(parts[-1]):
-            notes.append(
-                f"ignored hidden or system {kind} {rel}{'/' if is_dir else ''}"
-            )
-            if is_dir:
-                skip_below.append(rel + "/")
+            kind = "folder" if is_dir else "file"
+            notes.append(f"ignored hidden or system {kind} {shown}")
             continue
         if _ignored(rel, patterns):
-            notes.append(f"ignored {rel}{'/' if is_dir else ''} (ignore_files)")
-            if is_dir:
-                skip_below.append(rel + "/")
-            continue
-        top = parts[0].lower()
-        if len(parts) == 1:
-            if is_dir:
-                if top in tables:
-                    tables[top].found.append(rel + "/")
-                    skip_below.append(rel + "/")  # walked again per table
-                continue
-            extension = _accepted_extension(rel, extensions)
-            if extension and rel.lower()[: -len(extension) - 1] in tables:
-                tables[rel.lower()[: -len(extension) - 1]].found.append(rel)
-                continue
-        elif top in tables:
+            notes.append(f"ignored {shown} (ignore_files)")
             continue
         if is_dir:
+            if len(parts) == 1 and rel.lower() in tables:
+                tables[rel.lower()].found.append(shown)
+            continue
+        extension = _accepted_extension(rel, extensions)
+        stem = rel.lower()[: -len(extension) - 1] if extension else None
+        if len(parts) == 1 and stem in tables:
+            tables[stem].found.append(rel)
             continue
         data_like = _extension(rel).split(".")[-1] in DATA_LIKE_EXTENSIONS
         if data_like and not parts[-1].lower().startswith(EXEMPT_PREFIXES):
@@ -472,8 +458,6 @@ def _table_files(
             "`ignore_files`)."
         )
         return None
-    if not files:
-        return root, []
     return root, files
 
 
@@ -530,19 +514,15 @@ def _decodes(data: bytes, encoding: str, final: bool, skip_partial: bool) -> boo
     return True
 
 
+HIGH_BYTES = re.compile(rb"[\x80-\xff]+")
+
+
 def _looks_chinese(head: bytes) -> bool:
-    """Nearly all high bytes come in high-high pairs, as GBK text does."""
-    high = paired = i = 0
-    while i < len(head):
-        if head[i] >= 0x80:
-            if i + 1 < len(head) and head[i + 1] >= 0x80:
-                high += 2
-                paired += 2
-                i += 2
-                continue
-            high += 1
-        i += 1
-    return high > 0 and paired >= 0.95 * high
+    """Nearly all high bytes come in high-high pairs, as GBK text does
+    (a run of n high bytes holds n // 2 pairs)."""
+    runs = [len(run) for run in HIGH_BYTES.findall(head)]
+    high = sum(runs)
+    return high > 0 and sum(n - n % 2 for n in runs) >= 0.95 * high
 
 
 def _encoding(
@@ -763,7 +743,7 @@ def _analyse_text(
     positions = [
         header.index(file.columns[c])
         for c in table.typed({"decimal"})
-        if c in file.columns
+        if c in file.columns and c not in file.hive_columns
     ]
     values = [r[i] for r in records[1:SAMPLE_RECORDS] for i in positions if i < len(r)]
     file.decimal = _detect_decimal(values, file.delimiter)
