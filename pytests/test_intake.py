@@ -860,3 +860,47 @@ def test_the_plan_is_deterministic_json(data: Path) -> None:
         ["b.csv"],
     ]
     assert list(first["tables"]) == ["orders", "users", "events"]
+
+
+def test_a_chinese_european_export_is_described_in_one_line(data: Path) -> None:
+    """The issue's example: GBK, ';', decimal commas, German dates."""
+    header = "订单;order_id;user_id;ordered_at;amount\r\n"
+    for i in range(3):
+        rows = (
+            f"张伟;o{i};u{i};01.10.2025;1.234,50\r\n李娜;p{i};u{i};02.10.2025;12,50\r\n"
+        )
+        write(data, f"orders/part-{i}.csv", (header + rows).encode("gb18030"))
+    result = plan(data, date_format="%d.%m.%Y")
+    assert result["tables"]["orders"]["description"] == (
+        "orders: 3 files in orders/ (csv, GBK/GB18030 converted to UTF-8 (guessed;"
+        " set csv_encoding to override), ';', decimal ',', dates %d.%m.%Y)"
+    )
+    (reader,) = result["tables"]["orders"]["readers"]
+    assert reader["source_files"] == ["part-0.csv", "part-1.csv", "part-2.csv"]
+    assert reader["date_formats"] == {"ordered_at": "%d.%m.%Y"}
+    assert read_back(reader)["part-2.csv"] == [
+        ("o2", "u2", "01.10.2025", "1.234,50"),
+        ("p2", "u2", "02.10.2025", "12,50"),
+    ]
+
+
+def test_files_needing_different_options_get_separate_readers(data: Path) -> None:
+    write(data, "orders/a.csv", ORDERS)
+    write(
+        data, "orders/b.csv", SEMICOLON.encode() + "o9;Zoé;2025;1\n".encode("latin-1")
+    )
+    result = plan(data)
+    first, second = result["tables"]["orders"]["readers"]
+    assert (first["root"], first["source_files"]) == (str(data / "orders"), ["a.csv"])
+    assert first["options"]["delimiter"] == ","
+    assert (second["root"], second["source_files"]) == (
+        str(data.parent / "copies" / "orders"),
+        ["b.csv"],
+    )
+    assert second["options"]["delimiter"] == ";"
+    assert second["options"]["compression"] == "none"
+    assert read_back(second) == {"b.csv": [("o9", "Zoé", "2025", "1")]}
+    assert result["tables"]["orders"]["description"] == (
+        "orders: 2 files in orders/ (csv, UTF-8 and Windows-1252 converted to UTF-8"
+        " (guessed; set csv_encoding to override), ',' and ';')"
+    )
