@@ -904,3 +904,54 @@ def test_files_needing_different_options_get_separate_readers(data: Path) -> Non
         "orders: 2 files in orders/ (csv, UTF-8 and Windows-1252 converted to UTF-8"
         " (guessed; set csv_encoding to override), ',' and ';')"
     )
+
+
+def test_samples_and_chunks_cut_inside_characters(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small sample and chunk sizes stand in for a large file: a sample or
+    a chunk may end inside a character, and a bad byte deep in the file
+    is found by its line."""
+    from segmentation import intake
+
+    rows = [f"o{i},用户{i},2025-10-01,1.00\n" for i in range(60)]
+    content = ("order_id,user_id,ordered_at,amount\n" + "".join(rows)).encode()
+    write(data, "orders.csv", content)
+    # The head ends, and the tail starts, in the middle of a character.
+    monkeypatch.setattr(intake, "HEAD_BYTES", content.index("用户9".encode()) + 1)
+    tail_start = content.index("用户50".encode()) + 2
+    monkeypatch.setattr(intake, "TAIL_BYTES", len(content) - tail_start)
+    monkeypatch.setattr(intake, "CHUNK_BYTES", 7)
+    (reader,) = plan(data)["tables"]["orders"]["readers"]
+    assert reader["files"] == [str(data / "orders.csv")]  # UTF-8, in place
+    # ASCII at the head, a Windows-1252 byte only in the tail sample.
+    content = ("order_id,user_id,ordered_at,amount\n" + "o,u,2025,1\n" * 60).encode()
+    write(data, "orders.csv", content + "o,Zoë,2025,1\n".encode("cp1252"))
+    result = plan(data)
+    assert "Windows-1252" in result["tables"]["orders"]["description"]
+    assert read_back(result["tables"]["orders"]["readers"][0])["orders.csv"][-1][1] == (
+        "Zoë"
+    )
+    # GBK converted through 7-byte chunks; a bad byte on line 42.
+    lines = [f"o{i},用户{i},2025,1\r\n" for i in range(60)]
+    lines[40] = "o40,坏\udcff,2025,1\r\n"
+    encoded = b"order_id,user_id,ordered_at,amount\r\n" + b"".join(
+        line.encode("gb18030", errors="surrogateescape") for line in lines
+    )
+    write(data, "orders.csv", encoded)
+    message = error(data, csv_encoding="gb18030")
+    assert message.startswith("orders.csv is not valid GBK/GB18030 (csv_encoding)")
+    assert "line 42 holds the byte(s) ff" in message
+    lines[40] = "o40,好,2025,1\r\n"
+    write(
+        data,
+        "orders.csv",
+        b"order_id,user_id,ordered_at,amount\r\n"
+        + b"".join(line.encode("gb18030") for line in lines),
+    )
+    result = plan(data)
+    assert "GBK/GB18030 converted" in result["tables"]["orders"]["description"]
+    expected = [f"用户{i}" for i in range(60)]
+    expected[40] = "好"
+    rows_read = read_back(result["tables"]["orders"]["readers"][0])["orders.csv"]
+    assert [row[1] for row in rows_read] == expected
