@@ -955,3 +955,20 @@ def test_samples_and_chunks_cut_inside_characters(
     expected[40] = "好"
     rows_read = read_back(result["tables"]["orders"]["readers"][0])["orders.csv"]
     assert [row[1] for row in rows_read] == expected
+
+
+def test_a_converted_copy_keeps_the_relative_name(data: Path) -> None:
+    write(data, "orders/100% sales (1).csv", _orders_in("cp1252", ["€"]))
+    write(data, "orders/a?.csv", _orders_in("cp1252", ["£"]))
+    result = plan(data)
+    (reader,) = result["tables"]["orders"]["readers"]
+    copies = data.parent / "copies" / "orders"
+    assert reader["files"] == [
+        str(copies / "100% sales (1).csv"),
+        str(copies / "a%3F.csv"),
+    ]
+    assert reader["source_files"] == ["100% sales (1).csv", "a?.csv"]
+    assert {name: rows[0][1] for name, rows in read_back(reader).items()} == {
+        "100% sales (1).csv": "€",
+        "a?.csv": "£",
+    }

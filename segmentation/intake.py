@@ -30,6 +30,13 @@ Choices worth knowing:
   the link keeps the file's relative name, with those characters written
   %XX when the name itself holds them. ``source_files`` always gives the
   original relative names; it is the one to trust in that last case.
+- Partition folders. A file's relative name keeps its sub-folders
+  (``date=2025-10-01/part-0.parquet``). When a contract column is missing
+  from a file but named by its folders (``event_type=view/``, as pandas
+  ``partition_cols`` writes), it is read from there: the reader says
+  ``hive_partitioning: true`` and maps the column to the key. Otherwise
+  ``hive_partitioning`` is false, and the loader should pass it so DuckDB
+  never adds folder columns on its own.
 - Detection never guesses a date format; a decimal comma is taken only
   when the delimiter is not ',' and no value looks like ``12.50``.
 """
@@ -188,7 +195,10 @@ def _version(path: str) -> str:
 
 
 def _safe_name(rel: str) -> str:
-    """A relative name without glob characters (written %XX), injective."""
+    """The relative name itself, or, when it holds glob characters, the name
+    with those (and %) written %XX."""
+    if not _is_unsafe(rel):
+        return rel
     unsafe = GLOB_CHARACTERS | {"%"}
     return "".join(f"%{ord(c):02X}" if c in unsafe else c for c in rel)
 
@@ -931,8 +941,13 @@ def plan_raw_files(
     data_dir: str, contract: list[dict], settings: dict, copy_dir: str
 ) -> dict:
     """The plan of how to read the DATA folder's raw files (see the module
-    docstring and the README's "Your own data"); raises IntakeError with
-    every problem found."""
+    docstring); raises IntakeError with every problem found.
+
+    contract: the raw tables in order, each {"name", "required", "columns":
+    [{"name", "required", "data_type"}]}. settings: file_extensions,
+    csv_encoding, csv_delimiter, decimal_separator, date_format,
+    raw_table_formats, ignore_files (all optional). copy_dir: a folder for
+    converted copies and safe links, created when needed."""
     data_dir = os.path.abspath(os.path.expanduser(str(data_dir).strip()))
     if not os.path.isdir(data_dir):
         what = "is not a folder" if os.path.exists(data_dir) else "does not exist"
