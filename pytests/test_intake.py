@@ -336,7 +336,11 @@ def test_a_table_like_file_that_is_not_read_stops(data: Path) -> None:
     assert "orders.<ext>, users.<ext>, events.<ext>" in message
     assert ".parquet, .csv, .tsv, .txt, .csv.gz, .tsv.gz, .txt.gz" in message
     assert "`ignore_files`" in message
-    result = plan(data, ignore_files=["CUSTOMERS.csv", "archive/*", "users.xlsx"])
+    result = plan(
+        data,
+        ignore_files=["CUSTOMERS.csv", "archive/*", "users.xlsx"],
+        csv_encoding="",  # an unset var
+    )
     assert result["notes"] == [
         "ignored archive/ (ignore_files)",
         "ignored customers.csv (ignore_files)",
@@ -344,6 +348,10 @@ def test_a_table_like_file_that_is_not_read_stops(data: Path) -> None:
         "ignored users.xlsx (ignore_files)",
     ]
     assert result["tables"]["users"]["readers"] == []
+    # One string is a list of one.
+    message = error(data, ignore_files="archive/*", file_extensions="CSV")
+    assert message.startswith("The DATA folder holds customers.csv and users.xlsx")
+    assert "with the extensions .csv (any case)" in message
 
 
 def test_a_non_table_file_inside_a_table_folder_stops(data: Path) -> None:

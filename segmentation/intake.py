@@ -937,6 +937,12 @@ def _description(table: _Table, found: str, files: list[_File], dates: dict) -> 
     return f"{table.name}: {count} ({', '.join(parts)})"
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def plan_raw_files(
     data_dir: str, contract: list[dict], settings: dict, copy_dir: str
 ) -> dict:
@@ -953,14 +959,15 @@ def plan_raw_files(
         what = "is not a folder" if os.path.exists(data_dir) else "does not exist"
         raise IntakeError(f"DATA folder {data_dir} {what}.")
     copy_dir = os.path.abspath(copy_dir)
-    settings = settings or {}
+    # An empty string is an unset var; one string is a list of one.
+    settings = {k: v for k, v in (settings or {}).items() if v != ""}
     problems: list[str] = []
     notes: list[str] = []
     extensions = [
         str(e).lower().lstrip(".")
-        for e in settings.get("file_extensions") or DEFAULT_FILE_EXTENSIONS
+        for e in _as_list(settings.get("file_extensions")) or DEFAULT_FILE_EXTENSIONS
     ]
-    patterns = [str(p) for p in settings.get("ignore_files") or []]
+    patterns = [str(p) for p in _as_list(settings.get("ignore_files"))]
     formats = _check_settings(settings, contract, problems)
     tables = {
         t["name"]: _Table(t["name"], bool(t.get("required")), t["columns"],
