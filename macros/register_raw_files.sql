@@ -129,7 +129,7 @@
         read_parquet(
             {{ sql_string_list(reader.files) }},
             union_by_name = true,
-            hive_partitioning = false,
+            hive_partitioning = {{ reader.hive_partitioning | default(false) }},
             filename = '_source_file'
         )
     {%- else -%}
@@ -143,6 +143,7 @@
             encoding = {{ sql_string(reader.options.encoding) }},
             compression = {{ sql_string(reader.options.compression) }},
             nullstr = {{ sql_string_list(var('null_literals')) }},
+            hive_partitioning = {{ reader.hive_partitioning | default(false) }},
             ignore_errors = true,
             {% if not store_rejects -%}
             union_by_name = true,
@@ -217,6 +218,29 @@
 {%- endmacro %}
 
 
+{% macro source_file_name(reader) -%}
+    {#- The plan's name of the file a row came from, from the path DuckDB
+        read: the path minus the reader's root, or, when a file was read
+        through a link or copy whose name had to be escaped, looked up by
+        its position in the plan. -#}
+    {%- set by_position = [] -%}
+    {%- for path in reader.files
+        if path != reader.root ~ '/' ~ reader.source_files[loop.index0] -%}
+        {%- do by_position.append(path) -%}
+    {%- endfor -%}
+    {%- if by_position -%}
+        case _source_file
+            {%- for path in reader.files %}
+            when {{ sql_string(path) }}
+                then {{ sql_string(reader.source_files[loop.index0]) }}
+            {%- endfor %}
+        end
+    {%- else -%}
+        substr(_source_file, {{ reader.root | length + 2 }})
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro raw_reader_select(table, reader) -%}
     {#- One planned reader's rows as exactly the contract's columns: extra
         columns dropped, missing optional ones null, numbers and dates
@@ -243,10 +267,7 @@
             {%- do selected.append(null_column(column.name)) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- do selected.append(
-        'substr(_source_file, ' ~ (reader.root | length + 2)
-        ~ ') as _source_file'
-    ) -%}
+    {%- do selected.append(source_file_name(reader) ~ ' as _source_file') -%}
     select {{ selected | join(', ') }} from {{ raw_reader(reader) }}
 {%- endmacro %}
 

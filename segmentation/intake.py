@@ -51,8 +51,10 @@ import io
 import json
 import os
 import re
+import tempfile
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -708,8 +710,74 @@ def _header_columns(
     return False
 
 
+def _invalid_utf8_window(file: _File, copy_dir: str) -> bytes | None:
+    """Around the first byte sequence of the whole file that is not UTF-8
+    (64 KiB either side), or None when all of it is UTF-8. A file the
+    samples found UTF-8 is checked whole before it is read in place:
+    DuckDB checks the encoding only of the columns a query reads, so an
+    invalid line would count as a row in one query and be dropped in
+    another. The result is remembered per file version (a marker under
+    ``<copy_dir>/_checked``), so an unchanged file is decoded once."""
+    marker = os.path.join(copy_dir, "_checked", _safe_name(file.shown) + ".json")
+    stamp = {"source": file.path, "version": file.version}
+    try:
+        with open(marker, encoding="utf-8") as handle:
+            if json.load(handle) == stamp:
+                return None
+    except (OSError, ValueError):
+        pass
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with _open_binary(file.path) as source:
+        while True:
+            chunk = source.read(CHUNK_BYTES)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                start = max(error.start - TAIL_BYTES, 0)
+                return error.object[start : error.start + TAIL_BYTES]
+            if not chunk:
+                break
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    with open(marker, "w", encoding="utf-8") as handle:
+        json.dump(stamp, handle)
+    return None
+
+
+def _check_whole_utf8(
+    file: _File, head: bytes, override: str | None, copy_dir: str
+) -> str | None:
+    """For a file to be read in place as UTF-8 whose samples did not cover
+    it: check the whole file; when a later part is not UTF-8, guess the
+    encoding from that part as for a file that is not UTF-8 at all (and
+    convert it), or, when the encoding was given or a BOM says UTF-8, return
+    the problem."""
+    window = _invalid_utf8_window(file, copy_dir)
+    if window is None:
+        return None
+    if override is not None or head.startswith(codecs.BOM_UTF8):
+        return (
+            f"{file.shown} is not valid UTF-8 text throughout (its start is): "
+            "set `csv_encoding` to the file's encoding (e.g. cp1252, latin-1, "
+            "gb18030), or save the file as CSV UTF-8."
+        )
+    if _decodes(window, "gb18030", False, False) and _looks_chinese(window):
+        file.encoding = "gb18030"
+    elif any(byte in window for byte in b"\x81\x8d\x8f\x90\x9d"):
+        file.encoding = "latin-1"
+    else:
+        file.encoding = "cp1252"
+    file.encoding_label = ENCODING_LABELS[file.encoding]
+    file.guessed = True
+    file.converted = True
+    return None
+
+
 def _analyse_text(
-    file: _File, table: _Table, formats: dict[str, Any], problems: list[str]
+    file: _File,
+    table: _Table,
+    formats: dict[str, Any],
+    problems: list[str],
+    copy_dir: str,
 ) -> None:
     try:
         head, tail, whole = _samples(file.path)
@@ -726,6 +794,8 @@ def _analyse_text(
         file.empty = "is empty (0 bytes)"
         return
     problem = _encoding(file, head, tail, whole, formats["csv_encoding"])
+    if not problem and not whole and not file.converted:
+        problem = _check_whole_utf8(file, head, formats["csv_encoding"], copy_dir)
     if problem:
         problems.append(problem)
         return
@@ -1020,7 +1090,7 @@ def _plan_table(
                     file.read_path, _ = _link(file, table.name, copy_dir)
                 _analyse_parquet(file, table, connection, problems)
             else:
-                _analyse_text(file, table, table.formats, problems)
+                _analyse_text(file, table, table.formats, problems, copy_dir)
             files.append(file)
     if len(problems) > before:
         return {"readers": [], "description": f"{table.name}: not read (see errors)"}
@@ -1094,3 +1164,24 @@ def _no_file_problem(data_dir: str, table: _Table, extensions: list[str]) -> str
         f"{', '.join('.' + e for e in extensions)}, any case), or a folder "
         f"{table.name}/ of such files (the {table.name} table is required)."
     )
+
+
+# The dbt vars that override what the planner detects (the loader hook's
+# macro raw_read_settings passes the same names).
+SETTING_VARS = (
+    "csv_encoding",
+    "csv_delimiter",
+    "decimal_separator",
+    "date_format",
+    "raw_table_formats",
+    "ignore_files",
+)
+
+
+def copy_dir_for(database_path: str | None) -> Path:
+    """Where converted copies and links of raw files go: ``raw_copies``
+    beside the warehouse file (a temporary folder for an in-memory
+    database), for make run and the dbt plugin alike."""
+    if not database_path or database_path == ":memory:":
+        return Path(tempfile.gettempdir()) / "segments_raw_copies"
+    return Path(database_path).resolve().parent / "raw_copies"
