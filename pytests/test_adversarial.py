@@ -241,14 +241,16 @@ def test_a_mostly_rejected_table_stops_the_build_with_its_name(tmp_path: Path) -
         {
             "orders.csv": ORDERS
             + _orders(10)
-            + "".join(f"B{i},u1,?,1,x,y\n" for i in range(5))
+            # At least var min_rejected_rows_to_stop (20) rejected rows.
+            + "".join(f"B{i},u1,?,1,x,y\n" for i in range(20))
         },
     )
     build = run_build(tmp_path / "run", "--data", str(data))
     assert build.returncode != 0
-    assert "orders: 33.33% of raw rows were rejected, above the limit of 5.0%" in (
-        build.output
-    )
+    assert (
+        "orders: 66.67% of 30 raw rows rejected (limit 5%, var max_rejected_share"
+        " or env SEGMENTS_MAX_REJECTED_SHARE) — invalid_ordered_at 20, e.g. '?'"
+    ) in build.output
     assert "Traceback" not in build.output
 
 

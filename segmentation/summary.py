@@ -6,8 +6,6 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.project import project_vars
-
 LAYERS = ("raw", "staging", "intermediate", "marts")
 
 # Segment-size sections shown once the marts that hold them exist:
@@ -53,10 +51,29 @@ def _count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> in
     ]
 
 
-def warn_rejected_share() -> float:
-    """The share of rejected rows above which a raw table gets a warning
-    (dbt var warn_rejected_share)."""
-    return float(project_vars()["warn_rejected_share"])
+def _warnings(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """The Warnings block: every data-quality warning of the build, each a
+    sentence with its fix, written once in the warehouse
+    (marts.data_quality_warnings: rejected shares above warn_rejected_share
+    or, on few rows, above max_rejected_share; columns whose values were
+    mostly cleared)."""
+    if ("marts", "data_quality_warnings") not in known:
+        return []
+    messages = connection.execute(
+        "select message from marts.data_quality_warnings"
+        " order by source_table, column_name nulls first, warning_kind"
+    ).fetchall()
+    if not messages:
+        return []
+    lines = ["", "Warnings"]
+    lines += [f"  {message}" for (message,) in messages]
+    lines.append(
+        "  (pass a var with make run VARS='{name: value}', e.g."
+        " VARS='{decimal_separator: \",\"}')"
+    )
+    return lines
 
 
 def render(path: Path, data_dir: str | None = None) -> str:
@@ -121,16 +138,7 @@ def _lines(
                     f"  {table:<8} raw {raw:>10,} = staged {staged:>10,}"
                     f" + rejected {rejected:>8,} ({percent})"
                 )
-            limit = warn_rejected_share()
-            for table, share in connection.execute(
-                "select source_table, rejected_share from marts.data_quality"
-                " where rejected_share > ? order by 1",
-                [limit],
-            ).fetchall():
-                lines.append(
-                    f"  warning: {table}: {share:.2%} of raw rows were rejected,"
-                    f" more than {limit:.0%} (see marts.data_quality_reasons)"
-                )
+    lines += _warnings(connection, known)
 
     for title, schema, table, column in SEGMENT_SECTIONS:
         if (schema, table) not in known:

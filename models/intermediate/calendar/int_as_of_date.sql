@@ -1,6 +1,9 @@
 {#- The date every time-relative metric is computed as of: var as_of_date,
     or the day after the latest valid order. Stops the build with a clear
-    message when the date is malformed or nothing happened before it. -#}
+    message when the date is malformed or nothing happened before it; when
+    no valid order remains, the message says whether the orders file had
+    no rows or names the commonest reject reasons with an example raw
+    value and the fix (macro top_reject_reasons). -#}
 {%- set as_of_var = var('as_of_date', none) -%}
 
 with
@@ -12,7 +15,12 @@ orders as (
 order_range as (
     select
         min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at
+        max(ordered_at) as last_ordered_at,
+        (
+            select raw_counts.raw_row_count
+            from {{ ref('base_app__raw_row_counts') }} as raw_counts
+            where raw_counts.source_table = 'orders'
+        ) as raw_order_count
     from orders
 ),
 
@@ -29,7 +37,8 @@ as_of as (
             'day after the latest valid order' as as_of_date_source,
         {%- endif %}
         first_ordered_at,
-        last_ordered_at
+        last_ordered_at,
+        raw_order_count
     from order_range
 ),
 
@@ -44,8 +53,11 @@ checked as (
             when first_ordered_at is null
                 then {{ raise_data_error(
                     "'There are no valid orders, so there is nothing to "
-                    ~ "segment: see staging.stg_app__rejected_rows for why "
-                    ~ "every order was rejected.'"
+                    ~ "segment: ' || case when raw_order_count = 0 then "
+                    ~ "'the orders file has no rows.' else 'all ' || "
+                    ~ count_text('raw_order_count')
+                    ~ " || ' raw orders were rejected — ' || "
+                    ~ top_reject_reasons("'orders'") ~ " end"
                 ) }}
             when first_ordered_at >= as_of_date
                 then {{ raise_data_error(

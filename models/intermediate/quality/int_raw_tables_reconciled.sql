@@ -1,7 +1,12 @@
 {#- Row conservation per raw table: raw = staged + rejected, with the
     rejected share, the as-of date and the data horizon of the build. Stops
-    the build when a table's rejected share is above var max_rejected_share.
-    Published as marts.data_quality. -#}
+    the build when a table's rejected share is above var max_rejected_share
+    and at least var min_rejected_rows_to_stop rows were rejected, with a
+    message naming the commonest reasons, an example raw value and the fix;
+    below that count, or above var warn_rejected_share, the row carries the
+    same text as a warning (marts.data_quality_warnings). Published as
+    marts.data_quality. -#}
+{%- set max_share = var('max_rejected_share') | float %}
 with
 
 raw_counts as (
@@ -59,22 +64,54 @@ quality as (
     cross join horizon
 ),
 
+described as (
+    select
+        *,
+        source_table || ': ' || {{ percent_text('rejected_share') }}
+        || '% of ' || {{ count_text('raw_row_count') }}
+        || ' raw rows rejected' as rejected_text,
+        ' — ' || {{ top_reject_reasons('quality.source_table') }}
+            as reasons_text,
+        case
+            when rejected_share > {{ max_share }}
+                then 'rejected_share_above_limit'
+            when rejected_share > {{ var('warn_rejected_share') }}
+                then 'rejected_share_above_warning_level'
+        end as warning_kind
+    from quality
+),
+
 checked as (
     select
         *,
         case
-            when rejected_share > {{ var('max_rejected_share') }}
+            when
+                warning_kind = 'rejected_share_above_limit'
+                and rejected_row_count >= {{ var('min_rejected_rows_to_stop') }}
                 then {{ raise_data_error(
-                    "source_table || ': ' || "
-                    ~ "cast(round(100 * rejected_share, 2) as varchar) || "
-                    ~ "'% of raw rows were rejected, above the limit of "
-                    ~ (var('max_rejected_share') | float * 100) | round(2)
-                    ~ "% (var max_rejected_share, env "
-                    ~ "SEGMENTS_MAX_REJECTED_SHARE): see "
-                    ~ "staging.stg_app__rejected_rows for the rows and reasons.'"
+                    "rejected_text || ' (limit ' || "
+                    ~ percent_text(max_share)
+                    ~ " || '%, var max_rejected_share or env "
+                    ~ "SEGMENTS_MAX_REJECTED_SHARE)' || coalesce(reasons_text, '')"
                 ) }}
-        end as failed_check
-    from quality
+        end as failed_check,
+        case
+            when warning_kind = 'rejected_share_above_limit'
+                then
+                    rejected_text || ' (above the limit of '
+                    || {{ percent_text(max_share) }}
+                    || '%, var max_rejected_share, but fewer than '
+                    || '{{ var("min_rejected_rows_to_stop") }}'
+                    || ' rows, var min_rejected_rows_to_stop, so the build '
+                    || 'went on)' || coalesce(reasons_text, '')
+            when warning_kind = 'rejected_share_above_warning_level'
+                then
+                    rejected_text || ' (more than '
+                    || {{ percent_text(var('warn_rejected_share')) }}
+                    || '%, var warn_rejected_share)'
+                    || coalesce(reasons_text, '')
+        end as warning
+    from described
 )
 
 select
@@ -84,7 +121,9 @@ select
     rejected_row_count,
     rejected_share,
     as_of_date,
-    horizon_date
+    horizon_date,
+    warning_kind,
+    warning
 from checked
 -- The filter forces the gate above to be evaluated.
 where failed_check is null

@@ -1,23 +1,19 @@
 {#- Rejected raw rows per table and reason code, with their share of the
-    raw table (int_raw_tables_reconciled). Published, with the rule in
-    words, as marts.data_quality_reasons. -#}
+    raw table (int_raw_tables_reconciled). Counted once, in
+    int_rejected_rows_exemplified. Published, with the rule in words, as
+    marts.data_quality_reasons. -#}
 with
-
-rejected_rows as (
-    select * from {{ ref('stg_app__rejected_rows') }}
-),
-
-raw_tables as (
-    select * from {{ ref('int_raw_tables_reconciled') }}
-),
 
 rejected_by_reason as (
     select
         source_table,
         reject_reason,
-        count(*) as rejected_row_count
-    from rejected_rows
-    group by 1, 2
+        rejected_row_count
+    from {{ ref('int_rejected_rows_exemplified') }}
+),
+
+raw_tables as (
+    select * from {{ ref('int_raw_tables_reconciled') }}
 ),
 
 with_share as (

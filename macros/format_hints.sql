@@ -1,0 +1,257 @@
+{#- Messages that say what went wrong: which raw column a reject reason or a
+    cleared value is about, what kind of value it holds, a hint naming the
+    fix for a raw value (format_hint), and the number formats of the
+    messages. The hints name the vars of the raw-data contract
+    (date_format, decimal_separator); users pass them with
+    make run VARS='{decimal_separator: ","}'. -#}
+
+{% macro raw_value_kinds() -%}
+    {#- The kind of value of each raw column a message may quote. -#}
+    {{ return({
+        'order_id': 'id',
+        'user_id': 'id',
+        'event_id': 'id',
+        'session_id': 'id',
+        'ordered_at': 'timestamp',
+        'occurred_at': 'timestamp',
+        'signed_up_at': 'timestamp',
+        'birth_date': 'date',
+        'amount': 'decimal',
+        'duration_seconds': 'decimal',
+        'marketing_opt_in': 'boolean',
+        'status': 'label',
+        'event_type': 'label',
+    }) }}
+{%- endmacro %}
+
+
+{% macro reject_reason_columns() -%}
+    {#- The raw column each reject reason is about (see the reject_reasons
+        seed), as a list of {source_table, reject_reason, column_name,
+        value_kind}. A reason not listed is reported without an example. -#}
+    {%- set columns = {
+        'orders': {
+            'missing_order_id': 'order_id',
+            'missing_user_id': 'user_id',
+            'invalid_ordered_at': 'ordered_at',
+            'invalid_amount': 'amount',
+            'negative_amount': 'amount',
+            'invalid_status': 'status',
+            'future_timestamp': 'ordered_at',
+            'unknown_user': 'user_id',
+            'duplicate_order_id': 'order_id',
+        },
+        'events': {
+            'missing_event_id': 'event_id',
+            'missing_user_id': 'user_id',
+            'invalid_occurred_at': 'occurred_at',
+            'invalid_event_type': 'event_type',
+            'invalid_duration': 'duration_seconds',
+            'future_timestamp': 'occurred_at',
+            'unknown_user': 'user_id',
+            'duplicate_event_id': 'event_id',
+        },
+        'users': {
+            'missing_user_id': 'user_id',
+            'duplicate_user_id': 'user_id',
+        },
+    } -%}
+    {%- set kinds = raw_value_kinds() -%}
+    {%- set rows = [] -%}
+    {%- for table, reasons in columns.items() -%}
+        {%- for reason, column in reasons.items() -%}
+            {%- do rows.append({
+                'source_table': table,
+                'reject_reason': reason,
+                'column_name': column,
+                'value_kind': kinds[column],
+            }) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{%- endmacro %}
+
+
+{% macro cleared_value_columns() -%}
+    {#- The optional raw columns staging clears (sets to null, naming them
+        in cleared_attributes) instead of rejecting the row, as a list of
+        {source_table, column_name, value_kind, is_personal}. Examples of
+        personal columns (tagged contains_pii in staging) are masked. -#}
+    {%- set kinds = raw_value_kinds() -%}
+    {%- set rows = [] -%}
+    {%- for column in ['signed_up_at', 'birth_date', 'marketing_opt_in'] -%}
+        {%- do rows.append({
+            'source_table': 'users',
+            'column_name': column,
+            'value_kind': kinds[column],
+            'is_personal': column == 'birth_date',
+        }) -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{%- endmacro %}
+
+
+{% macro format_hint(value, kind) -%}
+    {#- A hint naming the fix for a raw text value that could not be read
+        as a value of the given kind (a SQL expression: 'timestamp',
+        'date', 'decimal', 'boolean' or 'id'); null when no pattern is
+        recognised. -#}
+    {{ return(adapter.dispatch(
+        'format_hint', 'segmentation_warehouse'
+    )(value, kind)) }}
+{%- endmacro %}
+
+{% macro default__format_hint(value, kind) -%}
+    cast(null as varchar)
+{%- endmacro %}
+
+{% macro duckdb__format_hint(value, kind) -%}
+    {%- set v = 'trim(cast(' ~ value ~ ' as varchar))' -%}
+    {%- set date_parts = "'^(\\d{1,2})([/.-])(\\d{1,2})[/.-](\\d{2}|\\d{4})([ T]|$)'" -%}
+    {%- set iso = "dates must be ISO 8601 (YYYY-MM-DD), or set date_format" -%}
+    {%- set ambiguous = "; day/month order is ambiguous, check it)" -%}
+    {%- set part = 'regexp_extract(' ~ v ~ ', ' ~ date_parts ~ ', ' -%}
+    {%- set first = 'try_cast(' ~ part ~ '1) as integer)' -%}
+    {%- set sep = part ~ '2)' -%}
+    {%- set second = 'try_cast(' ~ part ~ '3) as integer)' -%}
+    {%- set year -%}
+        case when length({{ part }}4)) = 2 then '%y' else '%Y' end
+    {%- endset -%}
+    {%- set time -%}
+        case
+            when regexp_matches({{ v }}, '[ T]\d{1,2}:\d{2}:\d{2}')
+                then ' %H:%M:%S'
+            when regexp_matches({{ v }}, '[ T]\d{1,2}:\d{2}') then ' %H:%M'
+            else ''
+        end
+    {%- endset -%}
+    {%- set month_first = "'%m' || " ~ sep ~ " || '%d' || " ~ sep ~ " || "
+        ~ year ~ " || " ~ time -%}
+    {%- set day_first = "'%d' || " ~ sep ~ " || '%m' || " ~ sep ~ " || "
+        ~ year ~ " || " ~ time -%}
+    case
+        when {{ v }} is null or {{ v }} = '' then null
+        when {{ kind }} in ('timestamp', 'date') then
+            case
+                when regexp_matches({{ v }}, {{ date_parts }}) and {{ sep }} = '.'
+                    then '{{ iso }} (e.g. "%d.%m.' || {{ year }} || {{ time }}
+                    || '")'
+                when regexp_matches({{ v }}, {{ date_parts }}) and {{ second }} > 12
+                    then '{{ iso }} (e.g. "' || {{ month_first }}
+                    || '"{{ ambiguous }}'
+                when regexp_matches({{ v }}, {{ date_parts }}) and {{ first }} > 12
+                    then '{{ iso }} (e.g. "' || {{ day_first }}
+                    || '"{{ ambiguous }}'
+                when regexp_matches({{ v }}, {{ date_parts }})
+                    then '{{ iso }} (e.g. "' || {{ month_first }} || '" or "'
+                    || {{ day_first }} || '"{{ ambiguous }}'
+                when regexp_matches({{ v }}, '^(19|20)\d{2}(0[1-9]|1[0-2])\d{2}$')
+                    then '{{ iso }} (e.g. "%Y%m%d")'
+                when regexp_matches({{ v }}, '^\d{9,10}(\.\d+)?$')
+                    then 'the values look like Unix epoch seconds: set date_format "epoch_s"'
+                when regexp_matches({{ v }}, '^\d{12,13}$')
+                    then 'the values look like Unix epoch milliseconds: set date_format "epoch_ms"'
+                when regexp_matches({{ v }}, '^\d{5}(\.\d+)?$')
+                    then 'the values look like Excel serial dates: set date_format "excel"'
+            end
+        when {{ kind }} = 'decimal' then
+            case
+                when regexp_matches({{ v }}, '^[+-]?\d+,\d+$')
+                    or regexp_matches({{ v }}, '^[+-]?\d{1,3}(\.\d{3})+,\d+$')
+                    then 'set decimal_separator ","'
+            end
+        when {{ kind }} = 'id' then
+            case
+                when regexp_matches({{ v }}, '^[+-]?\d+\.0+$')
+                    then 'ids look like floats (' || {{ v }} || ' for '
+                    || regexp_replace({{ v }}, '\.0+$', '')
+                    || '): write them as integers'
+            end
+        when {{ kind }} = 'boolean'
+            then 'values must be true/false, yes/no or 1/0'
+    end
+{%- endmacro %}
+
+
+{% macro json_text(json, key) -%}
+    {#- The value of a top-level key of a JSON object as text (null when
+        absent or null). -#}
+    {{ return(adapter.dispatch(
+        'json_text', 'segmentation_warehouse'
+    )(json, key)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json, key) -%}
+    cast(null as varchar)
+{%- endmacro %}
+
+{% macro duckdb__json_text(json, key) -%}
+    json_extract_string({{ json }}, '$.' || {{ key }})
+{%- endmacro %}
+
+
+{% macro count_text(count) -%}
+    {#- A count as text with thousands separators (3,990). -#}
+    {{ return(adapter.dispatch(
+        'count_text', 'segmentation_warehouse'
+    )(count)) }}
+{%- endmacro %}
+
+{% macro default__count_text(count) -%}
+    cast({{ count }} as varchar)
+{%- endmacro %}
+
+{% macro duckdb__count_text(count) -%}
+    format('{:,}', cast({{ count }} as bigint))
+{%- endmacro %}
+
+
+{% macro percent_text(share) -%}
+    {#- A share as a percentage with at most two decimals, without the %
+        sign (0.9975 -> 99.75, 1 -> 100). -#}
+    {{ return(adapter.dispatch(
+        'percent_text', 'segmentation_warehouse'
+    )(share)) }}
+{%- endmacro %}
+
+{% macro default__percent_text(share) -%}
+    cast(round(100 * {{ share }}, 2) as varchar)
+{%- endmacro %}
+
+{% macro duckdb__percent_text(share) -%}
+    regexp_replace(
+        format('{:.2f}', 100 * cast({{ share }} as double)), '\.?0+$', ''
+    )
+{%- endmacro %}
+
+
+{% macro quoted_example(value) -%}
+    {#- A raw value quoted for a message, cut at 40 characters. -#}
+    '''' || case
+        when length({{ value }}) > 40 then left({{ value }}, 40) || '...'
+        else {{ value }}
+    end || ''''
+{%- endmacro %}
+
+
+{% macro top_reject_reasons(source_table) -%}
+    {#- The three commonest reject reasons of a raw table as text, each
+        with its count, an example raw value and a hint: "invalid_amount
+        3,990, e.g. '12,50' (set decimal_separator ","); ...". Read from
+        int_rejected_rows_exemplified, rebuilt in the same build as the
+        gates that quote it. -#}
+    (
+        select
+            string_agg(exemplified.reason_text, '; ' order by exemplified.reason_rank)
+            || case
+                when max(exemplified.reason_count) > 3
+                    then '; and ' || cast(max(exemplified.reason_count) - 3 as varchar)
+                    || ' more reason(s)'
+                else ''
+            end
+        from {{ ref('int_rejected_rows_exemplified') }} as exemplified
+        where
+            exemplified.source_table = {{ source_table }}
+            and exemplified.reason_rank <= 3
+    )
+{%- endmacro %}
