@@ -6,86 +6,50 @@
     make run VARS='{decimal_separator: ","}'. -#}
 
 {% macro raw_value_kinds() -%}
-    {#- The kind of value of each raw column a message may quote. -#}
-    {{ return({
-        'order_id': 'id',
-        'user_id': 'id',
-        'event_id': 'id',
-        'session_id': 'id',
-        'ordered_at': 'timestamp',
-        'occurred_at': 'timestamp',
-        'signed_up_at': 'timestamp',
-        'birth_date': 'date',
-        'amount': 'decimal',
-        'duration_seconds': 'decimal',
-        'marketing_opt_in': 'boolean',
-        'status': 'label',
-        'event_type': 'label',
-    }) }}
-{%- endmacro %}
-
-
-{% macro reject_reason_columns() -%}
-    {#- The raw column each reject reason is about (see the reject_reasons
-        seed), as a list of {source_table, reject_reason, column_name,
-        value_kind}. A reason not listed is reported without an example. -#}
-    {%- set columns = {
-        'orders': {
-            'missing_order_id': 'order_id',
-            'missing_user_id': 'user_id',
-            'invalid_ordered_at': 'ordered_at',
-            'invalid_amount': 'amount',
-            'negative_amount': 'amount',
-            'invalid_status': 'status',
-            'future_timestamp': 'ordered_at',
-            'unknown_user': 'user_id',
-            'duplicate_order_id': 'order_id',
-        },
-        'events': {
-            'missing_event_id': 'event_id',
-            'missing_user_id': 'user_id',
-            'invalid_occurred_at': 'occurred_at',
-            'invalid_event_type': 'event_type',
-            'invalid_duration': 'duration_seconds',
-            'future_timestamp': 'occurred_at',
-            'unknown_user': 'user_id',
-            'duplicate_event_id': 'event_id',
-        },
-        'users': {
-            'missing_user_id': 'user_id',
-            'duplicate_user_id': 'user_id',
-        },
-    } -%}
-    {%- set kinds = raw_value_kinds() -%}
-    {%- set rows = [] -%}
-    {%- for table, reasons in columns.items() -%}
-        {%- for reason, column in reasons.items() -%}
-            {%- do rows.append({
-                'source_table': table,
-                'reject_reason': reason,
-                'column_name': column,
-                'value_kind': kinds[column],
-            }) -%}
+    {#- The kind of value of each raw column a message may quote, from the
+        raw-data contract's data_type: timestamp, date, decimal or boolean
+        as declared, id for the *_id columns, label for other text (empty
+        while dbt parses: the contract is read from the graph). -#}
+    {%- set kinds = {} -%}
+    {%- if not execute -%}
+        {{ return(kinds) }}
+    {%- endif -%}
+    {%- for table in raw_data_contract() -%}
+        {%- for column in table.columns -%}
+            {%- if column.data_type != 'varchar' -%}
+                {%- do kinds.update({column.name: column.data_type}) -%}
+            {%- elif column.name.endswith('_id') -%}
+                {%- do kinds.update({column.name: 'id'}) -%}
+            {%- else -%}
+                {%- do kinds.update({column.name: 'label'}) -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
-    {{ return(rows) }}
+    {{ return(kinds) }}
 {%- endmacro %}
 
 
 {% macro cleared_value_columns() -%}
     {#- The optional raw columns staging clears (sets to null, naming them
-        in cleared_attributes) instead of rejecting the row, as a list of
+        in cleared_attributes) instead of rejecting the row: the typed
+        (timestamp, date, boolean) columns of users, as a list of
         {source_table, column_name, value_kind, is_personal}. Examples of
-        personal columns (tagged contains_pii in staging) are masked. -#}
-    {%- set kinds = raw_value_kinds() -%}
+        personal columns (meta contains_pii in the contract) are masked.
+        Empty while dbt parses (models using it declare their refs). -#}
     {%- set rows = [] -%}
-    {%- for column in ['signed_up_at', 'birth_date', 'marketing_opt_in'] -%}
-        {%- do rows.append({
-            'source_table': 'users',
-            'column_name': column,
-            'value_kind': kinds[column],
-            'is_personal': column == 'birth_date',
-        }) -%}
+    {%- if not execute -%}
+        {{ return(rows) }}
+    {%- endif -%}
+    {%- for table in raw_data_contract() if table.name == 'users' -%}
+        {%- for column in table.columns
+            if column.data_type in ('timestamp', 'date', 'boolean') -%}
+            {%- do rows.append({
+                'source_table': table.name,
+                'column_name': column.name,
+                'value_kind': column.data_type,
+                'is_personal': column.contains_pii,
+            }) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(rows) }}
 {%- endmacro %}

@@ -15,7 +15,8 @@
         source of truth, also read by segmentation.cli): one entry per raw
         table with its schema and relation, the accepted file extensions
         (source meta file_extensions), whether the table is required, and
-        its columns with whether each is required and its data_type. -#}
+        its columns with whether each is required, its data_type and
+        whether it holds personal data (meta contains_pii). -#}
     {% set tables = [] %}
     {% for node in graph.sources.values()
         if node.package_name == project_name and node.source_name == 'app' %}
@@ -28,6 +29,7 @@
                 'name': column.name,
                 'required': meta.get('required', false),
                 'data_type': column.data_type or 'varchar',
+                'contains_pii': meta.get('contains_pii', false),
             }) %}
         {% endfor %}
         {% do tables.append({

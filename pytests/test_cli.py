@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -22,29 +23,71 @@ def test_as_of_date_is_normalised_or_refused() -> None:
             cli.parse_as_of_date(bad)
 
 
-def test_data_dir_needs_an_orders_file(tmp_path: Path) -> None:
+def _orders_csv(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "orders.csv").write_text(
+        "order_id,user_id,ordered_at,amount\nA1,u1,2025-01-05,10\n"
+    )
+
+
+def test_data_dir_needs_an_orders_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.check_data_dir(None) is None
     with pytest.raises(cli.UsageError, match="does not exist"):
         cli.check_data_dir(str(tmp_path / "missing"))
+    data = tmp_path / "data"
+    data.mkdir()
     with pytest.raises(cli.UsageError, match="has no orders file") as refused:
-        cli.check_data_dir(str(tmp_path))
-    assert str(refused.value) == (
-        f"DATA folder {tmp_path.resolve()} has no orders file: expected"
-        " orders.csv or orders.parquet, or a folder orders/ of such files (the"
-        " orders table is required; users and events are optional)."
+        cli.check_data_dir(str(data), database=tmp_path / "w.duckdb")
+    assert str(refused.value).startswith(
+        f"DATA folder {data.resolve()} has no orders file: expected"
+        " orders.csv or orders.parquet"
     )
-    (tmp_path / "orders.parquet").write_bytes(b"")
-    assert cli.check_data_dir(str(tmp_path)) == str(tmp_path.resolve())
+    assert "the orders table is required" in str(refused.value)
+    _orders_csv(data)
+    assert cli.check_data_dir(str(data), database=tmp_path / "w.duckdb") == str(
+        data.resolve()
+    )
+    printed = capsys.readouterr().out
+    assert f"Reading DATA folder {data.resolve()}:" in printed
+    assert "orders: orders.csv (csv, UTF-8, ',')" in printed
 
 
 def test_the_raw_data_contract_is_read_from_the_sources_yaml() -> None:
-    assert cli.raw_data_contract(PROJECT_DIR) == {
-        "file_extensions": ["parquet", "csv", "csv.gz"],
-        "tables": [
-            {"name": "orders", "required": True},
-            {"name": "users", "required": False},
-            {"name": "events", "required": False},
-        ],
+    contract = cli.raw_data_contract(PROJECT_DIR)
+    assert contract["file_extensions"] == [
+        "parquet", "csv", "tsv", "txt", "csv.gz", "tsv.gz", "txt.gz",
+    ]  # fmt: skip
+    assert [(t["name"], t["required"]) for t in contract["tables"]] == [
+        ("orders", True),
+        ("users", False),
+        ("events", False),
+    ]
+    orders = contract["tables"][0]["columns"]
+    assert [(c["name"], c["required"], c["data_type"]) for c in orders] == [
+        ("order_id", True, "varchar"),
+        ("user_id", True, "varchar"),
+        ("ordered_at", True, "timestamp"),
+        ("amount", True, "decimal"),
+        ("status", False, "varchar"),
+        ("product_category", False, "varchar"),
+    ]
+
+
+def test_vars_are_a_mapping_or_refused() -> None:
+    assert cli.parse_vars(None) == {}
+    assert cli.parse_vars('{decimal_separator: ",", date_format: "%d.%m.%Y"}') == {
+        "decimal_separator": ",",
+        "date_format": "%d.%m.%Y",
+    }
+    for bad in ("[1, 2]", "{unclosed", "just text"):
+        with pytest.raises(cli.UsageError, match="VARS must be a mapping"):
+            cli.parse_vars(bad)
+    # DATA and AS_OF_DATE win over the same names in VARS.
+    assert cli.dbt_vars("/data", None, {"data_dir": "/other", "x": 1}) == {
+        "data_dir": "/data",
+        "x": 1,
     }
 
 
@@ -58,29 +101,33 @@ def test_data_dir_checks_follow_the_contract_of_the_project_folder(
     sources_yaml = project / cli.RAW_SOURCES_YAML
     sources_yaml.parent.mkdir(parents=True)
     shutil.copy(PROJECT_DIR / cli.RAW_SOURCES_YAML, sources_yaml)
+    shutil.copy(PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
     data = tmp_path / "data"
     (data / "orders").mkdir(parents=True)
-    (data / "orders" / "part-0.parquet").write_bytes(b"")
+    duckdb.sql(
+        "copy (select 'A1' as order_id, 'u1' as user_id,"
+        " date '2025-01-05' as ordered_at, 10.0 as amount)"
+        f" to '{data / 'orders' / 'part-0.parquet'}' (format parquet)"
+    )
     monkeypatch.setenv("SEGMENTS_PROJECT_DIR", str(project))
-    assert cli.check_data_dir(str(data)) == str(data.resolve())
+    database = tmp_path / "w.duckdb"
+    assert cli.check_data_dir(str(data), database=database) == str(data.resolve())
 
     document = yaml.safe_load(sources_yaml.read_text())
     (app,) = (source for source in document["sources"] if source["name"] == "app")
     app["config"]["meta"]["file_extensions"] = ["csv"]
     sources_yaml.write_text(yaml.safe_dump(document))
-    with pytest.raises(cli.UsageError, match="has no orders file"):
-        cli.check_data_dir(str(data))
+    with pytest.raises(cli.UsageError, match=r"orders/part-0\.parquet"):
+        cli.check_data_dir(str(data), database=database)
 
-    (data / "orders.csv").write_text("order_id\n")
+    shutil.rmtree(data / "orders")
+    _orders_csv(data)
     users = next(table for table in app["tables"] if table["name"] == "users")
     users["config"]["meta"]["required"] = True
     sources_yaml.write_text(yaml.safe_dump(document))
     with pytest.raises(cli.UsageError) as refused:
-        cli.check_data_dir(str(data))
+        cli.check_data_dir(str(data), database=database)
     assert str(refused.value).startswith(f"DATA folder {data.resolve()} has no users")
-    assert str(refused.value).endswith(
-        "(the users table is required; events is optional)."
-    )
 
 
 def test_demo_runs_seed_the_raw_tables_before_building() -> None:

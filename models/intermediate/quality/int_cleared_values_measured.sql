@@ -7,6 +7,7 @@
     warn_cleared_share. Examples of personal columns have their digits
     masked. Published as marts.data_quality_cleared_values. -#}
 {%- set columns = cleared_value_columns() %}
+-- depends_on: {{ ref('base_app__users') }}
 
 with
 

@@ -1,10 +1,11 @@
 {#- Rejected raw rows per table and reason code, with the raw column the
-    reason is about, an example raw value of it (from raw_record), a hint
+    reason is about (the reject_reasons seed's column_name), an example
+    raw value of it (from raw_record), a hint
     naming the fix (macro format_hint) and the reason as a line of a
     message: "invalid_amount 3,990, e.g. '12,50' (set decimal_separator
     ","). The gates (int_raw_tables_reconciled, int_as_of_date) quote the
     commonest reasons through macro top_reject_reasons. -#}
-{%- set reason_columns = reject_reason_columns() %}
+{%- set kinds = raw_value_kinds() %}
 
 with
 
@@ -17,14 +18,16 @@ rejected_rows as (
 ),
 
 reason_columns as (
-    {% for row in reason_columns -%}
-        select
-            '{{ row.source_table }}' as source_table,
-            '{{ row.reject_reason }}' as reject_reason,
-            '{{ row.column_name }}' as column_name,
-            '{{ row.value_kind }}' as value_kind
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select
+        source_table,
+        reject_reason,
+        column_name,
+        case column_name
+            {% for column, kind in kinds.items() -%}
+            when '{{ column }}' then '{{ kind }}'
+            {% endfor -%}
+        end as value_kind
+    from {{ ref('reject_reasons') }}
 ),
 
 raw_values as (
