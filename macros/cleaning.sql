@@ -68,3 +68,71 @@
         '{{ value }}'{{ ", " if not loop.last }}
     {%- endfor %})
 {%- endmacro %}
+
+
+{% macro clean_id(column, is_user_id=false) -%}
+    {#- An id (user, order, event or session id) as text: the one way
+        staging reads an id. Trimmed, blank is null, and an integral number
+        written as a float becomes the integer text (pandas writes `1.0`
+        for an integer column with a missing value, so `1.0` and `1` are
+        one id). Only text holding a '.' is matched against the pattern,
+        so plain ids cost one substring test. A user id (is_user_id) is
+        lower-cased when var user_id_case_sensitive is false. -#}
+    {%- set id = adapter.dispatch(
+        'clean_id', 'segmentation_warehouse'
+    )(column) -%}
+    {%- if is_user_id and not user_id_case_sensitive() -%}
+        lower({{ id }})
+    {%- else -%}
+        {{ id }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro default__clean_id(column) -%}
+    {%- set text = clean_text(column) -%}
+    case
+        when {{ text }} like '%.%'
+            then regexp_replace({{ text }}, '^(-?[0-9]+)[.]0+$', '\1')
+        else {{ text }}
+    end
+{%- endmacro %}
+
+
+{% macro duckdb__clean_id(column) -%}
+    {#- A typed Parquet DOUBLE or FLOAT id skips the text: an integral
+        value becomes its integer text (DuckDB writes 1e+16 for large
+        doubles), NaN and infinities (pandas' missing values) are missing.
+        typeof is folded to a constant when the query is planned, so only
+        one branch runs. -#}
+    {%- set number = 'try_cast(' ~ column ~ ' as double)' -%}
+    case
+        when typeof({{ column }}) in ('DOUBLE', 'FLOAT')
+            then case
+                when not isfinite({{ number }}) then null
+                when {{ number }} = trunc({{ number }})
+                    then coalesce(
+                        cast(try_cast({{ number }} as hugeint) as varchar),
+                        cast({{ number }} as varchar)
+                    )
+                else cast({{ number }} as varchar)
+            end
+        else {{ default__clean_id(column) }}
+    end
+{%- endmacro %}
+
+
+{% macro user_id_case_sensitive() -%}
+    {#- Var user_id_case_sensitive, checked: true (default, `u001` and
+        `U001` are two users) or false (user ids are lower-cased wherever
+        they are read). -#}
+    {%- set value = var('user_id_case_sensitive') -%}
+    {%- if value is not sameas true and value is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            'var user_id_case_sensitive must be true or false, got '
+            ~ value
+        ) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+

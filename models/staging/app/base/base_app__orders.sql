@@ -11,7 +11,7 @@ with
 
 {% call(rows) deduplicate(
     key='order_id',
-    raw_key=clean_text('raw_order.order_id'),
+    raw_key=clean_id('raw_order.order_id'),
     raw_from=raw_orders ~ ' as raw_order',
     order_by=[
         'user_id', 'ordered_at', 'amount', 'status', 'product_category',
@@ -31,8 +31,8 @@ with
         end as row_reject_reason
     from (
         select
-            {{ clean_text('raw_order.order_id') }} as order_id,
-            {{ clean_text('raw_order.user_id') }} as user_id,
+            {{ clean_id('raw_order.order_id') }} as order_id,
+            {{ clean_id('raw_order.user_id', is_user_id=true) }} as user_id,
             {{ parse_timestamp('raw_order.ordered_at') }} as ordered_at,
             {{ dbt.safe_cast(
                 clean_text('raw_order.amount'), 'decimal(18, 2)'
