@@ -136,3 +136,39 @@
     {{ return(value) }}
 {%- endmacro %}
 
+
+{% macro order_status(column) -%}
+    {#- An order status: the label (normalize_label), spelled as var
+        order_statuses spells it when var order_status_aliases names it
+        (`canceled` -> `cancelled`); the aliases' keys are normalised the
+        same way, and each must map to one of var order_statuses. A missing
+        status stays null (the model reads it as completed). -#}
+    {%- set aliases = var('order_status_aliases') or {} -%}
+    {%- if aliases is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            'var order_status_aliases must map statuses to statuses, got '
+            ~ aliases
+        ) }}
+    {%- endif -%}
+    {%- for alias, status in aliases.items() -%}
+        {%- if status not in var('order_statuses') -%}
+            {{ exceptions.raise_compiler_error(
+                'var order_status_aliases maps ' ~ alias ~ ' to ' ~ status
+                ~ ', which is not one of var order_statuses ('
+                ~ var('order_statuses') | join(', ') ~ ')'
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if aliases -%}
+        case {{ normalize_label(column) }}
+            {%- for alias in aliases | sort %}
+            when {{ normalize_label(sql_string(alias)) }}
+                then {{ sql_string(aliases[alias]) }}
+            {%- endfor %}
+            else {{ normalize_label(column) }}
+        end
+    {%- else -%}
+        {{ normalize_label(column) }}
+    {%- endif -%}
+{%- endmacro %}
+

@@ -37,7 +37,7 @@ with
             {{ dbt.safe_cast(
                 clean_text('raw_order.amount'), 'decimal(18, 2)'
             ) }} as amount,
-            coalesce({{ normalize_label('raw_order.status') }}, 'completed')
+            coalesce({{ order_status('raw_order.status') }}, 'completed')
                 as status,
             {{ normalize_label('raw_order.product_category') }}
                 as product_category,
