@@ -172,3 +172,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+
+{% macro max_order_amount() -%}
+    {#- Var max_order_amount as a SQL literal: the number, or null (unset:
+        no cap; a comparison with null is never true). Orders above it are
+        rejected as amount_above_max. -#}
+    {%- set value = var('max_order_amount') -%}
+    {%- if value is not none
+        and (value is not number or value is sameas true
+             or value is sameas false) -%}
+        {{ exceptions.raise_compiler_error(
+            'var max_order_amount must be a number (or null: no cap), got '
+            ~ value
+        ) }}
+    {%- endif -%}
+    {{ return('null' if value is none else value) }}
+{%- endmacro %}

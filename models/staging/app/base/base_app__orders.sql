@@ -25,6 +25,8 @@ with
             when parsed.ordered_at is null then 'invalid_ordered_at'
             when parsed.amount is null then 'invalid_amount'
             when parsed.amount < 0 then 'negative_amount'
+            when parsed.amount > {{ max_order_amount() }}
+                then 'amount_above_max'
             when parsed.status not in {{ in_list(var('order_statuses')) }}
                 then 'invalid_status'
             {{ cross_table_reject_reasons('parsed.ordered_at') }}
