@@ -26,7 +26,7 @@ file_versions as (
 
 {% call(rows) deduplicate(
     key='event_id',
-    raw_key=clean_text('raw_event.event_id'),
+    raw_key=clean_id('raw_event.event_id'),
     raw_from=raw_events ~ ' as raw_event',
     raw_filter=source_file_filter(increment, file_column),
     order_by=[
@@ -57,9 +57,9 @@ file_versions as (
         end as row_reject_reason
     from (
         select
-            {{ clean_text('raw_event.event_id') }} as event_id,
-            {{ clean_text('raw_event.user_id') }} as user_id,
-            {{ clean_text('raw_event.session_id') }} as session_id,
+            {{ clean_id('raw_event.event_id') }} as event_id,
+            {{ clean_id('raw_event.user_id', is_user_id=true) }} as user_id,
+            {{ clean_id('raw_event.session_id') }} as session_id,
             {{ parse_timestamp('raw_event.occurred_at') }} as occurred_at,
             {{ normalize_label('raw_event.event_type') }} as event_type,
             nullif(lower({{ clean_text('raw_event.duration_seconds') }}), 'nan')

@@ -11,7 +11,7 @@ with
 
 {% call(rows) deduplicate(
     key='order_id',
-    raw_key=clean_text('raw_order.order_id'),
+    raw_key=clean_id('raw_order.order_id'),
     raw_from=raw_orders ~ ' as raw_order',
     order_by=[
         'user_id', 'ordered_at', 'amount', 'status', 'product_category',
@@ -25,19 +25,21 @@ with
             when parsed.ordered_at is null then 'invalid_ordered_at'
             when parsed.amount is null then 'invalid_amount'
             when parsed.amount < 0 then 'negative_amount'
+            when parsed.amount > {{ max_order_amount() }}
+                then 'amount_above_max'
             when parsed.status not in {{ in_list(var('order_statuses')) }}
                 then 'invalid_status'
             {{ cross_table_reject_reasons('parsed.ordered_at') }}
         end as row_reject_reason
     from (
         select
-            {{ clean_text('raw_order.order_id') }} as order_id,
-            {{ clean_text('raw_order.user_id') }} as user_id,
+            {{ clean_id('raw_order.order_id') }} as order_id,
+            {{ clean_id('raw_order.user_id', is_user_id=true) }} as user_id,
             {{ parse_timestamp('raw_order.ordered_at') }} as ordered_at,
             {{ dbt.safe_cast(
                 clean_text('raw_order.amount'), 'decimal(18, 2)'
             ) }} as amount,
-            coalesce({{ normalize_label('raw_order.status') }}, 'completed')
+            coalesce({{ order_status('raw_order.status') }}, 'completed')
                 as status,
             {{ normalize_label('raw_order.product_category') }}
                 as product_category,

@@ -10,7 +10,7 @@ horizon as (
 
 parsed as (
     select
-        {{ clean_text('source.user_id') }} as user_id,
+        {{ clean_id('source.user_id', is_user_id=true) }} as user_id,
         {{ parse_timestamp('source.signed_up_at') }} as signed_up_at,
         {{ parse_date('source.birth_date') }} as birth_date,
         {{ normalize_label('source.gender') }} as gender_label,
