@@ -226,9 +226,10 @@
         through a link or copy whose name had to be escaped, looked up by
         its position in the plan. -#}
     {%- set by_position = [] -%}
-    {%- for path in reader.files
-        if path != reader.root ~ '/' ~ reader.source_files[loop.index0] -%}
-        {%- do by_position.append(path) -%}
+    {%- for path in reader.files -%}
+        {%- if path != reader.root ~ '/' ~ reader.source_files[loop.index0] -%}
+            {%- do by_position.append(path) -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- if by_position -%}
         case _source_file

@@ -113,8 +113,8 @@ def test_missing_required_column_names_the_file_and_column(tmp_path: Path) -> No
     build = run_build(tmp_path / "run", "--data", str(data))
     assert build.returncode != 0
     assert (
-        f"Raw file {data}/orders.csv is missing required column(s) amount"
-        in build.output
+        "orders.csv lacks the required orders column(s) amount. Columns found:"
+        " order_id, user_id, ordered_at, status." in build.output
     )
     assert "Traceback" not in build.output
 

@@ -312,6 +312,9 @@ def test_hidden_and_system_files_are_ignored_with_a_note(data: Path) -> None:
     write(data, "Thumbs.db", b"\x00")
     write(data, "__MACOSX/orders/._part-1.csv", b"\x00")
     write(data, "README.md", "# my export\n")
+    # Metadata files data tools write beside their data (Spark, Hive).
+    write(data, "_manifest.json", "{}")
+    write(data, "orders/_SUCCESS", "")
     result = plan(data)
     assert result["tables"]["orders"]["readers"][0]["source_files"] == ["part-1.csv"]
     assert result["notes"] == [
@@ -320,8 +323,10 @@ def test_hidden_and_system_files_are_ignored_with_a_note(data: Path) -> None:
         "left unread README.md (not table data)",
         "ignored hidden or system file Thumbs.db",
         "ignored hidden or system folder __MACOSX/",
+        "ignored hidden or system file _manifest.json",
         "ignored hidden or system file ~$orders.xlsx",
         "ignored hidden or system file orders/._part-1.csv",
+        "ignored hidden or system file orders/_SUCCESS",
     ]
 
 

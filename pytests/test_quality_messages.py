@@ -132,12 +132,15 @@ def test_the_gate_stops_a_tiny_table_from_the_minimum_count(tmp_path: Path) -> N
 def test_no_valid_order_names_the_reason_an_example_and_the_var(
     tmp_path: Path,
 ) -> None:
-    # A semicolon file with decimal commas: every amount is unreadable.
+    # A semicolon file with decimal commas read with a decimal point (the
+    # var overrides the detection): every amount is unreadable.
     data = _write(
         tmp_path / "data",
         {"orders.csv": ORDERS.replace(",", ";") + _orders(4, "12,50", ";")},
     )
-    build = run_build(tmp_path / "run", "--data", str(data))
+    build = run_build(
+        tmp_path / "run", "--data", str(data), "--vars", '{decimal_separator: "."}'
+    )
     assert build.returncode != 0
     assert (
         "There are no valid orders, so there is nothing to segment: all 30 raw"

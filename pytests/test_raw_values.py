@@ -1,7 +1,7 @@
 """Values people's exports write (issue 13): ids written as floats by pandas,
 user ids in two cases, the US spelling `canceled`, and absurd amounts. One
-DATA folder holds every case and is built once (a real dbt build with
---vars, as `make run` would with VARS); each test reads one case from it.
+DATA folder holds every case and is built once (make run DATA=...
+VARS='{max_order_amount: ...}'); each test reads one case from it.
 The setting user_id_case_sensitive false is covered by the dbt unit tests of
 the base models (models/staging/app/base/_base__models.yml)."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Build, run_dbt
+from conftest import Build, run_build, run_dbt
 
 MAX_ORDER_AMOUNT = 100000
 # An amount as large as decimal(18, 2) allows: above the cap, rejected.
@@ -74,14 +74,12 @@ def values_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     (data / "users.csv").write_text(USERS)
     (data / "orders.csv").write_text(_orders())
     _write_events(data / "events.parquet")
-    variables = {"data_dir": str(data), "max_order_amount": MAX_ORDER_AMOUNT}
-    build = run_dbt(
+    build = run_build(
         tmp_path_factory.mktemp("raw_values_build"),
-        "build",
-        "--exclude-resource-type",
-        "unit_test",
+        "--data",
+        str(data),
         "--vars",
-        json.dumps(variables),
+        json.dumps({"max_order_amount": MAX_ORDER_AMOUNT}),
     )
     assert build.returncode == 0, build.output[-5000:]
     return build
@@ -183,22 +181,25 @@ def test_an_amount_above_max_order_amount_is_rejected(values_build: Build) -> No
 
 
 def test_amounts_far_above_the_median_warn(values_build: Build) -> None:
-    # dbt reports the number of outlier orders (fail_calc) ...
-    assert "WARN 2 stg_app__orders__amounts_within_1000x_median" in (
+    # dbt warns ...
+    assert "Warning in test data_quality_order_amounts_above_1000x_median" in (
         values_build.stdout
     )
-    assert "Warning in test stg_app__orders__amounts_within_1000x_median" in (
-        values_build.stdout
-    )
-    # ... and the stored view says which, how large, and the fix.
+    # ... the quality mart says which, how large, and the fix ...
     [(count, largest, order_id, message)] = values_build.query(
-        "select outlier_count, largest_amount, largest_order_id, message from"
-        " dbt_test__audit.stg_app__orders__amounts_within_1000x_median"
+        "select outlier_count, largest_amount, largest_order_id, warning"
+        " from intermediate.int_order_amount_outliers_measured"
     )
     assert (count, float(largest), order_id) == (2, float(OUTLIERS[0]), "X1")
     assert message.startswith("orders: 2 orders have an amount above 1000 times")
     assert "the largest is 60000.00 (order_id X1)" in message
     assert "max_order_amount" in message
+    assert values_build.query(
+        "select message from marts.data_quality_warnings"
+        " where warning_kind = 'amount_outliers'"
+    ) == [(message,)]
+    # ... and make run's summary prints it under Warnings.
+    assert f"  {message}" in values_build.stdout.split("Warnings", 1)[1]
 
 
 def test_an_alias_to_an_unknown_status_stops_with_a_message(tmp_path: Path) -> None:

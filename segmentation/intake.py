@@ -186,8 +186,11 @@ def _accepted_extension(name: str, extensions: list[str]) -> str | None:
 
 
 def _is_junk(component: str) -> bool:
+    """Hidden and system files, and the metadata files data tools write
+    beside their data (``_SUCCESS``, ``_metadata``, ``_manifest.json``: a
+    leading underscore, which Spark, Hive and Arrow datasets skip too)."""
     lower = component.lower()
-    return lower.startswith((".", "~$")) or lower in JUNK_NAMES
+    return lower.startswith((".", "~$", "_")) or lower in JUNK_NAMES
 
 
 def _version(path: str) -> str:

@@ -22,10 +22,10 @@ reason_columns as (
         source_table,
         reject_reason,
         column_name,
-        case column_name
-            {% for column, kind in kinds.items() -%}
-            when '{{ column }}' then '{{ kind }}'
-            {% endfor -%}
+        case
+            {%- for column, kind in kinds.items() %}
+                when column_name = '{{ column }}' then '{{ kind }}'
+            {%- endfor %}
         end as value_kind
     from {{ ref('reject_reasons') }}
 ),

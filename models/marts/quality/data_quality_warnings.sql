@@ -1,7 +1,8 @@
 {#- Every data-quality warning of the build, each a sentence naming the
     table (and column), the problem and the fix; make run's summary prints
-    them. Written once, in int_raw_tables_reconciled (rejected shares) and
-    int_cleared_values_measured (cleared values). -#}
+    them. Written once, in int_raw_tables_reconciled (rejected shares),
+    int_cleared_values_measured (cleared values) and
+    int_order_amount_outliers_measured (implausible amounts). -#}
 with
 
 reconciled as (
@@ -10,6 +11,10 @@ reconciled as (
 
 cleared as (
     select * from {{ ref('int_cleared_values_measured') }}
+),
+
+amount_outliers as (
+    select * from {{ ref('int_order_amount_outliers_measured') }}
 ),
 
 warnings as (
@@ -30,6 +35,15 @@ warnings as (
         warning as message
     from cleared
     where warning is not null
+
+    union all
+
+    select
+        source_table,
+        column_name,
+        'amount_outliers' as warning_kind,
+        warning as message
+    from amount_outliers
 )
 
 select * from warnings

@@ -6,17 +6,10 @@
     makes a month's ARPU absurd. The build warns and keeps the order; var
     max_order_amount rejects such orders as amount_above_max.
 
-    Returns one row when there are outliers: their count (the number dbt
-    reports, through fail_calc), the largest amount and its order, the
-    median, and a message naming the fix. The rows stay readable as the
-    view dbt_test__audit.stg_app__orders__amounts_within_1000x_median
-    (store_failures_as view: no copy of the data). -#}
-{{ config(
-    severity='warn',
-    store_failures=true,
-    store_failures_as='view',
-    fail_calc='coalesce(sum(outlier_count), 0)',
-) }}
+    One row when there are outliers (none otherwise): their count, the
+    largest amount and its order, the median, and a warning naming the
+    fix, which marts.data_quality_warnings publishes and make run's
+    summary prints. -#}
 {%- set factor = 1000 %}
 
 with
@@ -68,6 +61,8 @@ largest as (
 )
 
 select
+    'orders' as source_table,
+    'amount' as column_name,
     outlier_count,
     largest_amount,
     largest_order_id,
@@ -85,5 +80,5 @@ select
     || largest_order_id
     || '). Check the amounts (unit, decimal separator), or set var'
     || ' max_order_amount to reject such orders as amount_above_max.'
-        as message
+        as warning
 from largest
