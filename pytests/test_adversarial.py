@@ -251,6 +251,10 @@ def test_a_mostly_rejected_table_stops_the_build_with_its_name(tmp_path: Path) -
         "orders: 66.67% of 30 raw rows rejected (limit 5%, var max_rejected_share"
         " or env SEGMENTS_MAX_REJECTED_SHARE) — invalid_ordered_at 20, e.g. '?'"
     ) in build.output
+    # make run repeats the gate's message last, without the engine's words.
+    stop = build.stderr.split("The build stopped:\n", 1)[1]
+    assert stop.startswith("  orders: 66.67% of 30 raw rows rejected")
+    assert "Error" not in stop
     assert "Traceback" not in build.output
 
 

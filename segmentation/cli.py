@@ -224,6 +224,29 @@ def publish_path(env: dict[str, str]) -> Path:
     return database_path(env).parent / "published"
 
 
+# How DuckDB words the error a model raises on purpose (macro
+# raise_data_error: a data gate) in dbt's run results.
+DATA_ERROR_PREFIX = "Invalid Input Error: "
+
+
+def stop_messages(env: dict[str, str]) -> list[str]:
+    """The messages of the data gates that stopped the last dbt command
+    (from dbt's run_results.json), without dbt's and DuckDB's framing."""
+    target = _project_path(env, "DBT_TARGET_PATH", "target")
+    try:
+        results = json.loads((target / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    messages = []
+    for result in results:
+        message = result.get("message") or ""
+        if result.get("status") == "error" and DATA_ERROR_PREFIX in message:
+            text = message.split(DATA_ERROR_PREFIX, 1)[1].strip()
+            if text not in messages:
+                messages.append(text)
+    return messages
+
+
 def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt) if dbt.exists() else "dbt", *arguments]
@@ -248,11 +271,17 @@ def run(
     for arguments in dbt_commands(data_dir, variables, full_refresh):
         code = run_dbt(arguments, env)
         if code != 0:
-            print(
-                f"\nThe build stopped: `dbt {arguments[0]}` failed (exit {code})."
-                " The error above says which model or test and why.",
-                file=sys.stderr,
-            )
+            messages = stop_messages(env)
+            if messages:
+                print("\nThe build stopped:", file=sys.stderr)
+                for message in messages:
+                    print(f"  {message}", file=sys.stderr)
+            else:
+                print(
+                    f"\nThe build stopped: `dbt {arguments[0]}` failed (exit"
+                    f" {code}). The error above says which model or test and why.",
+                    file=sys.stderr,
+                )
             return code
     release = publish.publish(database_path(env), publish_path(env))
     print()
