@@ -347,13 +347,15 @@
                 'select count(*) from '
                 ~ raw_reader(one_file, store_rejects=true)
             ) %}
+            {#- DuckDB may report a line more than once (one error per
+                surplus field): the last error of a line describes it. -#}
             {% do run_query(
                 'insert into ' ~ malformed ~ ' select '
                 ~ sql_string(table.name) ~ ', ' ~ sql_string(source_file)
-                ~ ', error.line, error.csv_line, '
+                ~ ', error.line, any_value(error.csv_line), arg_max('
                 ~ "lower(cast(error.error_type as varchar)) || ': ' || "
-                ~ 'error.error_message'
-                ~ ' from segments_reject_errors as error'
+                ~ 'error.error_message, error.byte_position)'
+                ~ ' from segments_reject_errors as error group by error.line'
             ) %}
             {% do run_query(
                 'insert into ' ~ raw_file_scans() ~ ' values ('

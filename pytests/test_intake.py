@@ -530,6 +530,25 @@ def test_utf8_with_bom_and_crlf_and_quoted_newlines_is_read_in_place(
     assert [row[0] for row in rows] == ["o1", "o2"]
 
 
+def test_mixed_line_endings_are_read_from_a_copy_with_lf(data: Path) -> None:
+    # DuckDB's reader stops on a file whose header ends in LF and whose rows
+    # end in CRLF (rows appended on Windows); a copy with LF reads cleanly.
+    rows = [f"o{i},u{i},2025-10-01,{i}.50" for i in range(3000)]
+    content = "order_id,user_id,ordered_at,amount\n" + "\r\n".join(rows) + "\r\n"
+    write(data, "orders.csv", content)
+    result = plan(data)
+    (reader,) = result["tables"]["orders"]["readers"]
+    assert reader["files"] == [str(data.parent / "copies/orders/orders.csv")]
+    assert "mixed line endings" in result["tables"]["orders"]["description"]
+    read = read_back(reader)["orders.csv"]
+    assert len(read) == len(rows)
+    assert not any("\r" in value for row in read for value in row)
+    # The same file with one kind of line ending is read in place.
+    write(data, "orders.csv", content.replace("\r\n", "\n"))
+    (reader,) = plan(data)["tables"]["orders"]["readers"]
+    assert reader["files"] == [str(data / "orders.csv")]
+
+
 def test_a_gzipped_file_is_read_in_place_or_converted(data: Path) -> None:
     write(data, "orders.csv.gz", gzip.compress(ORDERS.encode()))
     (reader,) = plan(data)["tables"]["orders"]["readers"]

@@ -6,8 +6,9 @@ problem and the fix, before dbt starts and under dbt alone.
 The messy folder is built once (a shared build) and carries at once what
 real exports do: a folder name with brackets and parentheses, upper-case
 extensions, a tab-separated users file in GBK, a Windows-1252 orders file
-beside a UTF-8 one with a BOM, semicolons and decimal commas, day-first
-dates, US birth dates, null literals, a malformed line, files of one
+beside a UTF-8 one with a BOM, semicolons and decimal commas, mixed line
+endings, day-first dates, US birth dates, null literals, a malformed line
+(two fields too many), files of one
 table with different columns, Hive-style partition folders of Parquet
 events, and macOS junk. The planner's detection itself is tested file by
 file, without dbt, in test_intake.py."""
@@ -35,7 +36,8 @@ PART_1 = [
     )
 ]
 NULL_USER_IDS = ["NULL", "N/A", "\\N", "None"]
-MALFORMED_LINE = "A900;u001;02.10.2025;5,00;paid;surplus"
+# Two fields too many (DuckDB reports such a line once per surplus field).
+MALFORMED_LINE = "A900;u001;02.10.2025;5,00;paid;surplus;more"
 # Orders of PART-2.CSV (Windows-1252, ',', ISO dates, with product_category).
 PART_2 = [
     (f"B{number:03d}", USERS[number % 40], 1 + number % 28, category)
@@ -69,8 +71,9 @@ def write_messy_export(folder: Path) -> Path:
     for number, literal in enumerate(NULL_USER_IDS):
         part_1.append(f"N{number};{literal};03.10.2025;1,00;paid")
     part_1.append(MALFORMED_LINE)
+    # The header ends in LF, the rows in CRLF (rows appended on Windows).
     (data / "orders" / "part-1.csv").write_bytes(
-        ("\ufeff" + "\n".join(part_1) + "\n").encode("utf-8")
+        ("\ufeff" + part_1[0] + "\n" + "\r\n".join(part_1[1:]) + "\r\n").encode()
     )
     part_2 = ["Order_ID,User_ID,Ordered_At,Amount,Product_Category"]
     for order_id, user_id, day, category in PART_2:
@@ -124,6 +127,7 @@ def test_make_run_says_how_it_read_each_table(messy_build: Build) -> None:
     assert "2 files in orders/" in orders
     assert "decimal ','" in orders and "%d.%m.%Y" in orders
     assert "1252" in orders  # the Windows-1252 file, converted
+    assert "mixed line endings" in orders
     users = next(line for line in output.splitlines() if "  users:" in line)
     assert "Users.TSV" in users and "GB" in users
     assert "orders/._part-1.csv" in output and ".DS_Store" in output

@@ -145,6 +145,7 @@ class _File:
     encoding_label: str = "UTF-8"
     guessed: bool = False
     converted: bool = False
+    mixed_newlines: bool = False  # CRLF and LF in one file: normalised copy
     delimiter: str = ","
     decimal: str = "."
     columns: dict[str, str] = field(default_factory=dict)
@@ -802,6 +803,11 @@ def _analyse_text(
     if problem:
         problems.append(problem)
         return
+    if _mixed_newlines(head + tail):
+        # DuckDB's CSV reader cannot read a file whose lines end in both CRLF
+        # and LF (e.g. rows appended on another system): read a copy with
+        # LF throughout.
+        file.mixed_newlines = file.converted = True
     text = _decoded_head(file, head, whole)
     if formats["csv_delimiter"] is not None:
         file.delimiter = formats["csv_delimiter"]
@@ -832,13 +838,25 @@ def _analyse_text(
     file.decimal = _detect_decimal(values, file.delimiter)
 
 
+def _mixed_newlines(sample: bytes) -> bool:
+    """Lines ending in CRLF and in LF alone in one sample."""
+    crlf = sample.count(b"\r\n")
+    return crlf > 0 and sample.count(b"\n") > crlf
+
+
 def _convert(
     file: _File, table: str, copy_dir: str, head: bytes, problems: list[str]
 ) -> None:
-    """Write (or reuse) the UTF-8 copy of a converted file."""
+    """Write (or reuse) the UTF-8 copy of a converted file, its line endings
+    LF throughout."""
     target = os.path.join(copy_dir, table, _safe_name(file.rel))
     marker = target + ".intake.json"
-    stamp = {"source": file.path, "version": file.version, "encoding": file.encoding}
+    stamp = {
+        "source": file.path,
+        "version": file.version,
+        "encoding": file.encoding,
+        "newlines": "lf",
+    }
     try:
         with open(marker, encoding="utf-8") as handle:
             if json.load(handle) == stamp and os.path.isfile(target):
@@ -849,6 +867,7 @@ def _convert(
     os.makedirs(os.path.dirname(target), exist_ok=True)
     decoder = codecs.getincrementaldecoder(file.encoding)()
     lines = 0
+    held = ""  # a CR at the end of a chunk, until the next shows what follows
     partial = target + ".partial"
     with _open_binary(file.path) as source, open(partial, "wb") as copy:
         skip = _bom_length(file.encoding, head)
@@ -873,6 +892,9 @@ def _convert(
                 )
                 return
             lines += text.count("\n")
+            text = held + text
+            held = "\r" if chunk and text.endswith("\r") else ""
+            text = text[: len(text) - len(held)].replace("\r\n", "\n")
             copy.write(text.encode("utf-8"))
             if not chunk:
                 break
@@ -985,8 +1007,10 @@ def _description(table: _Table, found: str, files: list[_File], dates: dict) -> 
         encodings = []
         for file in files:
             label = file.encoding_label
-            if file.converted:
+            if file.converted and codecs.lookup(file.encoding).name != "utf-8":
                 label += " converted to UTF-8"
+            if file.mixed_newlines:
+                label += " (mixed line endings, read from a copy with LF)"
             if file.guessed:
                 label += " (guessed; set csv_encoding to override)"
             if label not in encodings:
