@@ -530,6 +530,31 @@ def test_utf8_with_bom_and_crlf_and_quoted_newlines_is_read_in_place(
     assert [row[0] for row in rows] == ["o1", "o2"]
 
 
+def test_header_names_match_ignoring_case_spaces_and_separators(data: Path) -> None:
+    write(
+        data, "orders/a.csv", "Order ID,User-ID,ordered.at,AMOUNT\no1,u1,2025-10-01,1\n"
+    )
+    write(
+        data, "orders/b.csv", "order_id,user_id,ordered_at,amount\no2,u2,2025-10-01,2\n"
+    )
+    readers = plan(data)["tables"]["orders"]["readers"]
+    # Spelled otherwise than by case alone: read apart, each mapped.
+    assert [reader["columns"] for reader in readers] == [
+        {
+            "order_id": "Order ID",
+            "user_id": "User-ID",
+            "ordered_at": "ordered.at",
+            "amount": "AMOUNT",
+        },
+        {
+            "order_id": "order_id",
+            "user_id": "user_id",
+            "ordered_at": "ordered_at",
+            "amount": "amount",
+        },
+    ]
+
+
 def test_mixed_line_endings_are_read_from_a_copy_with_lf(data: Path) -> None:
     # DuckDB's reader stops on a file whose header ends in LF and whose rows
     # end in CRLF (rows appended on Windows); a copy with LF reads cleanly.

@@ -660,6 +660,37 @@ def _partition_keys(rel: str) -> dict[str, str]:
     return keys
 
 
+SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def _column_key(name: str) -> str:
+    """A header name as it is matched to the contract: case, surrounding
+    spaces and the separators of words ignored (`User ID`, `user-id` and
+    `USER_ID` are user_id)."""
+    return SEPARATORS.sub("_", name.strip().lower())
+
+
+def _split_by_spelling(
+    groups: dict[tuple, list[_File]],
+) -> dict[tuple, list[_File]]:
+    """DuckDB unites the files of one reader by column name ignoring case
+    only: a group whose files spell a contract column otherwise (User ID in
+    one, user_id in another) is read as one reader per spelling."""
+    split: dict[tuple, list[_File]] = {}
+    for key, files in groups.items():
+        spellings: dict[str, set[str]] = {}
+        for file in files:
+            for column, name in file.columns.items():
+                spellings.setdefault(column, set()).add(name.lower())
+        if all(len(names) == 1 for names in spellings.values()):
+            split[key] = files
+            continue
+        for file in files:
+            signature = tuple(sorted((c, n.lower()) for c, n in file.columns.items()))
+            split.setdefault((*key, signature), []).append(file)
+    return split
+
+
 def _header_columns(
     file: _File, header: list[str], table: _Table, problems: list[str]
 ) -> bool:
@@ -667,7 +698,7 @@ def _header_columns(
     names = [name.strip().lstrip("\ufeff").strip() for name in header]
     by_lower: dict[str, list[str]] = {}
     for name in names:
-        by_lower.setdefault(name.lower(), []).append(name)
+        by_lower.setdefault(_column_key(name), []).append(name)
     contract = table.column_names()
     ok = True
     for column in contract:
@@ -708,8 +739,8 @@ def _header_columns(
         problems.append(
             f"{file.shown} lacks the required {table.name} column(s) "
             f"{', '.join(missing)}. Columns found: {found}. Rename the columns "
-            "in the file's first line (names are matched ignoring case and "
-            "surrounding spaces)."
+            "in the file's first line (names are matched ignoring case, "
+            "surrounding spaces and word separators: User ID is user_id)."
         )
     return False
 
@@ -1173,6 +1204,7 @@ def _plan_table(
             file.hive_keys,
         )
         groups.setdefault(key, []).append(file)
+    groups = _split_by_spelling(groups)
     if len(problems) > before:
         return {"readers": [], "description": f"{table.name}: not read (see errors)"}
     dates = table.formats["date_formats"]
