@@ -330,6 +330,17 @@ def test_hidden_and_system_files_are_ignored_with_a_note(data: Path) -> None:
     ]
 
 
+def test_tables_one_folder_down_say_where_data_should_point(data: Path) -> None:
+    write(data, "export/orders/part-1.csv", ORDERS)
+    write(data, "export/users.csv", "user_id\nu1\n")
+    write(data, "orders.json", '{"order_id": 1}\n')
+    message = error(data)
+    assert "The tables seem to be in the sub-folder export/: point DATA at it" in (
+        message
+    )
+    assert "orders.json is JSON: export the table as CSV or Parquet" in message
+
+
 def test_a_table_like_file_that_is_not_read_stops(data: Path) -> None:
     write(data, "orders.csv", ORDERS)
     write(data, "customers.csv", "user_id\nu1\n")
@@ -341,6 +352,8 @@ def test_a_table_like_file_that_is_not_read_stops(data: Path) -> None:
     assert "orders.<ext>, users.<ext>, events.<ext>" in message
     assert ".parquet, .csv, .tsv, .txt, .csv.gz, .tsv.gz, .txt.gz" in message
     assert "`ignore_files`" in message
+    assert "users.xlsx is an Excel or OpenDocument workbook: save it as CSV" in message
+    assert "point DATA at" not in message  # one table file one folder down only
     result = plan(
         data,
         ignore_files=["CUSTOMERS.csv", "archive/*", "users.xlsx"],

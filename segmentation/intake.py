@@ -407,8 +407,44 @@ def _discover(
             f"only from {names} or a folder named after the table, with the "
             f"extensions {', '.join('.' + e for e in extensions)} (any case). "
             "Rename or move the file(s), or list them in `ignore_files` to leave "
-            "them unread on purpose."
+            "them unread on purpose." + _unread_hints(unread, tables)
         )
+
+
+# What to do with a file of an unread format named after a table.
+FORMAT_HINTS = {
+    ("xlsx", "xlsm", "xls", "ods"): "an Excel or OpenDocument workbook: save it "
+    "as CSV UTF-8 or Parquet",
+    ("json", "jsonl", "ndjson"): "JSON: export the table as CSV or Parquet",
+    ("zip",): "a zip archive: unzip it into the DATA folder",
+    ("feather", "arrow", "avro", "orc"): "a binary table format: convert it to Parquet",
+}
+
+
+def _unread_hints(unread: list[str], tables: dict[str, Any]) -> str:
+    """Hints for unread files that are clearly meant as a raw table: a table's
+    name with a format the loader does not read, or the tables one folder
+    down (DATA pointing at the folder above the data)."""
+    hints = []
+    for rel in unread:
+        name = rel.split("/")[-1].lower()
+        stem, _, last = name.rpartition(".")
+        for extensions, hint in FORMAT_HINTS.items():
+            if stem.split(".")[0] in tables and last in extensions:
+                hints.append(f" {rel} is {hint}.")
+    folders = set()
+    for rel in unread:
+        parts = rel.split("/")
+        if len(parts) > 2 and parts[-2].lower() in tables:  # x/orders/part.csv
+            folders.add("/".join(parts[:-2]))
+        elif len(parts) > 1 and parts[-1].lower().split(".")[0] in tables:
+            folders.add("/".join(parts[:-1]))  # x/orders.csv
+    if len(folders) == 1:
+        (folder,) = folders
+        hints.append(
+            f" The tables seem to be in the sub-folder {folder}/: point DATA at it."
+        )
+    return "".join(hints)
 
 
 def _table_files(
