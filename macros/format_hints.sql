@@ -123,6 +123,9 @@
                 when regexp_matches({{ v }}, '^[+-]?\d+,\d+$')
                     or regexp_matches({{ v }}, '^[+-]?\d{1,3}(\.\d{3})+,\d+$')
                     then 'set decimal_separator ","'
+                when regexp_matches({{ v }}, '[$€£¥₹]|^[A-Z]{3} |[0-9] ?[A-Z]{3}$')
+                    then 'amounts must be plain numbers in one currency: export'
+                    || ' them without the currency sign or code'
             end
         when {{ kind }} = 'id' then
             case

@@ -22,6 +22,10 @@ ORDERS = "order_id,user_id,ordered_at,amount,status,product_category\n"
 USERS = "user_id,signed_up_at,birth_date,gender\n"
 
 AMBIGUOUS = "day/month order is ambiguous, check it"
+CURRENCY_HINT = (
+    "amounts must be plain numbers in one currency: export them without the"
+    " currency sign or code"
+)
 US_DATE_HINT = (
     'dates must be ISO 8601 (YYYY-MM-DD), or set date_format (e.g. "%m/%d/%Y"; '
     + AMBIGUOUS
@@ -200,6 +204,9 @@ HINTS: dict[tuple[str, str], str | None] = {
     ),
     ("12,50", "decimal"): 'set decimal_separator ","',
     ("1.234,50", "decimal"): 'set decimal_separator ","',
+    ("$12.50", "decimal"): CURRENCY_HINT,
+    ("12.50 EUR", "decimal"): CURRENCY_HINT,
+    ("12.5x", "decimal"): None,
     ("1.0", "id"): "ids look like floats (1.0 for 1): write them as integers",
     ("maybe", "boolean"): "values must be true/false, yes/no or 1/0",
     ("2025-13-45", "date"): None,
