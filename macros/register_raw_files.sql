@@ -144,6 +144,7 @@
             escape = {{ sql_string(reader.options.escape) }},
             encoding = {{ sql_string(reader.options.encoding) }},
             compression = {{ sql_string(reader.options.compression) }},
+            skip = {{ reader.options.skip | default(0) | int }},
             nullstr = {{ sql_string_list(var('null_literals')) }},
             hive_partitioning = {{ reader.hive_partitioning | default(false) }},
             ignore_errors = true,

@@ -117,7 +117,8 @@ def read_back(reader: dict[str, Any]) -> dict[str, list[tuple]]:
         relation = connection.execute(
             "select * from read_csv(?, header = true, all_varchar = true,"
             " filename = '_f', union_by_name = true, encoding = ?, delim = ?,"
-            " quote = ?, escape = ?, compression = ?, hive_partitioning = ?)",
+            " quote = ?, escape = ?, compression = ?, hive_partitioning = ?,"
+            " skip = ?)",
             [
                 reader["files"],
                 options["encoding"],
@@ -126,6 +127,7 @@ def read_back(reader: dict[str, Any]) -> dict[str, list[tuple]]:
                 options["escape"],
                 options["compression"],
                 reader["hive_partitioning"],
+                options["skip"],
             ],
         )
     names = [column[0] for column in relation.description]
@@ -178,6 +180,7 @@ def test_a_top_level_file_keeps_todays_naming(data: Path) -> None:
         "quote": '"',
         "escape": '"',
         "compression": "auto",
+        "skip": 0,
     }
     assert reader["columns"] == {
         "order_id": "order_id",
@@ -566,6 +569,17 @@ def test_header_names_match_ignoring_case_spaces_and_separators(data: Path) -> N
             "amount": "amount",
         },
     ]
+
+
+def test_an_excel_separator_line_names_the_delimiter_and_is_skipped(
+    data: Path,
+) -> None:
+    write(data, "orders.csv", "sep=;\r\n" + ORDERS.replace(",", ";"))
+    result = plan(data)
+    (reader,) = result["tables"]["orders"]["readers"]
+    assert (reader["options"]["delimiter"], reader["options"]["skip"]) == (";", 1)
+    assert reader["columns"]["order_id"] == "order_id"
+    assert len(read_back(reader)["orders.csv"]) == 2
 
 
 def test_mixed_line_endings_are_read_from_a_copy_with_lf(data: Path) -> None:

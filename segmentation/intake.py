@@ -146,6 +146,7 @@ class _File:
     guessed: bool = False
     converted: bool = False
     mixed_newlines: bool = False  # CRLF and LF in one file: normalised copy
+    skip: int = 0  # lines above the header (Excel's "sep=;" line)
     delimiter: str = ","
     decimal: str = "."
     columns: dict[str, str] = field(default_factory=dict)
@@ -876,8 +877,15 @@ def _analyse_text(
         # LF throughout.
         file.mixed_newlines = file.converted = True
     text = _decoded_head(file, head, whole)
+    excel_separator = EXCEL_SEPARATOR_LINE.match(text)
+    if excel_separator:
+        # Excel's "sep=;" line names the delimiter above the header.
+        file.skip = 1
+        text = text[excel_separator.end() :]
     if formats["csv_delimiter"] is not None:
         file.delimiter = formats["csv_delimiter"]
+    elif excel_separator:
+        file.delimiter = excel_separator.group(1)
     elif _extension(file.rel).startswith("tsv"):
         file.delimiter = "\t"
     else:
@@ -903,6 +911,9 @@ def _analyse_text(
     ]
     values = [r[i] for r in records[1:SAMPLE_RECORDS] for i in positions if i < len(r)]
     file.decimal = _detect_decimal(values, file.delimiter)
+
+
+EXCEL_SEPARATOR_LINE = re.compile(r'\A"?sep=(.)"?[ \t]*\r?\n', re.IGNORECASE)
 
 
 def _mixed_newlines(sample: bytes) -> bool:
@@ -1048,6 +1059,7 @@ def _reader(files: list[_File], root: str, table: _Table, dates: dict) -> dict:
             "quote": '"',
             "escape": '"',
             "compression": "none" if first.converted else "auto",
+            "skip": first.skip,
         }
     reader["columns"] = {c: columns[c] for c in table.column_names() if c in columns}
     reader["hive_partitioning"] = bool(first.hive_keys)
@@ -1238,6 +1250,7 @@ def _plan_table(
             file.converted,
             file.decimal,
             file.hive_keys,
+            file.skip,
         )
         groups.setdefault(key, []).append(file)
     groups = _split_by_spelling(groups)
