@@ -1,17 +1,21 @@
 {% macro clean_text(column) -%}
-    nullif(trim(cast({{ column }} as varchar)), '')
+    {#- A raw value as text: trimmed, and null when blank or one of var
+        null_literals (NULL, N/A, \N, None, ... as exports write a missing
+        value), whatever the file format. -#}
+    case
+        when trim(cast({{ column }} as varchar)) in (
+            {%- for literal in var('null_literals') -%}
+                {{ sql_string(literal) }}{{ ', ' if not loop.last }}
+            {%- endfor -%}
+        )
+            then null
+        else nullif(trim(cast({{ column }} as varchar)), '')
+    end
 {%- endmacro %}
 
 
 {% macro normalize_label(column) -%}
-    nullif(
-        replace(
-            replace(lower(trim(cast({{ column }} as varchar))), ' ', '_'),
-            '-',
-            '_'
-        ),
-        ''
-    )
+    replace(replace(lower({{ clean_text(column) }}), ' ', '_'), '-', '_')
 {%- endmacro %}
 
 
