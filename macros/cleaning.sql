@@ -1,21 +1,17 @@
 {% macro clean_text(column) -%}
-    {#- A raw value as text: trimmed, and null when blank or one of var
-        null_literals (NULL, N/A, \N, None, ... as exports write a missing
-        value), whatever the file format. -#}
-    case
-        when trim(cast({{ column }} as varchar)) in (
-            {%- for literal in var('null_literals') -%}
-                {{ sql_string(literal) }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        )
-            then null
-        else nullif(trim(cast({{ column }} as varchar)), '')
-    end
+    nullif(trim(cast({{ column }} as varchar)), '')
 {%- endmacro %}
 
 
 {% macro normalize_label(column) -%}
-    replace(replace(lower({{ clean_text(column) }}), ' ', '_'), '-', '_')
+    nullif(
+        replace(
+            replace(lower(trim(cast({{ column }} as varchar))), ' ', '_'),
+            '-',
+            '_'
+        ),
+        ''
+    )
 {%- endmacro %}
 
 

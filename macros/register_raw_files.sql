@@ -124,7 +124,7 @@
     {#- The table function reading one planned group of files in place (or
         their converted copies), naming each row's file in _source_file.
         Text is read as text, with the plan's options, the columns of all
-        files united by name, and lines
+        files united by name, the var null_literals as nulls, and lines
         that cannot be split into the header's columns left out: the hook
         keeps those as malformed rows (store_rejects, raw_malformed_rows). -#}
     {%- if reader.format == 'parquet' -%}
@@ -145,6 +145,7 @@
             encoding = {{ sql_string(reader.options.encoding) }},
             compression = {{ sql_string(reader.options.compression) }},
             skip = {{ reader.options.skip | default(0) | int }},
+            nullstr = {{ sql_string_list(var('null_literals')) }},
             hive_partitioning = {{ reader.hive_partitioning | default(false) }},
             ignore_errors = true,
             {% if not store_rejects -%}
@@ -324,7 +325,7 @@
         quote, an over-long line), and keeps them with their file, line
         number, text and problem in the loader's malformed_rows. -#}
     {% set malformed = source('loader', 'malformed_rows') %}
-    {% set options = tojson(reader.options) %}
+    {% set options = tojson(reader.options) ~ tojson(var('null_literals')) %}
     {% for path in reader.files %}
         {% set source_file = reader.source_files[loop.index0] %}
         {% set scan_version = reader.file_versions[loop.index0] ~ ' '
