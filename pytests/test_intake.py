@@ -1056,3 +1056,17 @@ def test_a_converted_copy_keeps_the_relative_name(data: Path) -> None:
         "100% sales (1).csv": "€",
         "a?.csv": "£",
     }
+
+
+def test_a_copy_that_cannot_be_written_is_a_message_not_a_traceback(
+    data: Path,
+) -> None:
+    # A Windows-1252 file needs a converted copy; the copy folder's place is
+    # taken by a file, so it cannot be created (as with no permission or a
+    # full disk): the system's reason is reported with the path.
+    write(data, "orders.csv", _orders_in("cp1252", ["café"]))
+    (data.parent / "copies").write_text("not a folder")
+    message = error(data)
+    assert message.startswith(str(data.parent / "copies"))
+    assert "cannot be read or written" in message
+    assert "check its permissions and the free disk space" in message

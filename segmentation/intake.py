@@ -1123,7 +1123,23 @@ def plan_raw_files(
     data_dir: str, contract: list[dict], settings: dict, copy_dir: str
 ) -> dict:
     """The plan of how to read the DATA folder's raw files (see the module
-    docstring); raises IntakeError with every problem found.
+    docstring); raises IntakeError with every problem found, and with the
+    path and the system's reason when a file or folder cannot be read or
+    written (permissions, a full disk)."""
+    try:
+        return _plan_raw_files(data_dir, contract, settings, copy_dir)
+    except OSError as error:
+        raise IntakeError(
+            f"{error.filename or data_dir} cannot be read or written "
+            f"({error.strerror or error}): check its permissions and the free "
+            "disk space."
+        ) from None
+
+
+def _plan_raw_files(
+    data_dir: str, contract: list[dict], settings: dict, copy_dir: str
+) -> dict:
+    """plan_raw_files, without the translation of system errors.
 
     contract: the raw tables in order, each {"name", "required", "columns":
     [{"name", "required", "data_type"}]}. settings: file_extensions,
