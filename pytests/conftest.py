@@ -259,6 +259,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return ModuleFixtureScheduling(config, log)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """The modules that run as one unit on one worker (a module-scoped
+    fixture: a build, a bench run) first, the single tests after them: the
+    longest indivisible units start early and the short ones even out the
+    two workers' ends (under xdist, units are handed out in this order)."""
+    grouped = {
+        path: _has_module_fixture(path) for path in {item.path for item in items}
+    }
+    items.sort(key=lambda item: not grouped[item.path])
+
+
 # The shared build each xdist worker makes first, so that neither waits for
 # the other's at the start of the run.
 FIRST_BUILDS = {"gw0": "demo_build", "gw1": "small_parquet_build"}

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 from conftest import DEMO_DIR, Build, run_build, run_dbt
 
 
@@ -56,30 +55,6 @@ def test_folder_with_parquet_files_builds(
             build.scalar(f"select count(*) from staging.stg_app__{table}") == expected
         )
     assert build.scalar("select count(*) from intermediate.int_users_unioned") == 1500
-
-
-def test_extra_columns_are_ignored_and_header_case_does_not_matter(
-    tmp_path: Path,
-) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "orders.csv").write_text(
-        "Order_ID,USER_ID,Ordered_At,Amount,loyalty_points\n"
-        "A1,u1,2025-01-05,10.00,3\n"
-        "A2,u2,2025-02-05 10:00:00,20.50,7\n"
-        "A3,u1,2025-03-05T09:30:00Z,5,1\n"
-    )
-    build = run_build(tmp_path / "run", "--data", str(data))
-    assert build.returncode == 0, build.output[-3000:]
-    columns = [row[0] for row in build.query("describe raw.orders")]
-    assert "loyalty_points" not in columns
-    assert build.query(
-        "select order_id, status, amount from staging.stg_app__orders order by 1"
-    ) == [
-        ("A1", "completed", pytest.approx(10)),
-        ("A2", "completed", pytest.approx(20.5)),
-        ("A3", "completed", pytest.approx(5)),
-    ]
 
 
 def test_folder_without_orders_fails_fast_with_a_clear_message(tmp_path: Path) -> None:

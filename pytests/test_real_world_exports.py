@@ -43,6 +43,15 @@ PART_2 = [
     (f"B{number:03d}", USERS[number % 40], 1 + number % 28, category)
     for number, category in enumerate(["Café", "€-deals", "books"] * 20)
 ]
+# orders/extra.csv: an extra column, header names in other cases, and ISO
+# dates, times and UTC offsets (the date_format of orders does not match
+# them, so they are read as ISO 8601).
+EXTRA = (
+    "Order_ID,USER_ID,Ordered_At,Amount,loyalty_points\n"
+    "X1,u001,2025-10-05,10.00,3\n"
+    "X2,u002,2025-10-05 10:00:00,20.50,7\n"
+    "X3,u001,2025-10-05T09:30:00Z,5,1\n"
+)
 # Two Hive-style partitions of events; the second lacks duration_seconds.
 EVENT_DAYS = ["2025-10-01", "2025-10-02"]
 VARS = {
@@ -81,6 +90,7 @@ def write_messy_export(folder: Path) -> Path:
     (data / "orders" / "PART-2.CSV").write_bytes(
         ("\r\n".join(part_2) + "\r\n").encode("cp1252")
     )
+    (data / "orders" / "extra.csv").write_text(EXTRA)
 
     connection = duckdb.connect()
     for number, day in enumerate(EVENT_DAYS):
@@ -124,7 +134,7 @@ def test_make_run_says_how_it_read_each_table(messy_build: Build) -> None:
     output = messy_build.stdout
     assert "Reading DATA folder" in output and FOLDER_NAME in output
     orders = next(line for line in output.splitlines() if "  orders:" in line)
-    assert "2 files in orders/" in orders
+    assert "3 files in orders/" in orders
     assert "decimal ','" in orders and "%d.%m.%Y" in orders
     assert "1252" in orders  # the Windows-1252 file, converted
     assert "mixed line endings" in orders
@@ -136,7 +146,7 @@ def test_make_run_says_how_it_read_each_table(messy_build: Build) -> None:
 
 def test_every_raw_line_is_staged_or_rejected(messy_build: Build) -> None:
     lines = {
-        "orders": len(PART_1) + len(NULL_USER_IDS) + 1 + len(PART_2),
+        "orders": len(PART_1) + len(NULL_USER_IDS) + 1 + len(PART_2) + 3,
         "users": len(USERS),
         "events": 90 * len(EVENT_DAYS),
     }
@@ -190,7 +200,7 @@ def test_numbers_dates_and_text_arrive_as_written(messy_build: Build) -> None:
             " from staging.stg_app__orders"
         )
     }
-    assert len(staged) == len(PART_1) + len(PART_2)
+    assert len(staged) == len(PART_1) + len(PART_2) + 3
     for order_id, user_id, day, _, value in PART_1:
         assert staged[order_id] == (
             user_id,
@@ -205,6 +215,20 @@ def test_numbers_dates_and_text_arrive_as_written(messy_build: Build) -> None:
             1000.0,
             category.lower().replace("-", "_"),  # normalize_label
         )
+    # extra.csv: the extra column is dropped, names match in any case, and
+    # ISO dates, times and offsets are read (Z is UTC).
+    assert "loyalty_points" not in [
+        row[0] for row in messy_build.query("describe raw.orders")
+    ]
+    assert [(key, *staged[key][1:3]) for key in ("X1", "X2", "X3")] == [
+        ("X1", dt.datetime(2025, 10, 5), 10.0),
+        ("X2", dt.datetime(2025, 10, 5, 10), 20.5),
+        ("X3", dt.datetime(2025, 10, 5, 9, 30), 5.0),
+    ]
+    assert messy_build.query(
+        "select distinct status from staging.stg_app__orders"
+        " where order_id in ('X1', 'X2', 'X3')"
+    ) == [("completed",)]  # no status column: completed
     cities = dict(messy_build.query("select user_id, city from staging.stg_app__users"))
     assert {cities[user_id] for user_id in USERS} == set(CITIES)
     births = messy_build.query(
