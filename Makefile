@@ -10,17 +10,23 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 # VARS (more dbt vars, YAML) reaches the command through the environment, so
 # its quotes survive: make run VARS='{decimal_separator: ","}'.
 export VARS
-RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)") $(if $(FULL_REFRESH),--full-refresh) $(if $(VARS),--vars "$$VARS")
+# HISTORY_FROM backfills the segment history (YYYY-MM-DD, or auto: a year
+# before the as-of date); the demo data gets a year of it unless set.
+HISTORY_FROM ?= $(if $(DATA),,auto)
+HISTORY_EVERY ?= month
+RUN_ARGS := $(if $(DATA),--data "$(DATA)") $(if $(AS_OF_DATE),--as-of-date "$(AS_OF_DATE)") $(if $(FULL_REFRESH),--full-refresh) $(if $(VARS),--vars "$$VARS") $(if $(HISTORY_FROM),--history-from "$(HISTORY_FROM)" --history-every "$(HISTORY_EVERY)")
 
 DOCS_PORT ?= 8080
 SIZE ?= S
 WAREHOUSE := $(or $(SEGMENTS_DB_PATH),warehouse/segments.duckdb)
 
-.PHONY: help run test lint pytest format demo-data docs report bench clean
+.PHONY: help run test lint pytest format demo-data docs report bench clean clear-history
 
 help:
 	@echo "make run   [DATA=folder] [AS_OF_DATE=YYYY-MM-DD] [FULL_REFRESH=1] [VARS='{yaml}']  build and summarise"
+	@echo "         [HISTORY_FROM=YYYY-MM-DD|auto|none] [HISTORY_EVERY=month|week]  backfill the segment history"
 	@echo "make test                                        every test and lint"
+	@echo "make clear-history  drop the segment history (FULL_REFRESH keeps it)"
 	@echo "make docs    dbt docs: check every description, serve on DOCS_PORT"
 	@echo "make report  write warehouse/segment_report.html"
 	@echo "make bench [SIZE=S|M|L] [MEMORY_LIMIT=4GB]  benchmark, see BENCHMARKS.md"
@@ -50,6 +56,9 @@ $(VENV)/.bench-deps: requirements.txt requirements-bench.txt constraints.txt pyp
 
 run: $(VENV)/.run-deps
 	$(BIN)/python -m segmentation run $(RUN_ARGS)
+
+clear-history: $(VENV)/.run-deps
+	$(BIN)/python -m segmentation clear-history
 
 test: lint pytest
 

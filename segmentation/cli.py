@@ -1,7 +1,8 @@
 """Command line behind ``make run``: check the inputs, build, summarise.
 
 ``python -m segmentation run [--data FOLDER] [--as-of-date YYYY-MM-DD]
-[--full-refresh] [--vars YAML]``
+[--full-refresh] [--vars YAML] [--history-from YYYY-MM-DD|auto]
+[--history-every month|week]``
 
 1. checks the arguments and fails at once with a plain message when the
    date is malformed or the data folder cannot be read as it is: the
@@ -13,6 +14,10 @@
 2. loads the demo seeds (only without ``--data``) and runs ``dbt build``
    (with ``--full-refresh``, incremental models are rebuilt from all the
    data instead of adding only what is new);
+   with ``--history-from``, the segment history is backfilled first
+   (segmentation.history): staging and the as-of date are built and
+   tested, then the history's models for every earlier as-of date on the
+   staged data, then the build as usual adds the last one;
 3. publishes the BI-facing marts as a new read-only release
    (segmentation.publish), so BI readers never block or see a build;
 4. prints a summary of the warehouse: rows per layer, rejected rows per
@@ -35,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from segmentation import intake, publish, summary
+from segmentation import history, intake, publish, summary
 from segmentation.project import project_dir, project_vars, resolve
 
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
@@ -256,32 +261,140 @@ def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
     ).returncode
 
 
+def _report_stop(arguments: list[str], code: int, env: dict[str, str]) -> None:
+    messages = stop_messages(env)
+    if messages:
+        print("\nThe build stopped:", file=sys.stderr)
+        for message in messages:
+            print(f"  {message}", file=sys.stderr)
+    else:
+        print(
+            f"\nThe build stopped: `dbt {arguments[0]}` failed (exit"
+            f" {code}). The error above says which model or test and why.",
+            file=sys.stderr,
+        )
+
+
+def parse_history_from(value: str | None) -> str | None:
+    """HISTORY_FROM as YYYY-MM-DD or ``auto``; None (or ``none``) = no
+    backfill; else raise UsageError."""
+    if value is None or value.strip().lower() in ("", "none"):
+        return None
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise UsageError(
+            "HISTORY_FROM must be a date written YYYY-MM-DD (or auto: a year"
+            f" before the as-of date), got {value!r}."
+        ) from None
+
+
+def backfill_history(
+    data_dir: str | None,
+    variables: dict[str, Any],
+    history_from: str,
+    every: str,
+    env: dict[str, str],
+) -> int:
+    """Backfill the segment history before the build (``--history-from``):
+    build and test staging and the as-of date, list the earlier as-of
+    dates, then build the history's models for each (segmentation.history)
+    on the staged data. Return an exit code."""
+    var_args = ["--vars", json.dumps(variables)] if variables else []
+    # The lookups, staging and the as-of date, with the tests on them alone
+    # (the data gates); the build after the backfill runs the others.
+    selection = [
+        "--select",
+        "resource_type:seed,path:seeds/lookups",
+        "+path:models/staging,resource_type:model",
+        "+int_as_of_date",
+        "--exclude",
+        "path:seeds/demo",
+    ]
+    arguments = [
+        "build",
+        *selection,
+        "--indirect-selection",
+        "cautious",
+        "--exclude-resource-type",
+        "unit_test",
+        *var_args,
+    ]
+    code = run_dbt(arguments, env)
+    if code != 0:
+        _report_stop(arguments, code, env)
+        return code
+    as_of, first_order_date = history.read_as_of(database_path(env))
+    try:
+        dates, notes = history.backfill_dates(
+            history_from, every, as_of, first_order_date
+        )
+    except history.HistoryError as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"\nBackfilling the segment history: {len(dates)} {every}ly as-of date(s)"
+        f" before {as_of}"
+        + (f", {dates[0]} to {dates[-1]}" if dates else "")
+        + " (the build then adds "
+        f"{as_of}).",
+        flush=True,
+    )
+    for note in notes:
+        print(f"  note: {note}", flush=True)
+    if not dates:
+        return 0
+    command = [
+        sys.executable,
+        "-m",
+        "segmentation.history",
+        "backfill",
+        "--dates",
+        ",".join(day.isoformat() for day in dates),
+        "--vars",
+        json.dumps(variables),
+    ]
+    code = subprocess.run(
+        command, cwd=project_dir(env), env=env, check=False
+    ).returncode
+    if code != 0:
+        print(
+            "\nThe build stopped: the history backfill failed (the error above"
+            " says on which date and why).",
+            file=sys.stderr,
+        )
+    print(flush=True)
+    return code
+
+
 def run(
     data: str | None,
     as_of_date: str | None,
     full_refresh: bool = False,
     extra_vars: str | None = None,
+    history_from: str | None = None,
+    history_every: str = "month",
 ) -> int:
     """Build the warehouse and print its summary; return the exit code."""
     given = parse_vars(extra_vars)
     as_of = parse_as_of_date(as_of_date)
+    backfill_from = parse_history_from(history_from)
+    every = (history_every or "month").strip().lower()
+    if every not in history.STEPS:
+        raise UsageError(f"HISTORY_EVERY must be month or week, got {history_every!r}.")
     env = prepare_environment()
     data_dir = check_data_dir(data, given, database_path(env))
     variables = dbt_vars(data_dir, as_of, given)
-    for arguments in dbt_commands(data_dir, variables, full_refresh):
+    commands = dbt_commands(data_dir, variables, full_refresh)
+    for number, arguments in enumerate(commands):
+        if backfill_from and number == len(commands) - 1:
+            code = backfill_history(data_dir, variables, backfill_from, every, env)
+            if code != 0:
+                return code
         code = run_dbt(arguments, env)
         if code != 0:
-            messages = stop_messages(env)
-            if messages:
-                print("\nThe build stopped:", file=sys.stderr)
-                for message in messages:
-                    print(f"  {message}", file=sys.stderr)
-            else:
-                print(
-                    f"\nThe build stopped: `dbt {arguments[0]}` failed (exit"
-                    f" {code}). The error above says which model or test and why.",
-                    file=sys.stderr,
-                )
+            _report_stop(arguments, code, env)
             return code
     release = publish.publish(database_path(env), publish_path(env))
     print()
@@ -310,18 +423,48 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rebuild incremental models from all the data (dbt --full-refresh)",
     )
+    run_parser.add_argument(
+        "--history-from",
+        help="backfill the segment history from this date (YYYY-MM-DD, or auto:"
+        " a year before the as-of date; none: no backfill)",
+    )
+    run_parser.add_argument(
+        "--history-every",
+        default="month",
+        help="the step between backfilled as-of dates: month (default) or week",
+    )
+    commands.add_parser(
+        "clear-history",
+        help="drop the segment history (the next build starts a new one)",
+    )
     summary_parser = commands.add_parser("summary", help="print the summary")
     summary_parser.add_argument("--data", help="folder the build read")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            return run(args.data, args.as_of_date, args.full_refresh, args.vars)
+            return run(
+                args.data,
+                args.as_of_date,
+                args.full_refresh,
+                args.vars,
+                args.history_from,
+                args.history_every,
+            )
         env = prepare_environment()
+        if args.command == "clear-history":
+            dropped = history.clear(database_path(env))
+            print(
+                f"Cleared the segment history ({', '.join(dropped)}); the next"
+                " build starts a new one."
+                if dropped
+                else f"No segment history in {database_path(env)}: nothing to clear."
+            )
+            return 0
         print(summary.render(database_path(env), args.data))
         return 0
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (summary.SummaryError, publish.PublishError) as error:
+    except (summary.SummaryError, publish.PublishError, history.HistoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
