@@ -286,8 +286,9 @@ def _first_build(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The demo data built once per test run, exactly as make run does."""
-    return shared_build(tmp_path_factory, "demo")
+    """The demo data built once per test run, exactly as make run does: with
+    a year of monthly segment history (HISTORY_FROM=auto)."""
+    return shared_build(tmp_path_factory, "demo", "--history-from", "auto")
 
 
 def _write_small_parquet(folder: Path) -> None:
