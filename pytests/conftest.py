@@ -120,6 +120,12 @@ def run_dbt(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build
     return _run(workdir, [str(dbt), *args], project_dir)
 
 
+def run_python(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build:
+    """Run ``python ARGS`` (e.g. ``-m segmentation clear-history``) with the
+    test's files."""
+    return _run(workdir, [sys.executable, *args], project_dir)
+
+
 def copy_project(destination: Path) -> Path:
     """A private copy of the dbt project, for tests that alter a model."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -322,6 +328,27 @@ def small_parquet_build(
 ) -> Build:
     """``make run DATA=small_parquet_dir``, built once per test run."""
     return shared_build(tmp_path_factory, "parquet", "--data", str(small_parquet_dir))
+
+
+# The as-of date of the early replay of the small Parquet data, and the first
+# date of the history backfilled by the later replay (test_segment_marts).
+EARLY_AS_OF = "2026-01-15"
+
+
+@pytest.fixture(scope="session")
+def small_parquet_early_build(
+    tmp_path_factory: pytest.TempPathFactory, small_parquet_dir: Path
+) -> Build:
+    """``make run DATA=small_parquet_dir AS_OF_DATE=EARLY_AS_OF``: a fresh
+    build of an earlier day, built once per test run."""
+    return shared_build(
+        tmp_path_factory,
+        "parquet_early",
+        "--data",
+        str(small_parquet_dir),
+        "--as-of-date",
+        EARLY_AS_OF,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from conftest import DEMO_DIR, Build, run_build, run_dbt
+from conftest import DEMO_DIR, EARLY_AS_OF, Build, run_build, run_dbt
 
 
 def test_folder_with_only_orders_csv_builds(orders_only_build: Build) -> None:
@@ -100,22 +100,13 @@ def test_missing_folder_is_reported(tmp_path: Path) -> None:
     assert "does not exist" in build.stderr
 
 
-def test_as_of_date_replays_an_earlier_day(
-    small_parquet_dir: Path, tmp_path: Path
-) -> None:
-    build = run_build(
-        tmp_path / "run",
-        "--data",
-        str(small_parquet_dir),
-        "--as-of-date",
-        "2026-01-15",
-    )
-    assert build.returncode == 0, build.output[-3000:]
+def test_as_of_date_replays_an_earlier_day(small_parquet_early_build: Build) -> None:
+    build = small_parquet_early_build
     assert build.query(
         "select cast(as_of_date as varchar), as_of_date_source"
         " from intermediate.int_as_of_date"
-    ) == [("2026-01-15", "var as_of_date")]
-    assert "as of:       2026-01-15 (var as_of_date)" in build.stdout
+    ) == [(EARLY_AS_OF, "var as_of_date")]
+    assert f"as of:       {EARLY_AS_OF} (var as_of_date)" in build.stdout
 
 
 def test_as_of_date_with_nothing_before_it_is_refused(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
-from conftest import Build, copy_project, run_build, run_dbt
+from conftest import EARLY_AS_OF, Build, copy_project, run_build, run_dbt
 
 MARTS = ("user_profiles", "monthly_arpu", "daily_active_users", "monthly_lifecycle")
 BEHAVIOUR_COLUMNS = (
@@ -135,18 +134,38 @@ def _truncate(source: Path, target: Path, as_of: str) -> None:
         )
 
 
-@pytest.mark.parametrize("as_of", ["2026-04-15"])
+def _differences(left: Path, right: Path, table: str, where: str = "true") -> int:
+    """Rows of table in either warehouse and not the other (both ways)."""
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{left}' as left_db (read_only)")
+        connection.execute(f"attach '{right}' as right_db (read_only)")
+        total = 0
+        for first, second in (("left_db", "right_db"), ("right_db", "left_db")):
+            total += connection.execute(
+                f"select count(*) from (select * from {first}.{table} where {where}"
+                f" except all select * from {second}.{table} where {where})"
+            ).fetchall()[0][0]
+        return total
+
+
 def test_an_earlier_as_of_date_reproduces_the_data_of_that_day(
-    small_parquet_dir: Path, tmp_path: Path, as_of: str
+    small_parquet_dir: Path, small_parquet_early_build: Build, tmp_path: Path
 ) -> None:
+    """A replay of 2026-04-15, with its history backfilled monthly from
+    EARLY_AS_OF, on the whole data and on the data cut at 2026-04-15: every
+    mart, the history included, is the same (nothing after a date counts
+    for it); and the first backfilled date equals a fresh build of that
+    date."""
+    as_of = "2026-04-15"
+    arguments = ("--as-of-date", as_of, "--history-from", EARLY_AS_OF)
     replay = run_build(
-        tmp_path / "replay", "--data", str(small_parquet_dir), "--as-of-date", as_of
+        tmp_path / "replay", "--data", str(small_parquet_dir), *arguments
     )
     assert replay.returncode == 0, replay.output[-3000:]
     truncated_dir = tmp_path / "truncated_data"
     _truncate(small_parquet_dir, truncated_dir, as_of)
     truncated = run_build(
-        tmp_path / "truncated", "--data", str(truncated_dir), "--as-of-date", as_of
+        tmp_path / "truncated", "--data", str(truncated_dir), *arguments
     )
     assert truncated.returncode == 0, truncated.output[-3000:]
 
@@ -158,21 +177,29 @@ def test_an_earlier_as_of_date_reproduces_the_data_of_that_day(
         )
         > 0
     )
-    # ... yet every mart equals the one built from data that stops there.
-    with duckdb.connect() as connection:
-        connection.execute(f"attach '{replay.database}' as replay (read_only)")
-        connection.execute(f"attach '{truncated.database}' as truncated (read_only)")
-        for mart in MARTS:
-            rows = connection.execute(
-                f"select count(*) from replay.marts.{mart}"
-            ).fetchall()[0][0]
-            assert rows > 0, mart
-            for left, right in (("replay", "truncated"), ("truncated", "replay")):
-                difference = connection.execute(
-                    f"select count(*) from (select * from {left}.marts.{mart}"
-                    f" except all select * from {right}.marts.{mart})"
-                ).fetchall()[0][0]
-                assert difference == 0, (mart, left, right)
+    # ... yet every mart equals the one built from data that stops there,
+    # and so does each date of the history.
+    for mart in (*MARTS, "segment_history"):
+        rows = replay.scalar(f"select count(*) from marts.{mart}")
+        assert rows > 0, mart
+        assert _differences(replay.database, truncated.database, f"marts.{mart}") == 0
+    assert replay.query(
+        "select cast(as_of_date as varchar) from marts.segment_history"
+        " group by 1 order by 1"
+    ) == [(EARLY_AS_OF,), ("2026-02-15",), ("2026-03-15",), (as_of,)]
+
+    # The first backfilled date is the fresh build of that date, row for row.
+    early = small_parquet_early_build
+    assert early.scalar("select count(*) from marts.segment_history") > 0
+    assert (
+        _differences(
+            replay.database,
+            early.database,
+            "marts.segment_history",
+            f"as_of_date = '{EARLY_AS_OF}'",
+        )
+        == 0
+    )
     assert (
         replay.scalar("select max(last_purchased_at) from marts.user_profiles")
         < duckdb.sql(f"select timestamp '{as_of}'").fetchall()[0][0]
