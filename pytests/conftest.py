@@ -332,7 +332,7 @@ def small_parquet_build(
 
 # The as-of date of the early replay of the small Parquet data, and the first
 # date of the history backfilled by the later replay (test_segment_marts).
-EARLY_AS_OF = "2026-01-15"
+EARLY_AS_OF = "2026-03-15"
 
 
 @pytest.fixture(scope="session")
