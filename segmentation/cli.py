@@ -326,13 +326,19 @@ def backfill_history(
     if code != 0:
         _report_stop(arguments, code, env)
         return code
-    as_of, first_order_date = history.read_as_of(database_path(env))
+    as_of, first_order_date, first_event_date = history.read_calendar(
+        database_path(env)
+    )
     try:
         dates, notes = history.backfill_dates(
             history_from, every, as_of, first_order_date
         )
     except history.HistoryError as error:
         raise UsageError(str(error)) from None
+    window = {**project_vars(), **variables}["activity_window_long_days"]
+    coverage = history.behaviour_coverage_note(dates, first_event_date, int(window))
+    if coverage:
+        notes.append(coverage)
     print(
         f"\nBackfilling the segment history: {len(dates)} {every}ly as-of date(s)"
         f" before {as_of}"

@@ -110,17 +110,46 @@ def backfill_dates(
     return dates, notes
 
 
-def read_as_of(database: Path) -> tuple[dt.date, dt.date]:
-    """The as-of date of the last build and the day of the first valid
-    order (intermediate.int_as_of_date)."""
+def read_calendar(database: Path) -> tuple[dt.date, dt.date, dt.date | None]:
+    """The as-of date of the last build, the day of the first valid order
+    and the day of the first valid event (None without events)."""
     connection = duckdb.connect(str(database), read_only=True)
     try:
         as_of, first_ordered_at = connection.execute(
             "select as_of_date, first_ordered_at from intermediate.int_as_of_date"
         ).fetchone()
+        first_event_at = connection.execute(
+            "select min(occurred_at) from staging.stg_app__events"
+        ).fetchone()[0]
     finally:
         connection.close()
-    return as_of, first_ordered_at.date()
+    return (
+        as_of,
+        first_ordered_at.date(),
+        first_event_at.date() if first_event_at is not None else None,
+    )
+
+
+def behaviour_coverage_note(
+    dates: list[dt.date], first_event_date: dt.date | None, window_days: int
+) -> str | None:
+    """A note when the behaviour events start after the look-back window of
+    the first backfilled dates: those snapshots have partial or no
+    behaviour data, so segments built on behaviour (activity tiers, engaged
+    prospects) can jump when the event log starts, a change of coverage
+    rather than of behaviour."""
+    if first_event_date is None or not dates:
+        return None
+    covered_from = first_event_date + dt.timedelta(days=window_days)
+    partial = [day for day in dates if day < covered_from]
+    if not partial:
+        return None
+    return (
+        f"the behaviour events start on {first_event_date}, so the"
+        f" {len(partial)} snapshot(s) before {covered_from} ({window_days} days"
+        " later) have partial or no behaviour data: activity tiers and engaged"
+        " prospects there reflect the event log's coverage, not behaviour"
+    )
 
 
 def clear(database: Path) -> list[str]:
