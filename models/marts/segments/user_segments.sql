@@ -1,28 +1,39 @@
 {#- The final segment table, for BI and the marketing audiences: assigned
-    once in int_users_segmented (a dbt Python model), only selected here. -#}
+    once in int_users_segmented (a dbt Python model), with each user's time
+    in the primary segment from the segment history
+    (int_users_segment_tenure), only selected here. -#}
 with
 
 segmented as (
     select * from {{ ref('int_users_segmented') }}
 ),
 
+tenure as (
+    select * from {{ ref('int_users_segment_tenure') }}
+),
+
 final as (
     select
-        user_id,
-        user_key,
-        as_of_date,
-        primary_segment,
-        segment_source,
-        segment_reason,
-        lifecycle_stage,
-        value_tier,
-        activity_tier,
-        rfm_segment,
-        cluster_id,
-        cluster_label,
-        is_engaged,
-        is_opted_in_to_marketing
+        segmented.user_id,
+        segmented.user_key,
+        segmented.as_of_date,
+        segmented.primary_segment,
+        segmented.segment_source,
+        segmented.segment_reason,
+        segmented.lifecycle_stage,
+        segmented.value_tier,
+        segmented.activity_tier,
+        segmented.rfm_segment,
+        segmented.cluster_id,
+        segmented.cluster_label,
+        segmented.is_engaged,
+        segmented.is_opted_in_to_marketing,
+        tenure.previous_primary_segment,
+        tenure.primary_segment_since,
+        tenure.days_in_primary_segment,
+        tenure.primary_segment_changes
     from segmented
+    left join tenure on segmented.user_id = tenure.user_id
 )
 
 select * from final

@@ -1,0 +1,71 @@
+{#- Per pair of consecutive as-of dates: of the purchasers at both dates,
+    those with no order in between (same order count and net revenue, so
+    their features barely moved: only recency and tenure grew), and how
+    many of them changed cluster id. With cluster ids anchored to the
+    previous snapshot this label-flip share stays near zero; a high share
+    means the clusters were renumbered or reshaped. -#}
+with
+
+transitions as (
+    select * from {{ ref('int_user_segment_transitions') }}
+),
+
+purchasers_in_both as (
+    select
+        from_as_of_date,
+        to_as_of_date,
+        from_cluster_id,
+        to_cluster_id,
+        from_order_count = to_order_count
+        and from_net_revenue = to_net_revenue as is_unchanged
+    from transitions
+    where
+        is_in_from
+        and is_in_to
+        and from_order_count > 0
+        and to_order_count > 0
+),
+
+pairs as (
+    select distinct
+        from_as_of_date,
+        to_as_of_date
+    from transitions
+),
+
+counted as (
+    select
+        pairs.from_as_of_date,
+        pairs.to_as_of_date,
+        count(purchasers_in_both.from_as_of_date) as purchasers_in_both,
+        count(purchasers_in_both.from_as_of_date) filter (
+            where purchasers_in_both.is_unchanged
+        ) as unchanged_purchasers,
+        count(purchasers_in_both.from_as_of_date) filter (
+            where
+            purchasers_in_both.is_unchanged
+            and purchasers_in_both.from_cluster_id
+            is distinct from purchasers_in_both.to_cluster_id
+        ) as unchanged_changed_cluster
+    from pairs
+    left join purchasers_in_both
+        on
+            pairs.from_as_of_date = purchasers_in_both.from_as_of_date
+            and pairs.to_as_of_date = purchasers_in_both.to_as_of_date
+    group by 1, 2
+),
+
+final as (
+    select
+        from_as_of_date,
+        to_as_of_date,
+        purchasers_in_both,
+        unchanged_purchasers,
+        unchanged_changed_cluster,
+        unchanged_changed_cluster
+        * 1.0
+        / nullif(unchanged_purchasers, 0) as flip_share
+    from counted
+)
+
+select * from final
