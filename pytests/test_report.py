@@ -5,23 +5,30 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import PROJECT_DIR, Build
 
-from segmentation import report
+from segmentation import report, summary
+from segmentation.report import loaders, sections
 
 CHART_IDS = (
     "segment-sizes",
     "rfm-heatmap",
     "value-activity",
     "cluster-profiles",
+    "segment-history",
+    "migration",
+    "clv",
     "lifecycle-trend",
     "arpu-trend",
     "activity",
@@ -259,6 +266,272 @@ def test_orders_only_report_says_there_is_no_behaviour_data(
     scatter = data["cluster-profiles"]["scatter"]
     assert scatter is not None
     assert "ctr_90d" not in scatter["features"]
+    # Built without HISTORY_FROM: the history holds the one as-of date.
+    assert data["segment-history"]["dates"] == [data["header"]["as_of_date"]]
+    assert report.ONE_SNAPSHOT_SENTENCE in html.unescape(orders_only_report)
+    assert report.NO_MIGRATION_SENTENCE in html.unescape(orders_only_report)
+    assert data["migration"] == {
+        "has_migrations": True,
+        "from_as_of_date": None,
+        "to_as_of_date": None,
+        "dimensions": [],
+    }
+    assert 'id="chart-segment-history"' not in orders_only_report
+    assert '<table class="heat"' not in orders_only_report
+
+
+def history_sizes(build: Build, column: str) -> pd.DataFrame:
+    """Users per as-of date and value of ``column`` in the history, counted
+    here (a missing value is the migrations' (none))."""
+    with duckdb.connect(str(build.database), read_only=True) as connection:
+        return connection.execute(
+            f"select as_of_date::varchar as as_of_date,"
+            f" coalesce({column}, '(none)') as segment, count(*) as users"
+            " from marts.segment_history group by all"
+        ).df()
+
+
+def test_segments_over_time_match_the_history(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["segment-history"]
+    sizes = history_sizes(demo_build, "primary_segment")
+    dates = sorted(sizes["as_of_date"].unique())
+    assert len(dates) == 13  # make run on the demo: a year of monthly dates
+    assert data["has_history"] is True
+    assert data["dates"] == dates
+    table = sizes.pivot(index="segment", columns="as_of_date", values="users")
+    table = table.reindex(columns=dates).fillna(0).astype(int)
+    assert {item["segment"] for item in data["segments"]} == set(table.index)
+    for item in data["segments"]:
+        assert item["user_counts"] == table.loc[item["segment"]].tolist()
+    assert data["totals"] == table.sum().tolist()
+    population = demo_build.scalar("select count(*) from marts.user_segments")
+    assert data["totals"][-1] == population
+    latest = [item["user_counts"][-1] for item in data["segments"]]
+    assert latest == sorted(latest, reverse=True)
+    assert 'id="chart-segment-history"' in demo_report
+    assert f"Change since {dates[-2]}" in demo_report
+
+
+def test_migration_matrices_add_up_to_the_segment_sizes(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["migration"]
+    dates = sorted(history_sizes(demo_build, "primary_segment")["as_of_date"].unique())
+    assert (data["from_as_of_date"], data["to_as_of_date"]) == tuple(dates[-2:])
+    assert [item["dimension"] for item in data["dimensions"]] == [
+        "primary_segment",
+        "rfm_segment",
+    ]
+    # Users of the later date who were not in the earlier one: the (new) row.
+    (joined,) = demo_build.query(
+        "select count(*) from marts.segment_history as later"
+        " where later.as_of_date = ?::date and not exists (select 1"
+        " from marts.segment_history as earlier where earlier.as_of_date = ?::date"
+        " and earlier.user_id = later.user_id)",
+        [dates[-1], dates[-2]],
+    )[0]
+    for matrix in data["dimensions"]:
+        dimension = matrix["dimension"]
+        sizes = history_sizes(demo_build, dimension)
+        before = sizes[sizes["as_of_date"] == dates[-2]].set_index("segment")["users"]
+        after = sizes[sizes["as_of_date"] == dates[-1]].set_index("segment")["users"]
+        users = np.array(matrix["users"])
+        rows = dict(zip(matrix["from_segments"], users.sum(axis=1), strict=True))
+        columns = dict(zip(matrix["to_segments"], users.sum(axis=0), strict=True))
+        assert rows.pop("(new)", 0) == joined
+        assert rows == before.to_dict()
+        assert columns.pop("(gone)", 0) == 0  # one data set: nobody leaves
+        assert columns == after.to_dict()
+        assert matrix["from_sizes"] == users.sum(axis=1).tolist()
+        # Each cell is the mart's, and the shares of a row add up to 1.
+        cells = {
+            (source, target): (count, share, float(revenue), stayed)
+            for source, target, count, share, revenue, stayed in demo_build.query(
+                "select from_segment, to_segment, user_count, from_segment_share,"
+                " revenue_between, is_stayed from marts.segment_migrations"
+                " where dimension = ? and to_as_of_date = ?::date",
+                [dimension, dates[-1]],
+            )
+        }
+        assert users.sum() == sum(count for count, *_ in cells.values())
+        for i, source in enumerate(matrix["from_segments"]):
+            shares = matrix["from_segment_shares"][i]
+            if source == "(new)":
+                assert shares == [None] * len(shares)
+            else:
+                assert sum(shares) == pytest.approx(1.0, abs=1e-5)
+            for j, target in enumerate(matrix["to_segments"]):
+                count, share, revenue, stayed = cells.get(
+                    (source, target), (0, 0.0, 0.0, False)
+                )
+                assert matrix["users"][i][j] == count
+                assert matrix["revenue_between"][i][j] == pytest.approx(revenue)
+                assert matrix["stayed"][i][j] is stayed
+                if source != "(new)":
+                    assert shares[j] == pytest.approx(share or 0.0, abs=1e-6)
+        # Of the users present at both dates, the share who stayed, counted
+        # here from the history (a missing value counts as a value).
+        (stayed,) = demo_build.query(
+            f"select avg((coalesce(earlier.{dimension}, '')"
+            f" = coalesce(later.{dimension}, ''))::int)"
+            " from marts.segment_history as earlier"
+            " join marts.segment_history as later using (user_id)"
+            " where earlier.as_of_date = ?::date and later.as_of_date = ?::date",
+            [dates[-2], dates[-1]],
+        )[0]
+        assert matrix["stayed_share"] == pytest.approx(stayed, abs=1e-6)
+        assert f"{stayed:.1%} of the users present at both dates stayed" in (
+            demo_report
+        )
+        # Segments that drifted are named (none on the demo's last month).
+        assert matrix["drifted"] == []
+        # Staying users run down the diagonal.
+        for i, source in enumerate(matrix["from_segments"]):
+            if source in matrix["to_segments"]:
+                assert matrix["stayed"][i][matrix["to_segments"].index(source)]
+    # Users and revenue, for both dimensions.
+    assert demo_report.count('<table class="heat"') == 4
+    assert report.NO_HISTORY_SENTENCE not in html.unescape(demo_report)
+
+
+def test_clv_by_segment_matches_the_profiles(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    with duckdb.connect(str(demo_build.database), read_only=True) as connection:
+        users = connection.execute(
+            "select segments.primary_segment, profiles.predicted_clv,"
+            " profiles.probability_alive from marts.user_segments as segments"
+            " join marts.user_profiles as profiles using (user_id)"
+        ).df()
+    grouped = users.groupby("primary_segment")
+    data = demo_data["clv"]
+    assert [item["segment"] for item in data["segments"]] == [
+        item["segment"] for item in demo_data["segment-sizes"]["segments"]
+    ]
+    for item in data["segments"]:
+        group = grouped.get_group(item["segment"])
+        assert item["user_count"] == len(group)
+        assert item["users_with_clv"] == group["predicted_clv"].notna().sum()
+        if item["users_with_clv"]:
+            clv = group["predicted_clv"].dropna()
+            assert item["mean_predicted_clv"] == pytest.approx(clv.mean(), abs=0.006)
+            assert item["median_predicted_clv"] == pytest.approx(
+                clv.median(), abs=0.006
+            )
+            assert item["mean_probability_alive"] == pytest.approx(
+                group["probability_alive"].mean(), abs=1e-4
+            )
+        else:
+            assert item["mean_predicted_clv"] is None
+    assert sum(item["users_with_clv"] for item in data["segments"]) > 0
+    assert 'id="chart-clv-segments"' in demo_report
+    # The demo builds without calibration and holdout mode.
+    assert data["holdout"] is None
+    assert report.HOLDOUT_OFF_SENTENCE in html.unescape(demo_report)
+    assert "clv_calibration_end_date" in report.HOLDOUT_OFF_SENTENCE
+
+
+def test_clv_section_draws_the_holdout_comparison_when_the_mode_is_on(
+    cdnow_build: Build,
+) -> None:
+    with duckdb.connect(str(cdnow_build.database), read_only=True) as connection:
+        holdout = loaders.load_clv_holdout(connection)
+    assert holdout is not None
+    expected = cdnow_build.query(
+        "select calibration_frequency_bucket, customers, actual_purchases,"
+        " predicted_purchases_per_customer from marts.clv_holdout_comparison"
+        " order by bucket_order"
+    )
+    assert [
+        (
+            item["bucket"],
+            item["customers"],
+            item["actual_purchases"],
+            item["predicted_purchases_per_customer"],
+        )
+        for item in holdout["buckets"]
+    ] == [
+        (bucket, customers, actual, pytest.approx(predicted, abs=1e-4))
+        for bucket, customers, actual, predicted in expected
+    ]
+    assert holdout["calibration_end_date"] == "1997-09-30"
+    document = sections.clv_section({"segments": [], "holdout": holdout})
+    assert 'id="chart-clv-holdout"' in document
+    assert report.HOLDOUT_OFF_SENTENCE not in html.unescape(document)
+    # The chart draws the eight buckets, not the total row.
+    assert "8 periods" in document
+    assert chart_data(document)["clv"]["holdout"] == holdout
+
+
+def test_short_or_missing_history_is_a_sentence_not_a_failure(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_build.database, database)
+    # One snapshot left: the latest date, and so no pair of dates.
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "delete from marts.segment_history"
+            " where as_of_date < (select max(as_of_date) from marts.segment_history)"
+        )
+        connection.execute("delete from marts.segment_migrations")
+        connection.execute("delete from marts.segment_stability")
+    one = report.write_report(database, tmp_path / "one.html").read_text()
+    text = html.unescape(one)
+    assert report.ONE_SNAPSHOT_SENTENCE in text
+    assert report.NO_MIGRATION_SENTENCE in text
+    assert 'id="chart-segment-history"' not in one
+    assert '<table class="heat"' not in one
+    assert len(chart_data(one)["segment-history"]["dates"]) == 1
+    printed = summary.render(database)
+    assert "Flows since" not in printed
+    assert "Primary segments" in printed
+    # A warehouse built before the history marts existed.
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("drop table marts.segment_history")
+        connection.execute("drop table marts.segment_migrations")
+        connection.execute("drop table marts.segment_stability")
+    older = html.unescape(
+        report.write_report(database, tmp_path / "old.html").read_text()
+    )
+    assert older.count(report.NO_HISTORY_SENTENCE) == 2
+    assert report.NO_MIGRATION_SENTENCE not in older
+    assert "Flows since" not in summary.render(database)
+
+
+def test_migration_section_names_drifted_segments() -> None:
+    matrix = {
+        "dimension": "primary_segment",
+        "from_segments": ["dormant", "(new)"],
+        "to_segments": ["dormant", "active"],
+        "users": [[90, 10], [0, 5]],
+        "from_segment_shares": [[0.9, 0.1], [None, None]],
+        "revenue_between": [[0.0, 120.5], [0.0, 40.0]],
+        "stayed": [[True, False], [False, False]],
+        "from_sizes": [100, 5],
+        "to_sizes": [90, 15],
+        "stayed_share": 0.9,
+        "drifted": [{"segment": "active", "share_change_points": 14.29}],
+    }
+    document = sections.migration_section(
+        {
+            "has_migrations": True,
+            "from_as_of_date": "2026-09-01",
+            "to_as_of_date": "2026-10-01",
+            "dimensions": [matrix],
+        }
+    )
+    assert "active +14.3 points" in document
+    assert "90.0% of the users present at both dates stayed" in document
+    assert document.count('<table class="heat"') == 2
+    assert document.count('class="num stay"') == 2  # users and revenue
+    assert "120.50" in document
+    assert "90<small>90.0%</small>" in document
+    # An empty cell shows nothing, (new) has no share.
+    assert document.count('<td class="num empty"></td>') == 2
+    assert "5<small>" not in document
 
 
 def test_missing_database_is_one_line_and_exit_code_1(

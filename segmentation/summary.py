@@ -1,10 +1,13 @@
-"""The summary printed after a build: rows per layer, rejects, segments."""
+"""The summary printed after a build: rows per layer, rejects, segments,
+and the main flows between segments since the previous as-of date."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+
+from segmentation.report.loaders import GONE, NEW, latest_migrations
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
 
@@ -19,6 +22,10 @@ SEGMENT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Age bands", "marts", "user_profiles", "age_band"),
     ("Clusters (purchasers)", "marts", "user_clusters", "cluster_label"),
 )
+
+
+# How many of the largest flows between primary segments the Flows block lists.
+FLOW_LINES = 5
 
 
 class SummaryError(Exception):
@@ -73,6 +80,35 @@ def _warnings(
         "  (pass a var with make run VARS='{name: value}', e.g."
         " VARS='{decimal_separator: \",\"}')"
     )
+    return lines
+
+
+def _flows(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The Flows block: the largest moves between primary segments from the
+    previous as-of date of the segment history to the latest one (from
+    marts.segment_migrations, as the report's migration matrix), and how
+    many users joined in between. Nothing when the history has one date or
+    the warehouse predates the mart."""
+    rows = latest_migrations(connection, ("primary_segment",))
+    if not rows:
+        return []
+    from_date, to_date = rows[0][1], rows[0][2]
+    # Rows come largest first: (dimension, from date, to date, from, to,
+    # users, share of from, revenue between, is_stayed).
+    moves = [
+        (source, target, users)
+        for _, _, _, source, target, users, _, _, stayed in rows
+        if not stayed and source != NEW and target != GONE
+    ]
+    joined = sum(users for _, _, _, source, _, users, *_ in rows if source == NEW)
+    lines = ["", f"Flows since {from_date} (primary segment, to {to_date})"]
+    lines += [
+        f"  {source} -> {target}: {users:,} users"
+        for source, target, users in moves[:FLOW_LINES]
+    ]
+    if not moves:
+        lines.append("  no user changed primary segment")
+    lines.append(f"  new users: {joined:,} joined")
     return lines
 
 
@@ -151,4 +187,5 @@ def _lines(
         lines += ["", title]
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
+    lines += _flows(connection)
     return lines

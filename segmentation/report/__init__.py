@@ -12,7 +12,9 @@ The package has three layers, one module each:
 
 * ``loaders``: read-only queries on the marts (the roll-ups of
   ``models/marts/reporting`` and a few final marts, every table named once
-  in ``TABLES``) returning JSON-ready dicts; no analysis is re-derived here;
+  in ``TABLES``) returning JSON-ready dicts; no analysis is re-derived here
+  (the migration matrices are the rows of ``segment_migrations``; sizes
+  over time and CLV per segment are counts and means of final marts);
 * ``sections``: section renderers (``*_section``) turn one such dict into
   HTML, purely, and ``render_report`` puts the page together;
 * ``charts``: SVG charts (``bar_chart_svg``, ``heatmap_svg``,
@@ -28,7 +30,10 @@ Choices written down once:
 * the cluster scatter embeds coordinates and cluster ids only, never user
   ids, so the file can be shared without pseudonymous identifiers;
 * a missing or unreadable warehouse ends with a one-line message on stderr
-  and exit code 1, never a traceback.
+  and exit code 1, never a traceback;
+* a history of one as-of date, or a warehouse built before the history
+  marts, gives a sentence in the history and migration sections, never an
+  error; so does calibration and holdout mode being off in the CLV section.
 """
 
 from __future__ import annotations
@@ -66,9 +71,13 @@ from segmentation.report.loaders import (
     project_to_2d,
 )
 from segmentation.report.sections import (
+    HOLDOUT_OFF_SENTENCE,
     NO_BEHAVIOUR_SENTENCE,
     NO_CLUSTERS_SENTENCE,
+    NO_HISTORY_SENTENCE,
+    NO_MIGRATION_SENTENCE,
     NO_SCATTER_SENTENCE,
+    ONE_SNAPSHOT_SENTENCE,
     cluster_section,
     render_report,
 )
@@ -76,9 +85,13 @@ from segmentation.report.sections import (
 __all__ = [
     "DEFAULT_DB_PATH",
     "DEFAULT_OUT_PATH",
+    "HOLDOUT_OFF_SENTENCE",
     "NO_BEHAVIOUR_SENTENCE",
     "NO_CLUSTERS_SENTENCE",
+    "NO_HISTORY_SENTENCE",
+    "NO_MIGRATION_SENTENCE",
     "NO_SCATTER_SENTENCE",
+    "ONE_SNAPSHOT_SENTENCE",
     "PROJECTION_FEATURES",
     "TABLES",
     "Bar",

@@ -8,7 +8,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from sklearn.decomposition import PCA
 
 from segmentation.report.formatting import as_money, as_ratio, display_label
 
@@ -32,7 +31,21 @@ TABLES = {
     "arpu": "monthly_arpu",
     "profiles": "user_profiles",
     "user_clusters": "user_clusters",
+    "user_segments": "user_segments",
+    "holdout": "clv_holdout_comparison",
+    "history": "segment_history",
+    "migrations": "segment_migrations",
+    "stability": "segment_stability",
 }
+# The history marts are newer than some warehouses: a warehouse built before
+# them lacks them, and the report and summary say so instead of failing.
+OPTIONAL_ROLES = ("history", "migrations", "stability")
+# The dimensions the migration matrices show, in the order shown.
+MIGRATION_DIMENSIONS = ("primary_segment", "rfm_segment")
+# Markers of segment_migrations: users who joined between the two dates come
+# from NEW, users who left go to GONE, and NONE stands for no value (RFM
+# segment and cluster of users who never purchased).
+NEW, GONE, NONE = "(new)", "(gone)", "(none)"
 # The purchaser features the cluster scatter projects to 2-D, all columns of
 # marts.user_profiles: the clustering features and the other per-purchaser
 # measures next to them. A feature with no value at all (no events) is left
@@ -175,6 +188,10 @@ def project_to_2d(matrix: np.ndarray) -> tuple[np.ndarray, list[float]]:
     coordinates = np.zeros((values.shape[0], 2))
     ratios = [0.0, 0.0]
     if components >= 1 and np.any(values):
+        # Imported here: the summary of make run reads the migration loader
+        # and need not load scikit-learn for it.
+        from sklearn.decomposition import PCA
+
         pca = PCA(n_components=components, random_state=0)
         coordinates[:, :components] = pca.fit_transform(values)
         ratios[:components] = [float(ratio) for ratio in pca.explained_variance_ratio_]
@@ -337,4 +354,265 @@ def load_playbook(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             }
             for segment, count, share, *uses in rows
         ]
+    }
+
+
+def has_mart(connection: duckdb.DuckDBPyConnection, role: str) -> bool:
+    """Whether the warehouse holds the mart of ``role`` (see OPTIONAL_ROLES)."""
+    return bool(
+        _rows(
+            connection,
+            "select 1 from information_schema.tables"
+            f" where table_schema = '{MARTS_SCHEMA}'"
+            f" and table_name = '{TABLES[role]}'",
+        )
+    )
+
+
+def load_segment_history(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Users per primary segment at every as-of date of the history.
+
+    Segments run largest first at the latest date; a segment absent at a
+    date counts 0 there. ``has_history`` is false on a warehouse built
+    before the history mart existed.
+    """
+    if not has_mart(connection, "history"):
+        return {"has_history": False, "dates": [], "segments": [], "totals": []}
+    rows = _rows(
+        connection,
+        "select as_of_date, primary_segment, count(*)"
+        f" from {_mart('history')} group by all order by 1, 2",
+    )
+    dates = sorted({str(as_of_date) for as_of_date, _, _ in rows})
+    counts = {(str(as_of_date), segment): int(n) for as_of_date, segment, n in rows}
+    latest = dates[-1] if dates else None
+    names = sorted(
+        {segment for _, segment, _ in rows},
+        key=lambda segment: (-counts.get((latest, segment), 0), segment),
+    )
+    return {
+        "has_history": True,
+        "dates": dates,
+        "segments": [
+            {
+                "segment": segment,
+                "user_counts": [counts.get((date, segment), 0) for date in dates],
+            }
+            for segment in names
+        ],
+        "totals": [
+            sum(counts.get((date, segment), 0) for segment in names) for date in dates
+        ],
+    }
+
+
+def _by_size(sizes: dict[str, int]) -> list[str]:
+    """Segment labels largest first (markers left out)."""
+    plain = (label for label in sizes if label not in (NEW, GONE, NONE))
+    return sorted(plain, key=lambda label: (-sizes[label], label))
+
+
+def _matrix_axes(
+    from_sizes: dict[str, int], to_sizes: dict[str, int]
+) -> tuple[list[str], list[str]]:
+    """Rows: from-segments largest first, then (none) and (new). Columns:
+    the rows' segments in the same order, so users who stayed run down the
+    diagonal, then segments only the later date has, (none) and (gone)."""
+    sources = _by_size(from_sizes) + [m for m in (NONE, NEW) if m in from_sizes]
+    targets = [label for label in sources if label in to_sizes]
+    targets += [label for label in _by_size(to_sizes) if label not in targets]
+    targets += [m for m in (NONE, GONE) if m in to_sizes and m not in targets]
+    return sources, targets
+
+
+def latest_migrations(
+    connection: duckdb.DuckDBPyConnection, dimensions: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The rows of segment_migrations for the latest pair of as-of dates:
+    (dimension, from_as_of_date, to_as_of_date, from_segment, to_segment,
+    user_count, from_segment_share, revenue_between, is_stayed). Empty when
+    the mart is missing or the history has fewer than two dates."""
+    if not has_mart(connection, "migrations"):
+        return []
+    placeholders = ", ".join("?" for _ in dimensions)
+    return connection.execute(
+        "select dimension, from_as_of_date, to_as_of_date, from_segment,"
+        " to_segment, user_count, from_segment_share, revenue_between, is_stayed"
+        f" from {_mart('migrations')}"
+        f" where dimension in ({placeholders})"
+        f" and to_as_of_date = (select max(to_as_of_date) from {_mart('migrations')})"
+        " order by dimension, user_count desc, from_segment, to_segment",
+        list(dimensions),
+    ).fetchall()
+
+
+def _migration_matrix(
+    dimension: str, cells: dict[tuple[str, str], tuple[Any, ...]]
+) -> dict[str, Any]:
+    """One dimension's matrices from its cells (from, to) -> (user_count,
+    from_segment_share, revenue_between, is_stayed)."""
+    from_sizes: dict[str, int] = {}
+    to_sizes: dict[str, int] = {}
+    for (source, target), (count, *_) in cells.items():
+        from_sizes[source] = from_sizes.get(source, 0) + int(count)
+        to_sizes[target] = to_sizes.get(target, 0) + int(count)
+    sources, targets = _matrix_axes(from_sizes, to_sizes)
+    empty = (0, None, 0, False)
+
+    def grid(position: int) -> list[list[Any]]:
+        return [
+            [cells.get((source, target), empty)[position] for target in targets]
+            for source in sources
+        ]
+
+    return {
+        "dimension": dimension,
+        "from_segments": sources,
+        "to_segments": targets,
+        "users": [[int(value) for value in row] for row in grid(0)],
+        "from_segment_shares": [
+            [None if source == NEW else as_ratio(value) or 0.0 for value in row]
+            for source, row in zip(sources, grid(1), strict=True)
+        ],
+        "revenue_between": [
+            [as_money(value) or 0.0 for value in row] for row in grid(2)
+        ],
+        "stayed": [[bool(value) for value in row] for row in grid(3)],
+        "from_sizes": [from_sizes[source] for source in sources],
+        "to_sizes": [to_sizes[target] for target in targets],
+    }
+
+
+def _stability(
+    connection: duckdb.DuckDBPyConnection, to_date: object
+) -> dict[str, dict[str, Any]]:
+    """Per dimension of MIGRATION_DIMENSIONS, from segment_stability for the
+    pair of dates ending at ``to_date``: the share of the users present at
+    both dates who stayed in their segment, and the segments whose share
+    moved more than var segment_drift_max_points (largest move first)."""
+    if not has_mart(connection, "stability"):
+        return {}
+    placeholders = ", ".join("?" for _ in MIGRATION_DIMENSIONS)
+    found: dict[str, dict[str, Any]] = {}
+    for dimension, segment, stayed, points, drifted in connection.execute(
+        "select dimension, segment, dimension_stayed_share, share_change_points,"
+        f" is_drifted from {_mart('stability')}"
+        f" where dimension in ({placeholders}) and to_as_of_date = ?"
+        " order by dimension, abs(share_change_points) desc, segment",
+        [*MIGRATION_DIMENSIONS, to_date],
+    ).fetchall():
+        entry = found.setdefault(
+            dimension, {"stayed_share": as_ratio(stayed), "drifted": []}
+        )
+        if drifted:
+            entry["drifted"].append(
+                {"segment": segment, "share_change_points": as_ratio(points, 2)}
+            )
+    return found
+
+
+def load_migrations(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Migration matrices (rows from, columns to) of the latest two dates.
+
+    Per dimension of MIGRATION_DIMENSIONS: users, their share of the
+    from-segment and the revenue they brought between the dates; an empty
+    cell holds 0 users, share 0 and revenue 0, and the (new) row has no share
+    (None); from segment_stability, the share of users who stayed
+    (``stayed_share``) and the drifted segments. ``has_migrations`` is false
+    on a warehouse built before the migrations mart existed; ``dimensions``
+    is empty when the history has fewer than two dates.
+    """
+    rows = latest_migrations(connection, MIGRATION_DIMENSIONS)
+    if not rows:
+        return {
+            "has_migrations": has_mart(connection, "migrations"),
+            "from_as_of_date": None,
+            "to_as_of_date": None,
+            "dimensions": [],
+        }
+    to_date = rows[0][2]
+    stability = _stability(connection, to_date)
+    dimensions = [
+        _migration_matrix(
+            dimension,
+            {(row[3], row[4]): tuple(row[5:]) for row in rows if row[0] == dimension},
+        )
+        | stability.get(dimension, {"stayed_share": None, "drifted": []})
+        for dimension in MIGRATION_DIMENSIONS
+    ]
+    return {
+        "has_migrations": True,
+        "from_as_of_date": str(rows[0][1]),
+        "to_as_of_date": str(rows[0][2]),
+        "dimensions": dimensions,
+    }
+
+
+def load_clv(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Predicted CLV and probability alive per primary segment and, in
+    calibration and holdout mode, the holdout comparison (load_clv_holdout).
+
+    Segments run largest first; a segment without purchasers has no CLV
+    (None).
+    """
+    rows = _rows(
+        connection,
+        "select segments.primary_segment, count(*),"
+        " count(profiles.predicted_clv), avg(profiles.predicted_clv),"
+        " median(profiles.predicted_clv), avg(profiles.probability_alive),"
+        " sum(profiles.predicted_clv)"
+        f" from {_mart('user_segments')} as segments"
+        f" inner join {_mart('profiles')} as profiles"
+        " on segments.user_id = profiles.user_id"
+        " group by 1 order by 2 desc, 1",
+    )
+    segments = [
+        {
+            "segment": segment,
+            "user_count": int(users),
+            "users_with_clv": int(with_clv),
+            "mean_predicted_clv": as_money(mean_clv),
+            "median_predicted_clv": as_money(median_clv),
+            "mean_probability_alive": as_ratio(alive, 4),
+            "total_predicted_clv": as_money(total_clv),
+        }
+        for segment, users, with_clv, mean_clv, median_clv, alive, total_clv in rows
+    ]
+    return {"segments": segments, "holdout": load_clv_holdout(connection)}
+
+
+def load_clv_holdout(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The holdout comparison per calibration frequency bucket and in total
+    (the last bucket, ``is_total``), or None when calibration and holdout
+    mode is off (clv_holdout_comparison has no rows)."""
+    rows = _rows(
+        connection,
+        "select calibration_frequency_bucket, is_total, customers,"
+        " actual_purchases, predicted_purchases, actual_purchases_per_customer,"
+        " predicted_purchases_per_customer, purchases_error_share,"
+        " actual_revenue, predicted_revenue, calibration_end_date,"
+        f" holdout_end_date, time_unit from {_mart('holdout')}"
+        " order by bucket_order",
+    )
+    if not rows:
+        return None
+    return {
+        "calibration_end_date": str(rows[0][10]),
+        "holdout_end_date": str(rows[0][11]),
+        "time_unit": rows[0][12],
+        "buckets": [
+            {
+                "bucket": row[0],
+                "is_total": bool(row[1]),
+                "customers": int(row[2]),
+                "actual_purchases": int(row[3]),
+                "predicted_purchases": as_ratio(row[4], 4),
+                "actual_purchases_per_customer": as_ratio(row[5], 4),
+                "predicted_purchases_per_customer": as_ratio(row[6], 4),
+                "purchases_error_share": as_ratio(row[7], 4),
+                "actual_revenue": as_money(row[8]),
+                "predicted_revenue": as_money(row[9]),
+            }
+            for row in rows
+        ],
     }

@@ -16,9 +16,11 @@ from segmentation.report.charts import (
     Series,
     bar_chart_svg,
     format_tick,
+    heat_colour,
     heatmap_svg,
     line_chart_svg,
     percent_tick,
+    readable_ink,
     scatter_svg,
 )
 from segmentation.report.formatting import (
@@ -34,10 +36,13 @@ from segmentation.report.loaders import (
     load_activity,
     load_arpu_trend,
     load_cluster_profiles,
+    load_clv,
     load_header,
     load_lifecycle_trend,
+    load_migrations,
     load_playbook,
     load_rfm_grid,
+    load_segment_history,
     load_segment_sizes,
     load_value_activity,
 )
@@ -54,6 +59,27 @@ NO_SCATTER_SENTENCE = (
     "No purchasers with cluster assignments and features, so there is no "
     "scatter plot to draw."
 )
+NO_HISTORY_SENTENCE = (
+    "No segment history: this warehouse was built before the history marts "
+    "existed; make run builds them (HISTORY_FROM=auto backfills a year)."
+)
+ONE_SNAPSHOT_SENTENCE = (
+    "The segment history holds one as-of date, so there is no movement to "
+    "show yet: make run HISTORY_FROM=auto backfills a year of monthly dates."
+)
+NO_MIGRATION_SENTENCE = (
+    "No migration to show: the segment history holds fewer than two as-of "
+    "dates (make run HISTORY_FROM=auto backfills a year of monthly dates)."
+)
+HOLDOUT_OFF_SENTENCE = (
+    "The holdout check is off: set var clv_calibration_end_date (e.g. make run "
+    "VARS='{clv_calibration_end_date: \"2025-06-30\"}') to also fit the models "
+    "on the purchases up to that day and compare their predictions with what "
+    "customers bought after it."
+)
+# Dates the table under the segments-over-time chart shows, latest last.
+HISTORY_TABLE_DATES = 4
+DIMENSION_TITLES = {"primary_segment": "Primary segment", "rfm_segment": "RFM segment"}
 
 
 def _figure(chart: str, caption: str = "") -> str:
@@ -485,6 +511,351 @@ def playbook_section(data: dict[str, Any]) -> str:
     )
 
 
+def segment_history_section(data: dict[str, Any]) -> str:
+    """Primary segment sizes per as-of date: a line chart and the last dates."""
+    dates = data["dates"]
+    lead = (
+        "How many users each primary segment held at every as-of date of the "
+        "segment history (marts.segment_history)."
+    )
+    if not data["has_history"] or not dates:
+        return _section(
+            "segment-history",
+            "Segments over time",
+            lead,
+            _notice(NO_HISTORY_SENTENCE) + json_script("segment-history", data),
+        )
+    shown = dates[-HISTORY_TABLE_DATES:]
+    offset = len(dates) - len(shown)
+    headers: list[tuple[str, bool]] = [("Segment", False)]
+    headers += [(date, True) for date in shown]
+    if len(dates) > 1:
+        headers.append((f"Change since {dates[-2]}", True))
+    rows = []
+    for item in [*data["segments"], {"segment": None, "user_counts": data["totals"]}]:
+        counts = item["user_counts"]
+        cells = [display_label(item["segment"]) if item["segment"] else "All users"]
+        for index in range(offset, len(dates)):
+            total = data["totals"][index]
+            share = counts[index] / total if total else None
+            cells.append(
+                format_count(counts[index])
+                if item["segment"] is None
+                else f"{format_count(counts[index])} ({format_share(share)})"
+            )
+        if len(dates) > 1:
+            cells.append(f"{counts[-1] - counts[-2]:+,}")
+        rows.append(cells)
+    table = f'<div class="table-wrap">{_table(headers, rows)}</div>'
+    if len(dates) < 2:
+        body = _notice(ONE_SNAPSHOT_SENTENCE) + table
+    else:
+        chart = line_chart_svg(
+            "segment-history",
+            dates,
+            [
+                Series(
+                    display_label(item["segment"]),
+                    item["user_counts"],
+                    PALETTE[index % len(PALETTE)],
+                )
+                for index, item in enumerate(data["segments"])
+            ],
+            title="Users per primary segment at each as-of date",
+            x_label="As-of date",
+            y_label="Users",
+            value_format=format_count,
+        )
+        body = (
+            _figure(
+                chart,
+                f"{len(dates)} as-of dates from {dates[0]} to {dates[-1]}; "
+                "every user of a date is in exactly one primary segment.",
+            )
+            + table
+        )
+    return _section(
+        "segment-history",
+        "Segments over time",
+        lead,
+        body + json_script("segment-history", data),
+    )
+
+
+def _heat_cell(text: str, fraction: float, tooltip: str, stayed: bool) -> str:
+    fill = heat_colour(fraction)
+    style = f"background:{fill};color:{readable_ink(fill)}"
+    classes = "num stay" if stayed else "num"
+    return (
+        f'<td class="{classes}" style="{style}" title="{escape(tooltip)}">{text}</td>'
+    )
+
+
+def heat_table(
+    matrix: dict[str, Any], measure: str, from_date: str, to_date: str
+) -> str:
+    """A migration matrix as an HTML table shaded like a heatmap.
+
+    Rows are the segments at ``from_date``, columns those at ``to_date``;
+    ``measure`` "users" shows users and their share of the row's segment
+    (shaded by that share), "revenue" the net revenue the users brought
+    between the dates (shaded against the largest cell). The diagonal, users
+    who stayed, is outlined; the last column and row hold the totals.
+    """
+    sources = matrix["from_segments"]
+    targets = matrix["to_segments"]
+    users = matrix["users"]
+    revenue = matrix["revenue_between"]
+    largest = max((value for row in revenue for value in row), default=0.0)
+    head = "".join(
+        f'<th scope="col" class="num">{escape(display_label(label))}</th>'
+        for label in targets
+    )
+    if measure == "users":
+        row_total, column_total = f"Users at {to_date}", f"Users at {from_date}"
+    else:
+        row_total = column_total = "Total"
+    body = []
+    for row_index, source in enumerate(sources):
+        size = matrix["from_sizes"][row_index]
+        cells = []
+        for column_index, target in enumerate(targets):
+            count = users[row_index][column_index]
+            if not count:
+                cells.append('<td class="num empty"></td>')
+                continue
+            stayed = matrix["stayed"][row_index][column_index]
+            move = f"{display_label(source)} -> {display_label(target)}"
+            if measure == "users":
+                share = matrix["from_segment_shares"][row_index][column_index]
+                text = escape(format_count(count)) + (
+                    ""
+                    if share is None
+                    else f"<small>{escape(format_share(share))}</small>"
+                )
+                tooltip = f"{move}: {format_count(count)} users" + (
+                    "" if share is None else f" ({format_share(share)} of the row)"
+                )
+                fraction = count / size if size else 0.0
+            else:
+                value = revenue[row_index][column_index]
+                text = escape(format_money(value))
+                tooltip = (
+                    f"{move}: {format_count(count)} users, "
+                    f"revenue {format_money(value)}"
+                )
+                fraction = value / largest if largest > 0 else 0.0
+            cells.append(_heat_cell(text, fraction, tooltip, stayed))
+        total = (
+            format_count(size)
+            if measure == "users"
+            else format_money(sum(revenue[row_index]))
+        )
+        body.append(
+            f'<tr><th scope="row">{escape(display_label(source))}</th>'
+            + "".join(cells)
+            + f'<td class="num total">{escape(total)}</td></tr>'
+        )
+    if measure == "users":
+        totals = [format_count(size) for size in matrix["to_sizes"]]
+        grand = format_count(sum(matrix["to_sizes"]))
+    else:
+        totals = [
+            format_money(sum(row[i] for row in revenue)) for i in range(len(targets))
+        ]
+        grand = format_money(sum(map(sum, revenue)))
+    body.append(
+        f'<tr class="total"><th scope="row">{escape(row_total)}</th>'
+        + "".join(f'<td class="num total">{escape(text)}</td>' for text in totals)
+        + f'<td class="num total">{escape(grand)}</td></tr>'
+    )
+    return (
+        '<div class="table-wrap"><table class="heat">'
+        f'<thead><tr><th scope="col">From {escape(from_date)}, to '
+        f'{escape(to_date)}</th>{head}<th scope="col" class="num">'
+        f"{escape(column_total)}</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def migration_section(data: dict[str, Any]) -> str:
+    """Migration matrices of the latest two as-of dates: users and revenue."""
+    lead = (
+        "Where the users of each segment at the previous as-of date are now "
+        "(marts.segment_migrations). Rows are the segment at the earlier "
+        "date, columns the segment at the later one; a row's shares add up "
+        "to 100%, and the outlined diagonal holds the users who stayed. "
+        "(new) users joined between the dates, (gone) users left, (none) "
+        "means no value (no purchase yet)."
+    )
+    if not data["dimensions"]:
+        sentence = (
+            NO_MIGRATION_SENTENCE if data["has_migrations"] else NO_HISTORY_SENTENCE
+        )
+        return _section(
+            "migration",
+            "Migration",
+            lead,
+            _notice(sentence) + json_script("migration", data),
+        )
+    from_date, to_date = data["from_as_of_date"], data["to_as_of_date"]
+    parts = []
+    for matrix in data["dimensions"]:
+        title = DIMENSION_TITLES.get(matrix["dimension"], matrix["dimension"])
+        notes = []
+        if matrix["stayed_share"] is not None:
+            notes.append(
+                f"{format_share(matrix['stayed_share'])} of the users present at "
+                "both dates stayed in their segment."
+            )
+        if matrix["drifted"]:
+            moves = ", ".join(
+                f"{display_label(item['segment'])} "
+                f"{item['share_change_points']:+.1f} points"
+                for item in matrix["drifted"]
+            )
+            notes.append(
+                f"Drift (share moved more than var segment_drift_max_points): {moves}."
+            )
+        parts.append(
+            f"<h3>{escape(title)}: users, {escape(from_date)} to {escape(to_date)}</h3>"
+            + heat_table(matrix, "users", from_date, to_date)
+            + "".join(f'<p class="note">{escape(note)}</p>' for note in notes)
+            + f"<h3>{escape(title)}: revenue between the dates</h3>"
+            + heat_table(matrix, "revenue", from_date, to_date)
+        )
+    return _section(
+        "migration",
+        "Migration",
+        lead,
+        "".join(parts)
+        + '<p class="note">Revenue is the net revenue the users of a cell '
+        "brought between the two dates (their net revenue to date at the later "
+        "date minus that at the earlier one).</p>" + json_script("migration", data),
+    )
+
+
+def clv_section(data: dict[str, Any]) -> str:
+    """Predicted CLV and probability alive by primary segment, and the
+    holdout comparison when that mode is on."""
+    segments = data["segments"]
+    bars = [
+        Bar(
+            display_label(item["segment"]),
+            item["mean_predicted_clv"],
+            f"{format_money(item['mean_predicted_clv'])} "
+            f"(P(alive) {format_share(item['mean_probability_alive'])})",
+        )
+        for item in segments
+        if item["mean_predicted_clv"] is not None
+    ]
+    table = _table(
+        (
+            ("Segment", False),
+            ("Users", True),
+            ("With a CLV", True),
+            ("Mean CLV", True),
+            ("Median CLV", True),
+            ("Mean P(alive)", True),
+            ("Total CLV", True),
+        ),
+        [
+            (
+                display_label(item["segment"]),
+                format_count(item["user_count"]),
+                format_count(item["users_with_clv"]),
+                format_money(item["mean_predicted_clv"]),
+                format_money(item["median_predicted_clv"]),
+                format_share(item["mean_probability_alive"]),
+                format_money(item["total_predicted_clv"]),
+            )
+            for item in segments
+        ],
+    )
+    caption = (
+        "Predicted CLV over the CLV horizon (var clv_horizon_months) from the "
+        "BG/NBD and Gamma-Gamma models, for purchasers; users who never "
+        "purchased have none (n/a). P(alive): probability the customer is "
+        "still active."
+    )
+    body = ""
+    if bars:
+        chart = bar_chart_svg(
+            "clv-segments",
+            bars,
+            title="Mean predicted CLV per primary segment",
+            x_label="Predicted CLV, mean per purchaser",
+            y_label="Primary segment",
+            legend_label="Mean predicted CLV (mean probability alive)",
+            colour=PALETTE[2],
+        )
+        body = _figure(chart, caption)
+    body += f'<div class="table-wrap">{table}</div>'
+    holdout = data["holdout"]
+    if holdout is None:
+        body += _notice(HOLDOUT_OFF_SENTENCE)
+    else:
+        buckets = [item for item in holdout["buckets"] if not item["is_total"]]
+        unit = holdout["time_unit"]
+        chart = line_chart_svg(
+            "clv-holdout",
+            [item["bucket"] for item in buckets],
+            [
+                Series(
+                    "actual",
+                    [item["actual_purchases_per_customer"] for item in buckets],
+                    PALETTE[0],
+                ),
+                Series(
+                    "predicted",
+                    [item["predicted_purchases_per_customer"] for item in buckets],
+                    PALETTE[1],
+                    dashed=True,
+                ),
+            ],
+            title="Holdout: repeat purchase days per customer, actual vs predicted",
+            x_label="Repeat purchase days in the calibration period",
+            y_label="Purchase days per customer",
+            value_format=lambda value: format_number(value, 2),
+        )
+        rows = [
+            (
+                item["bucket"],
+                format_count(item["customers"]),
+                format_count(item["actual_purchases"]),
+                format_number(item["predicted_purchases"], 1),
+                format_share(item["purchases_error_share"]),
+                format_money(item["actual_revenue"]),
+                format_money(item["predicted_revenue"]),
+            )
+            for item in holdout["buckets"]
+        ]
+        body += _figure(
+            chart,
+            f"Models fitted on purchases to {holdout['calibration_end_date']}, "
+            f"compared with the holdout to {holdout['holdout_end_date']} "
+            f"(time unit: {unit}).",
+        ) + _table(
+            (
+                ("Calibration bucket", False),
+                ("Customers", True),
+                ("Actual purchase days", True),
+                ("Predicted", True),
+                ("Error", True),
+                ("Actual revenue", True),
+                ("Predicted revenue", True),
+            ),
+            rows,
+        )
+    return _section(
+        "clv",
+        "Predicted CLV",
+        "What purchasers are expected to be worth, per primary segment, and "
+        "how likely they are to still be customers.",
+        body + json_script("clv", data),
+    )
+
+
 # ---------------------------------------------------------------------------
 # Page
 
@@ -531,6 +902,13 @@ th, td {{
   vertical-align: top;
 }}
 th {{ background: #F5F7FA; font-weight: 600; }}
+h3 {{ font-size: 16px; margin: 20px 0 4px; }}
+table.heat {{ width: auto; }}
+table.heat td {{ border: 2px solid #FFFFFF; min-width: 64px; }}
+table.heat td.stay {{ box-shadow: inset 0 0 0 3px {PALETTE[1]}; }}
+table.heat td.empty {{ background: #F5F7FA; }}
+table.heat td small {{ display: block; font-size: 11px; opacity: 0.85; }}
+table.heat .total {{ font-weight: 600; background: #F5F7FA; }}
 .num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 """
 
@@ -539,6 +917,9 @@ NAVIGATION = (
     ("rfm-heatmap", "RFM"),
     ("value-activity", "Value x activity"),
     ("cluster-profiles", "Clusters"),
+    ("segment-history", "Over time"),
+    ("migration", "Migration"),
+    ("clv", "CLV"),
     ("trends", "Trends"),
     ("activity", "Behaviour"),
     ("playbook", "Playbook"),
@@ -553,6 +934,9 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         rfm_section(load_rfm_grid(connection)),
         value_activity_section(load_value_activity(connection)),
         cluster_section(load_cluster_profiles(connection)),
+        segment_history_section(load_segment_history(connection)),
+        migration_section(load_migrations(connection)),
+        clv_section(load_clv(connection)),
         lifecycle_section(
             load_lifecycle_trend(connection), load_arpu_trend(connection)
         ),

@@ -1,0 +1,75 @@
+"""The summary make run prints: the main flows between primary segments."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import Build
+
+from segmentation import summary
+
+FLOWS_BLOCK = re.compile(
+    r"^Flows since (\S+) \(primary segment, to (\S+)\)\n((?:  .*\n?)+)", re.M
+)
+FLOW_LINE = re.compile(r"  (\S+) -> (\S+): ([\d,]+) users")
+
+
+def test_make_run_prints_the_main_flows_of_the_last_month(demo_build: Build) -> None:
+    (block,) = FLOWS_BLOCK.findall(demo_build.stdout)
+    from_date, to_date, body = block
+    dates = [
+        str(day)
+        for (day,) in demo_build.query(
+            "select distinct as_of_date from marts.segment_history order by 1"
+        )
+    ]
+    assert [from_date, to_date] == dates[-2:]
+    lines = body.rstrip("\n").split("\n")
+    flows = [
+        (source, target, int(count.replace(",", "")))
+        for source, target, count in (
+            FLOW_LINE.fullmatch(line).groups() for line in lines[:-1]
+        )
+    ]
+    assert 1 <= len(flows) <= summary.FLOW_LINES
+    assert [count for *_, count in flows] == sorted(
+        (count for *_, count in flows), reverse=True
+    )
+    # The first line is the mart's largest move between two segments.
+    moves = demo_build.query(
+        "select from_segment, to_segment, user_count"
+        " from marts.segment_migrations where dimension = 'primary_segment'"
+        " and to_as_of_date = ?::date and from_segment <> to_segment"
+        " and from_segment <> '(new)' and to_segment <> '(gone)'"
+        " order by user_count desc",
+        [to_date],
+    )
+    largest = moves[0][2]
+    assert flows[0][2] == largest
+    assert flows[0] in [move for move in moves if move[2] == largest]
+    assert set(flows) <= set(moves)
+    segments = {
+        segment
+        for (segment,) in demo_build.query(
+            "select distinct primary_segment from marts.user_segments"
+        )
+    }
+    assert {source for source, *_ in flows} | {target for _, target, _ in flows} <= (
+        segments
+    )
+    # Users of the later date who were not in the earlier one, counted here.
+    (joined,) = demo_build.query(
+        "select count(*) from marts.segment_history as later"
+        " where later.as_of_date = ?::date and not exists (select 1"
+        " from marts.segment_history as earlier where earlier.as_of_date = ?::date"
+        " and earlier.user_id = later.user_id)",
+        [to_date, from_date],
+    )[0]
+    assert joined > 0
+    assert lines[-1] == f"  new users: {joined:,} joined"
+
+
+def test_no_flows_without_a_previous_date(orders_only_build: Build) -> None:
+    # Built without HISTORY_FROM, the history holds one as-of date.
+    assert "Primary segments" in orders_only_build.stdout
+    assert "Flows since" not in orders_only_build.stdout
