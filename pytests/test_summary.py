@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from conftest import Build
+import duckdb
+from conftest import Build, copy_build
 
 from segmentation import summary
 
@@ -73,3 +75,32 @@ def test_no_flows_without_a_previous_date(orders_only_build: Build) -> None:
     # Built without HISTORY_FROM, the history holds one as-of date.
     assert "Primary segments" in orders_only_build.stdout
     assert "Flows since" not in orders_only_build.stdout
+
+
+def test_drift_of_the_last_month_is_printed_as_a_warning(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    # The demo's history drifts nowhere (the warning stays quiet) ...
+    assert "Segment drift since" not in demo_build.stdout
+    assert (
+        demo_build.scalar(
+            "select count(*) from marts.segment_stability where is_drifted"
+        )
+        == 0
+    )
+    # ... and a segment whose share jumps in the last month is named.
+    copy = copy_build(demo_build, tmp_path / "copy") / "warehouse.duckdb"
+    with duckdb.connect(str(copy)) as connection:
+        last = connection.execute(
+            "select max(to_as_of_date) from marts.segment_stability"
+        ).fetchone()[0]
+        connection.execute(
+            "update marts.segment_stability set is_drifted = true,"
+            " drift_message = 'primary_segment potential: jumped'"
+            " where dimension = 'primary_segment' and segment = 'potential'"
+            " and to_as_of_date = ?",
+            [last],
+        )
+    lines = summary.render(copy).splitlines()
+    start = lines.index("Segment drift since the previous as-of date (warnings)")
+    assert lines[start + 1 :] == ["  primary_segment potential: jumped"]

@@ -188,4 +188,39 @@ def _lines(
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
     lines += _flows(connection)
+    lines += _history_warnings(connection, known)
     return lines
+
+
+def _history_warnings(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """The drift and label-flip warnings of the latest pair of as-of dates
+    (what the warn-severity tests on segment_stability and cluster_stability
+    report), each a sentence written once in the warehouse."""
+    queries = (
+        (
+            ("marts", "segment_stability"),
+            "select drift_message from marts.segment_stability"
+            " where is_drifted and to_as_of_date ="
+            " (select max(to_as_of_date) from marts.segment_stability)"
+            " order by dimension, abs(share_change_points) desc, segment",
+        ),
+        (
+            ("marts", "cluster_stability"),
+            "select label_flip_message from marts.cluster_stability"
+            " where has_many_label_flips and to_as_of_date ="
+            " (select max(to_as_of_date) from marts.cluster_stability)",
+        ),
+    )
+    messages = [
+        message
+        for table, sql in queries
+        if table in known
+        for (message,) in connection.execute(sql).fetchall()
+    ]
+    if not messages:
+        return []
+    return ["", "Segment drift since the previous as-of date (warnings)"] + [
+        f"  {message}" for message in messages
+    ]

@@ -9,11 +9,6 @@ select
     unchanged_purchasers,
     unchanged_changed_cluster,
     flip_share,
-    format('{:.1f}', flip_share * 100)
-    || '% of '
-    || cast(unchanged_purchasers as varchar)
-    || ' unchanged purchasers changed cluster from '
-    || cast(from_as_of_date as varchar)
-    || ' to ' || cast(to_as_of_date as varchar) as label_flips
+    label_flip_message
 from {{ ref('cluster_stability') }}
-where flip_share > {{ var('cluster_flip_max_share') }}
+where has_many_label_flips

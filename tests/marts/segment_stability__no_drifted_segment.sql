@@ -9,15 +9,6 @@ select
     from_as_of_date,
     to_as_of_date,
     share_change_points,
-    dimension || ' ' || segment || ': '
-    || format('{:.1f}', from_share * 100)
-    || '% on '
-    || cast(from_as_of_date as varchar)
-    || ' -> '
-    || format('{:.1f}', to_share * 100)
-    || '% on '
-    || cast(to_as_of_date as varchar)
-    || ' (' || format('{:+.1f}', share_change_points) || ' points, more than '
-    || '{{ var("segment_drift_max_points") }})' as drift
+    drift_message
 from {{ ref('segment_stability') }}
 where is_drifted

@@ -66,6 +66,28 @@ final as (
         * 1.0
         / nullif(unchanged_purchasers, 0) as flip_share
     from counted
+),
+
+flagged as (
+    select
+        *,
+        coalesce(flip_share > {{ var('cluster_flip_max_share') }}, false)
+            as has_many_label_flips,
+        case
+            when flip_share > {{ var('cluster_flip_max_share') }}
+                then
+                    format('{:.1f}', flip_share * 100)
+                    || '% of '
+                    || cast(unchanged_purchasers as varchar)
+                    || ' purchasers with no order in between changed cluster'
+                    || ' from '
+                    || cast(from_as_of_date as varchar)
+                    || ' to '
+                    || cast(to_as_of_date as varchar)
+                    || ' (more than var cluster_flip_max_share, '
+                    || '{{ var("cluster_flip_max_share") }})'
+        end as label_flip_message
+    from final
 )
 
-select * from final
+select * from flagged

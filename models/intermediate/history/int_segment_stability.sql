@@ -115,6 +115,28 @@ final as (
         round(abs((coalesce(to_share, 0) - coalesce(from_share, 0)) * 100), 9)
         > {{ drift_max_points }} as is_drifted
     from shares
+),
+
+messages as (
+    select
+        *,
+        case
+            when is_drifted
+                then
+                    dimension || ' ' || segment || ': '
+                    || format('{:.1f}', coalesce(from_share, 0) * 100)
+                    || '% on '
+                    || cast(from_as_of_date as varchar)
+                    || ' -> '
+                    || format('{:.1f}', coalesce(to_share, 0) * 100)
+                    || '% on '
+                    || cast(to_as_of_date as varchar)
+                    || ' ('
+                    || format('{:+.1f}', share_change_points)
+                    || ' points, more than {{ drift_max_points }};'
+                    || ' var segment_drift_max_points)'
+        end as drift_message
+    from final
 )
 
-select * from final
+select * from messages

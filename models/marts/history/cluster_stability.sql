@@ -14,7 +14,9 @@ final as (
         purchasers_in_both,
         unchanged_purchasers,
         unchanged_changed_cluster,
-        flip_share
+        flip_share,
+        has_many_label_flips,
+        label_flip_message
     from stability
 )
 

@@ -21,7 +21,8 @@ final as (
         stayed_user_count,
         stayed_share,
         dimension_stayed_share,
-        is_drifted
+        is_drifted,
+        drift_message
     from stability
 )
 
