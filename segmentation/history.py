@@ -37,10 +37,14 @@ import duckdb
 HISTORY_MODEL = "int_user_snapshots_accumulated"
 BACKFILL_SELECTOR = f"int_as_of_date+,+{HISTORY_MODEL}"
 # The tables `clear-history` drops: the history's state and the marts made
-# from it (the next build starts a new history). Schema, table.
+# from it (the next build starts a new history), and the clustering's
+# state kept per as-of date (k and cluster ids carried from the previous
+# snapshot; the next build clusters as a first run). Schema, table.
 HISTORY_TABLES: tuple[tuple[str, str], ...] = (
     ("intermediate", HISTORY_MODEL),
     ("marts", "segment_history"),
+    ("intermediate", "int_clustering_k_selected"),
+    ("intermediate", "int_users_clustered"),
 )
 STEPS = ("month", "week")
 # HISTORY_FROM=auto: this many steps before the as-of date (a year of

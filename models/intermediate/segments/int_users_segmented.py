@@ -3,15 +3,17 @@ of the population with the primary segment, every tier, the cluster and a
 readable reason.
 
 Thin on purpose: the logic is segmentation.methods.segments, called through
-segmentation.dbt_python.segments.
+segmentation.dbt_python.segments. The clusters are the build's as-of date's
+(int_users_clustered keeps every date).
 """
 
-from segmentation.dbt_python import segments
+from segmentation.dbt_python import as_of_date, segments, snapshot_rows
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta")["segment_rules"]
     profiles = dbt.ref("int_users_profiled").to_arrow_table()
-    clusters = dbt.ref("int_users_clustered").to_arrow_table()
+    day = as_of_date(dbt.ref("int_as_of_date"))
+    clusters = snapshot_rows(dbt.ref("int_users_clustered"), day)
     return segments.segments_table(profiles, clusters, settings)

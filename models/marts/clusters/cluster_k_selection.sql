@@ -1,9 +1,11 @@
 {#- The scores of every k tried for the user clusters and the k chosen,
-    for BI: fitted once in int_clustering_k_selected, only selected here. -#}
+    for BI: fitted once in int_clustering_k_selected (which keeps every
+    as-of date), only selected here for the build's as-of date. -#}
 with
 
 k_selected as (
     select * from {{ ref('int_clustering_k_selected') }}
+    where as_of_date = {{ as_of_date() }}
 ),
 
 final as (

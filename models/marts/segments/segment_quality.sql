@@ -16,7 +16,7 @@ population as (
 
 chosen_k as (
     select * from {{ ref('int_clustering_k_selected') }}
-    where is_chosen
+    where is_chosen and as_of_date = {{ as_of_date() }}
 ),
 
 per_dimension as (
