@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -68,7 +70,107 @@ def test_statuses_and_event_types_come_from_the_dbt_vars(tmp_path: Path) -> None
 
 def test_demo_seeds_stay_small() -> None:
     total = sum(path.stat().st_size for path in DEMO_DIR.glob("*.csv"))
-    assert total < 8_000_000
+    assert total < 22_000_000
+
+
+MANIFEST = json.loads((DEMO_DIR / "_manifest.json").read_text())
+EVENTS = f"read_csv('{DEMO_DIR / 'events.csv'}', all_varchar = true)"
+ORDERS = f"read_csv('{DEMO_DIR / 'orders.csv'}', all_varchar = true)"
+# The clean rows of a demo table (valid user and timestamp).
+CLEAN = "user_id like 'U%' and try_cast({column} as timestamp) < date '{end}'"
+
+
+def test_demo_events_cover_the_history_and_its_behaviour_window() -> None:
+    # make run backfills a year of monthly snapshots (2025-10-01 to the
+    # as-of date 2026-10-01), each reading 90 days of behaviour
+    # (activity_window_long_days): the event log starts 455 days before
+    # the end, and its volume grows smoothly with the user base, without
+    # the jump of a log that starts in the middle of the history.
+    history = MANIFEST["history"]
+    assert history["events_start"] == "2025-07-03"
+    end = history["end"]
+    months = duckdb.sql(
+        f"""
+        select
+            date_diff('day', date '{history["events_start"]}',
+                try_cast(occurred_at as timestamp)) // 30 as month,
+            count(*) as events,
+            min(try_cast(occurred_at as timestamp))::date::varchar as first_day
+        from {EVENTS}
+        where {CLEAN.format(column="occurred_at", end=end)}
+        group by 1 order by 1
+        """
+    ).fetchall()
+    assert months[0][2] == history["events_start"]
+    assert [month for month, *_ in months] == list(range(16))
+    full = [events for month, events, _ in months if month < 15]
+    for previous, current in itertools.pairwise(full):
+        assert 0.85 < current / previous < 1.2, full
+    activity_window = project_vars(PROJECT_DIR)["activity_window_long_days"]
+    first_as_of = np.datetime64(end) - np.timedelta64(365, "D")
+    assert str(first_as_of - activity_window) == history["events_start"]
+
+
+def test_buyers_browse_less_after_they_drop_out() -> None:
+    # Buyers whose last order was 9-12 months before the end browsed at
+    # their alive rate right after it (they dropped out later) and mostly
+    # at the dormant rate in the last 90 days: a session rate chosen by
+    # whether the buyer is alive at the end would give both periods the
+    # same rate.
+    end = MANIFEST["history"]["end"]
+    after_last_order, last_90_days = duckdb.sql(
+        f"""
+        with last_orders as (
+            select user_id, max(try_cast(ordered_at as timestamp)) as last_order
+            from {ORDERS}
+            where {CLEAN.format(column="ordered_at", end=end)}
+            group by 1
+            having last_order >= date '{end}' - interval 365 day
+                and last_order < date '{end}' - interval 270 day
+        ),
+        sessions as (
+            select user_id, min(try_cast(occurred_at as timestamp)) as started
+            from {EVENTS}
+            where {CLEAN.format(column="occurred_at", end=end)}
+            group by user_id, session_id
+            having not bool_or(lower(trim(event_type)) = 'purchase')
+        )
+        select
+            count(*) filter (
+                where started >= last_order
+                and started < last_order + interval 28 day
+            ) / 28,
+            count(*) filter (where started >= date '{end}' - interval 90 day) / 90
+        from last_orders join sessions using (user_id)
+        """
+    ).fetchall()[0]
+    assert after_last_order > 1.6 * last_90_days > 0
+
+
+def test_a_buyer_browses_at_the_alive_rate_until_dropping_out() -> None:
+    # 2,000 buyers alive for the first 100 of 200 days: at 1 session a day
+    # while alive and 0.1 after, about 100 and 10 sessions each.
+    rng = np.random.default_rng(7)
+    day = demo_data.SECONDS_PER_DAY
+    users = 2_000
+    counts, session_user, started = demo_data._sessions_over_life(
+        rng,
+        np.zeros(users, dtype=np.int64),
+        200 * day,
+        np.full(users, 1.0 / day),
+        np.full(users, 0.1 / day),
+        np.full(users, 100 * day),
+    )
+    assert counts.sum() == session_user.size == started.size
+    assert np.array_equal(np.bincount(session_user, minlength=users), counts)
+    assert started.min() >= 0
+    assert started.max() < 200 * day
+    alive = started < 100 * day
+    assert 99 < alive.sum() / users < 101
+    assert 9.5 < (~alive).sum() / users < 10.5
+    # Uniform within each period.
+    assert 49 < (started < 50 * day).sum() / users < 51
+    assert 4.7 < (started >= 150 * day).sum() / users < 5.3
 
 
 def test_demo_data_has_the_expected_shape() -> None:

@@ -18,8 +18,19 @@ The statistical shape:
   log-normal, so spend is heavy-tailed across users;
 * behaviour events (sessions of impressions, clicks, page views with
   durations, searches, add-to-cart and purchase events) cover the last
-  ``event_days`` days, are more frequent for alive buyers, and every order in
-  that window has a session that leads to it.
+  ``event_days`` days, and every order in that window has a session that
+  leads to it. A buyer browses at a personal rate while alive and at the
+  low dormant rate once dropped out; 45% of the never-buyers browse
+  (engaged prospects).
+
+The demo's event log covers 455 days: the year of monthly segment history
+``make run`` backfills (``HISTORY_FROM=auto``: as-of dates 2025-10-01 to
+2026-10-01) plus the 90-day behaviour window (``activity_window_long_days``)
+before its first date, so every snapshot sees a full window of behaviour
+and no segment jumps when the log starts. Not the whole two years of
+orders: that would add about 37% more events (about 25 MB) for dates
+nobody backfills by default. Its sessions show 2 impressions on average
+(3 in the benchmark sizes), which keeps ``events.csv`` near 18 MB.
 
 Benchmark sizes (``--size S|M|L``: 10k, 100k or 1M users) use the same
 distributions under :meth:`Shape.benchmark` (about 10 orders and 100 events
@@ -27,7 +38,11 @@ per user) and write typed Parquet with about 0.4% type-compatible dirty rows
 per table: ``DIR/users.parquet``, ``DIR/orders/part-*.parquet``,
 ``DIR/events/part-*.parquet`` and ``DIR/_manifest.json`` (rows, dirty rows
 per reason, next free ids). ``--append-day DIR`` adds the next day of clean
-orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files.
+orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files. They, and
+the plain ``--format parquet`` files, keep the event log of before the
+demo's grew (90 days, 3 impressions per session, a buyer's session rate
+chosen by whether the buyer is alive at the end), so data already written
+for benchmarks and tests stays valid.
 
 The same seed gives byte-identical files. Run ``python -m
 tools.demo_data --help`` for the command line.
@@ -55,6 +70,18 @@ from segmentation.project import project_vars
 SECONDS_PER_DAY = 86_400
 DEMO_SEED = 42
 DEMO_USERS = 5_000
+# The demo's event log: the year of monthly segment history make run
+# backfills (HISTORY_FROM=auto) plus the 90-day behaviour window
+# (activity_window_long_days) before its first as-of date, so every
+# snapshot sees a full window of events. The benchmark sizes keep 90 days.
+DEMO_HISTORY_DAYS = 365
+DEMO_BEHAVIOUR_WINDOW_DAYS = 90
+DEMO_EVENT_DAYS = DEMO_HISTORY_DAYS + DEMO_BEHAVIOUR_WINDOW_DAYS
+BENCHMARK_EVENT_DAYS = 90
+# Mean impressions per session beyond the first: fewer in the demo, whose
+# longer event log would otherwise make events.csv about 24 MB.
+DEMO_EXTRA_IMPRESSIONS = 1.0
+BENCHMARK_EXTRA_IMPRESSIONS = 2.0
 
 REGIONS: dict[str, list[str]] = {
     "North": ["Harbin", "Shenyang", "Changchun"],
@@ -136,6 +163,12 @@ class Shape:
         start: first day of order history (inclusive).
         end: day after the last day of history (exclusive).
         event_days: how many days before ``end`` the event log covers.
+        sessions_follow_life: True: a buyer browses at the personal alive
+            rate until ``died_at`` and at the dormant rate after; False (the
+            benchmark sizes): at one rate over the whole log, chosen by
+            whether the buyer is alive at ``end``.
+        extra_impressions: mean impressions per session beyond the first
+            (Poisson).
         prospect_share: share of users who never buy.
         purchase_rate_scale: scale of the Gamma(0.9) distribution of a
             buyer's purchases per week while alive.
@@ -149,7 +182,9 @@ class Shape:
     vocabulary: Vocabulary
     start: str = "2024-10-01"
     end: str = "2026-10-01"
-    event_days: int = 90
+    event_days: int = DEMO_EVENT_DAYS
+    sessions_follow_life: bool = True
+    extra_impressions: float = DEMO_EXTRA_IMPRESSIONS
     prospect_share: float = 0.25
     purchase_rate_scale: float = 1.0 / 7.0
     dropout_a: float = 0.9
@@ -161,17 +196,34 @@ class Shape:
     @classmethod
     def benchmark(cls, vocabulary: Vocabulary) -> Shape:
         """The shape of the benchmark sizes: about 10 orders and 100 events
-        per user (the demo has about 3 and 18), from the same distributions
-        with a higher purchase rate, a lower dropout and more sessions."""
+        per user (the demo has about 3 orders), from the same distributions
+        with a higher purchase rate, a lower dropout and more sessions, over
+        a 90-day event log with the session rate chosen by whether a buyer
+        is alive at the end (as before the demo's log grew, so existing
+        benchmark data stays valid)."""
         sessions = 5.4
         return cls(
             vocabulary,
+            event_days=BENCHMARK_EVENT_DAYS,
+            sessions_follow_life=False,
+            extra_impressions=BENCHMARK_EXTRA_IMPRESSIONS,
             purchase_rate_scale=3.2 / 7.0,
             dropout_b=20.0,
             session_rate_alive=0.45 * sessions,
             session_rate_dormant=0.05 * sessions,
             session_rate_prospect=0.3 * sessions,
         )
+
+
+def _history(shape: Shape) -> dict[str, str]:
+    """The manifest's dates: first day of orders, day after the last day,
+    and first day of the event log."""
+    end = np.datetime64(shape.end, "D")
+    return {
+        "start": shape.start,
+        "end": shape.end,
+        "events_start": str(end - shape.event_days),
+    }
 
 
 def _seconds(day: str) -> int:
@@ -360,27 +412,35 @@ def _event_columns(
     buyer_ids[order_user] = True
     engaged_prospect = (~buyer_ids) & (rng.random(count) < 0.45)
     ctr = rng.beta(2.0, 12.0, count) + np.where(buyer_ids, 0.05, 0.0)
-    rate = np.where(
-        buyer_ids & (died_at >= end),
-        rng.gamma(1.0, shape.session_rate_alive, count),
-        np.where(
-            buyer_ids,
-            shape.session_rate_dormant,
-            np.where(
-                engaged_prospect,
-                rng.gamma(2.0, shape.session_rate_prospect / 2.0, count),
-                0.0,
-            ),
-        ),
+    alive_rate = rng.gamma(1.0, shape.session_rate_alive, count)
+    prospect_rate = np.where(
+        engaged_prospect,
+        rng.gamma(2.0, shape.session_rate_prospect / 2.0, count),
+        0.0,
     )
     active_from = np.maximum(signed_up, window_start)
-    exposure = np.clip(end - active_from, 0, None) / week
-    n_sessions = rng.poisson(rate * exposure)
-    session_user = np.repeat(np.arange(count), n_sessions)
-    span = (end - active_from[session_user]).astype(np.float64)
-    session_start = active_from[session_user] + (
-        rng.random(session_user.size) * span
-    ).astype(np.int64)
+    if shape.sessions_follow_life:
+        n_sessions, session_user, session_start = _sessions_over_life(
+            rng,
+            active_from,
+            end,
+            np.where(buyer_ids, alive_rate, prospect_rate) / week,
+            np.where(buyer_ids, shape.session_rate_dormant, prospect_rate) / week,
+            np.where(buyer_ids, died_at, end),
+        )
+    else:
+        rate = np.where(
+            buyer_ids & (died_at >= end),
+            alive_rate,
+            np.where(buyer_ids, shape.session_rate_dormant, prospect_rate),
+        )
+        exposure = np.clip(end - active_from, 0, None) / week
+        n_sessions = rng.poisson(rate * exposure)
+        session_user = np.repeat(np.arange(count), n_sessions)
+        span = (end - active_from[session_user]).astype(np.float64)
+        session_start = active_from[session_user] + (
+            rng.random(session_user.size) * span
+        ).astype(np.int64)
     session_buys = np.zeros(session_user.size, dtype=bool)
 
     in_window = order_time >= window_start
@@ -394,12 +454,53 @@ def _event_columns(
         [np.zeros(n_sessions.sum(), dtype=np.int64), order_time]
     )
     events = _session_events(
-        rng, session_start, session_buys, purchase_time, ctr[session_user]
+        rng,
+        session_start,
+        session_buys,
+        purchase_time,
+        ctr[session_user],
+        shape.extra_impressions,
     )
     events["user_index"] = session_user[events["session_index"]]
     keep = events["occurred_at"] < end
     order = np.lexsort((events["session_index"][keep], events["occurred_at"][keep]))
     return {name: values[keep][order] for name, values in events.items()}
+
+
+def _sessions_over_life(
+    rng: np.random.Generator,
+    active_from: np.ndarray,
+    end: int,
+    rate_before: np.ndarray,
+    rate_after: np.ndarray,
+    switch_at: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Session counts per user and the (user, start time) of every session,
+    for sessions arriving at ``rate_before`` per second until ``switch_at``
+    and at ``rate_after`` from then on, between ``active_from`` and ``end``.
+
+    The count is Poisson with the expected sessions of both periods; each
+    session falls at a uniform point of the user's expected-session mass
+    (inverse of its piecewise-linear cumulative intensity), so no session
+    of a buyer at the alive rate lands after the buyer dropped out.
+    """
+    start = np.minimum(active_from, end)
+    switch = np.clip(switch_at, start, end)
+    mass_before = rate_before * (switch - start)
+    mass = mass_before + rate_after * (end - switch)
+    n_sessions = rng.poisson(mass)
+    session_user = np.repeat(np.arange(active_from.size), n_sessions)
+    point = rng.random(session_user.size) * mass[session_user]
+    before = point < mass_before[session_user]
+    offset = np.where(
+        before,
+        point / np.where(before, rate_before[session_user], 1.0),
+        (switch - start)[session_user]
+        + (point - mass_before[session_user])
+        / np.where(before, 1.0, rate_after[session_user]),
+    )
+    session_start = start[session_user] + offset.astype(np.int64)
+    return n_sessions, session_user, np.minimum(session_start, end - 1)
 
 
 def _session_events(
@@ -408,15 +509,17 @@ def _session_events(
     session_buys: np.ndarray,
     purchase_time: np.ndarray,
     session_ctr: np.ndarray,
+    extra_impressions: float = BENCHMARK_EXTRA_IMPRESSIONS,
 ) -> dict[str, np.ndarray]:
     """The events of every session in session order, without a Python loop.
 
-    A session shows impressions, clicks (at the session's click-through
-    rate), page views with log-normal durations, maybe a search and an
-    add-to-cart; a buying session ends with the purchase at its order time.
+    A session shows impressions (1 + Poisson(``extra_impressions``)),
+    clicks (at the session's click-through rate), page views with
+    log-normal durations, maybe a search and an add-to-cart; a buying
+    session ends with the purchase at its order time.
     """
     n_all = session_start.size
-    impressions = rng.poisson(2.0, n_all) + 1
+    impressions = rng.poisson(extra_impressions, n_all) + 1
     clicks = rng.binomial(impressions, np.clip(session_ctr, 0.0, 0.95))
     page_views = clicks + rng.poisson(0.6, n_all) + session_buys
     searches = rng.binomial(1, 0.3, n_all)
@@ -787,7 +890,7 @@ def write_demo(
     manifest = {
         "seed": seed,
         "users": users,
-        "history": {"start": shape.start, "end": shape.end},
+        "history": _history(shape),
         "rows": {
             "users": len(user_rows),
             "orders": len(order_rows),
@@ -857,7 +960,7 @@ def write_parquet(
     out_dir: Path,
     users: int,
     seed: int = DEMO_SEED,
-    event_days: int = 90,
+    event_days: int = BENCHMARK_EVENT_DAYS,
     chunk_size: int = 50_000,
     progress=sys.stderr,
     project_dir: Path = Path("."),
@@ -867,9 +970,16 @@ def write_parquet(
     Users are generated in chunks so memory stays flat whatever the size;
     a progress line is printed to ``progress`` (None: silent) after every
     chunk. Statuses and event types are those the dbt project in
-    ``project_dir`` accepts.
+    ``project_dir`` accepts. The demo's distributions with the sessions of
+    the benchmark sizes (3 impressions each, ``sessions_follow_life`` off),
+    so files written before the demo's event log grew stay the same.
     """
-    shape = Shape(Vocabulary.from_project(project_dir), event_days=event_days)
+    shape = Shape(
+        Vocabulary.from_project(project_dir),
+        event_days=event_days,
+        sessions_follow_life=False,
+        extra_impressions=BENCHMARK_EXTRA_IMPRESSIONS,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
@@ -1266,17 +1376,12 @@ def write_size(
     finally:
         for writer in writers.values():
             writer.close()
-    end = np.datetime64(shape.end, "D")
     manifest = {
         "size": size if count == SIZES[size] else "custom",
         "seed": seed,
         "users": count,
-        "history": {
-            "start": shape.start,
-            "end": shape.end,
-            "events_start": str(end - shape.event_days),
-        },
-        "last_day": str(end - 1),
+        "history": _history(shape),
+        "last_day": str(np.datetime64(shape.end, "D") - 1),
         "rows": rows,
         "rejected": rejected,
         "next_ids": next_ids,
@@ -1488,7 +1593,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--event-days",
         type=int,
-        default=90,
+        default=BENCHMARK_EVENT_DAYS,
         help="days of behaviour events before the end of history (parquet)",
     )
     parser.add_argument(
