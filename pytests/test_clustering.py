@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import silhouette_score
 
 from segmentation.methods import clustering, segments
 from segmentation.project import project_vars
@@ -232,6 +233,100 @@ def test_ids_survive_a_small_shift_in_the_data() -> None:
         previous,
     ).cluster_ids
     assert (second == previous).mean() > 0.95
+
+
+def cloud(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """Purchasers with no clear groups (one broad cloud), where a fresh
+    K-Means lands on one of several near-equal local optima."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{index:05d}" for index in range(rows)],
+            "recency_days": rng.lognormal(4.5, 1.0, rows),
+            "frequency": 1.0 + rng.poisson(1.5, rows),
+            "monetary": rng.lognormal(4.5, 0.8, rows),
+            "ctr_90d": rng.uniform(0.0, 0.4, rows),
+        }
+    )
+
+
+def test_warm_centroids_are_the_previous_clusters_in_the_current_space() -> None:
+    points = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [20.0, 0.0], [5.0, 5.0]])
+    previous = np.array([1, 1, 2, 0, 2])
+    assert np.array_equal(
+        clustering.warm_centroids(points, previous, 2),
+        np.array([[1.0, 0.0], [7.5, 7.5]]),
+    )
+    # A previous cluster with no member left starts at the point farthest
+    # from the other starting centroids.
+    start = clustering.warm_centroids(points, np.array([1, 1, 3, 0, 3]), 3)
+    assert np.array_equal(start[1], points[3])
+    # Nothing to start from: no previous ids, none known, another k.
+    assert clustering.warm_centroids(points, None, 2) is None
+    assert clustering.warm_centroids(points, np.zeros(5, dtype=int), 2) is None
+    assert clustering.warm_centroids(points, previous, 3) is None
+
+
+def test_a_warm_start_continues_the_previous_clustering() -> None:
+    """A month later (recency + 30 days, a little noise elsewhere), the
+    warm-started fit keeps nearly every purchaser in its cluster, with the
+    same ids, and repeats itself exactly; a fresh fit does not."""
+    first_frame = cloud()
+    first = clustering.prepare_features(first_frame, CONFIG)
+    monetary = first_frame["monetary"].to_numpy()
+    ids = clustering.assign(
+        first, clustering.fit_clusters(first, 4, CONFIG), monetary
+    ).cluster_ids
+    later_frame = first_frame.assign(
+        recency_days=first_frame["recency_days"] + 30,
+        ctr_90d=first_frame["ctr_90d"]
+        * np.random.default_rng(1).uniform(0.95, 1.05, len(first_frame)),
+    )
+    later = clustering.prepare_features(later_frame, CONFIG)
+    previous = clustering.previous_assignments(
+        later.user_ids, dict(zip(first.user_ids, ids, strict=True))
+    )
+    runs = []
+    for _ in range(2):
+        init = clustering.warm_centroids(later.model_space, previous, 4)
+        labels = clustering.fit_clusters(later, 4, CONFIG, init)
+        runs.append(
+            clustering.assign(
+                later, labels, monetary, previous, warm_started=True
+            ).cluster_ids
+        )
+    assert np.array_equal(runs[0], runs[1])
+    assert (runs[0] == previous).mean() > 0.97
+    # Where it matters: a fresh fit, even with its ids matched to the
+    # previous ones, lands elsewhere on this cloud.
+    fresh = clustering.assign(
+        later, clustering.fit_clusters(later, 4, CONFIG), monetary, previous
+    ).cluster_ids
+    assert (fresh == previous).mean() < 0.9
+
+
+def test_the_previous_k_is_scored_with_the_warm_started_fit() -> None:
+    """The silhouette of the previous k is that of the clustering the
+    assignment then makes (the warm-started fit), not of a fresh fit."""
+    frame = cloud(rows=500)
+    config = dataclasses.replace(CONFIG, sample_size=500)
+    prepared = clustering.prepare_features(frame, config)
+    previous = (np.arange(500) % 3) + 1  # a poor previous split, k = 3
+    init = clustering.warm_centroids(prepared.model_space, previous, 3)
+    labels = clustering.fit_clusters(prepared, 3, config, init)
+    warm_score = silhouette_score(
+        prepared.model_space, labels, random_state=config.random_state
+    )
+    scores = clustering.choose_k(prepared.model_space, config, 3, previous).scores
+    fresh = clustering.choose_k(prepared.model_space, config, 3).scores
+    row = scores.set_index("k").loc[3]
+    assert row["silhouette"] == pytest.approx(warm_score)
+    assert row["silhouette"] != pytest.approx(fresh.set_index("k").loc[3, "silhouette"])
+    # The other k are fitted afresh, as without a previous snapshot.
+    others = scores[scores["k"] != 3].reset_index(drop=True)
+    assert others.drop(columns="is_chosen").equals(
+        fresh[fresh["k"] != 3].reset_index(drop=True).drop(columns="is_chosen")
+    )
 
 
 def test_profile_labels_describe_spend_frequency_and_recency() -> None:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import Build
@@ -22,10 +23,13 @@ DIMENSIONS = {
     "rfm_segment": "rfm_segment",
     "lifecycle_stage": "lifecycle_stage",
     "value_tier": "value_tier",
-    "cluster": "cluster_label",
+    # The cluster id as text: migrations follow the stable id, not the
+    # label regenerated per snapshot.
+    "cluster": "cluster_key",
 }
 DRIFT_MAX_POINTS = 5  # var segment_drift_max_points
 CHANGES_SNAPSHOTS = 6  # var segment_changes_snapshots
+FLIP_MAX_SHARE = 0.25  # var cluster_flip_max_share
 COMPILED_TESTS = Path(
     "target/compiled/segmentation_warehouse/models/marts/history/_history__models.yml"
 )
@@ -46,8 +50,9 @@ def history(demo_build: Build) -> pd.DataFrame:
     return frame(
         demo_build,
         "select as_of_date, user_id, primary_segment, rfm_segment,"
-        " lifecycle_stage, value_tier, cluster_label, cluster_id, order_count,"
-        " net_revenue from marts.segment_history",
+        " lifecycle_stage, value_tier, cluster_label, cluster_id,"
+        " cast(cluster_id as varchar) as cluster_key, order_count,"
+        " net_revenue, recency_days from marts.segment_history",
     )
 
 
@@ -199,6 +204,7 @@ def test_cluster_stability_counts_the_unchanged_purchasers_who_changed_cluster(
         for row in mart.itertuples()
     }
     expected = {}
+    no_order = {}
     for start, end in pairs_of(history):
         step = steps(history, start, end)
         both = step[
@@ -206,14 +212,29 @@ def test_cluster_stability_counts_the_unchanged_purchasers_who_changed_cluster(
             & (step["order_count_from"] > 0)
             & (step["order_count_to"] > 0)
         ]
+        # Features barely moved: no order in between, and log1p(recency)
+        # moved less than 0.1.
+        recency_step = np.log1p(both["recency_days_to"]) - np.log1p(
+            both["recency_days_from"]
+        )
         unchanged = both[
             (both["order_count_from"] == both["order_count_to"])
             & (both["net_revenue_from"] == both["net_revenue_to"])
+            & (recency_step.abs() < 0.1)
         ]
+        no_order[pd.Timestamp(end).date()] = int(
+            (
+                (both["order_count_from"] == both["order_count_to"])
+                & (both["net_revenue_from"] == both["net_revenue_to"])
+            ).sum()
+        )
         flipped = unchanged[unchanged["cluster_id_from"] != unchanged["cluster_id_to"]]
         expected[pd.Timestamp(end).date()] = (len(both), len(unchanged), len(flipped))
     assert found == expected
     assert all(counts[1] > 0 for counts in expected.values())
+    # The recency condition matters: a 30-day step is a real move for the
+    # recently active, so some users with no order do not count.
+    assert any(no_order[day] > counts[1] for day, counts in expected.items())
 
 
 def test_each_users_time_in_segment_follows_the_history(
@@ -301,3 +322,44 @@ def test_the_sum_check_names_the_segment_of_a_tampered_matrix(
         "from": [("primary_segment", start, "dormant")],
         "to": [("primary_segment", end, "dormant")],
     }
+
+
+def test_the_flip_check_is_quiet_on_the_demo_and_fires_on_renumbered_clusters(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    """The warning cluster_stability__few_label_flips, as the shared build
+    compiled it, is quiet on the demo (every flip share well under var
+    cluster_flip_max_share) and names the last pair of dates once the
+    clusters of its later date are renumbered (ids rotated) in a copy."""
+    compiled = demo_build.workdir / "target/compiled/segmentation_warehouse"
+    stability_sql = (
+        compiled / "models/intermediate/history/int_cluster_stability.sql"
+    ).read_text()
+    warning_sql = (
+        compiled / "tests/marts/cluster_stability__few_label_flips.sql"
+    ).read_text()
+    copy = tmp_path / demo_build.database.name
+    shutil.copy(demo_build.database, copy)
+    with duckdb.connect(str(copy)) as connection:
+        assert connection.execute(warning_sql).fetchall() == []
+        shares = connection.execute(
+            "select flip_share from marts.cluster_stability"
+        ).fetchall()
+        assert len(shares) == 12
+        assert max(share for (share,) in shares) < FLIP_MAX_SHARE * 0.6
+        start, end, k = connection.execute(
+            "select max(from_as_of_date), max(to_as_of_date), max(to_cluster_id)"
+            " from intermediate.int_user_segment_transitions"
+        ).fetchone()
+        connection.execute(
+            "update intermediate.int_user_segment_transitions"
+            " set to_cluster_id = to_cluster_id % ? + 1 where to_as_of_date = ?",
+            [k, end],
+        )
+        connection.execute(
+            f"create or replace table marts.cluster_stability as {stability_sql}"
+        )
+        found = connection.execute(warning_sql).fetchall()
+    assert [row[:2] for row in found] == [(start, end)]
+    assert found[0][4] > 0.9
+    assert "changed cluster" in found[0][5]

@@ -65,6 +65,23 @@ def _state_columns(session, this) -> list[str]:
     return [column for (column,) in found]
 
 
+class Sibling:
+    """Another model's table in the schema of ``this`` (a relation with
+    schema, identifier and its quoted name), for reading its previous
+    snapshot where a ``dbt.ref`` would make a cycle: the k selection reads
+    the previous snapshot of the user clusters, which ref the k
+    selection. Only dates before the build's are read, all written by
+    earlier builds, so the build order does not matter."""
+
+    def __init__(self, this, identifier: str):
+        self.database = this.database
+        self.schema = this.schema
+        self.identifier = identifier
+
+    def __str__(self) -> str:
+        return f'"{self.database}"."{self.schema}"."{self.identifier}"'
+
+
 def read_previous(session, this, day: dt.date, *columns: str) -> pa.Table | None:
     """The given columns of this model's rows of the latest as-of date
     strictly before ``day`` (the previous snapshot), or None when there is

@@ -68,18 +68,40 @@ def _prepare(features: pa.Table, settings: str):
     return config, ordered, prepared
 
 
+def _previous_ids(prepared, previous_clusters: pa.Table | None, k: int | None):
+    """Each user's cluster id in the previous snapshot (0 if none), in the
+    prepared row order, when that snapshot had k clusters; else None."""
+    if k is None or previous_clusters is None or previous_clusters.num_rows == 0:
+        return None
+    frame = previous_clusters.to_pandas()
+    if int(frame["cluster_id"].max()) != k:
+        return None
+    before = dict(zip(frame["user_id"], frame["cluster_id"], strict=True))
+    return clustering.previous_assignments(prepared.user_ids, before)
+
+
 def k_selection_table(
-    features: pa.Table, settings: str, previous: pa.Table | None
+    features: pa.Table,
+    settings: str,
+    previous: pa.Table | None,
+    previous_clusters: pa.Table | None = None,
 ) -> pa.Table:
     """Rows of int_clustering_k_selected (mart cluster_k_selection): the
-    scores of every k tried."""
+    scores of every k tried. ``previous_clusters`` (user_id, cluster_id of
+    the previous snapshot) lets the previous k be scored with the fit
+    warm-started from its clusters."""
     config, _, prepared = _prepare(features, settings)
     previous_k = None
     if previous is not None:
         chosen = previous.to_pandas().query("is_chosen")
         if len(chosen) and chosen["k"].iloc[0] > 1:
             previous_k = int(chosen["k"].iloc[0])
-    choice = clustering.choose_k(prepared.model_space, config, previous_k)
+    choice = clustering.choose_k(
+        prepared.model_space,
+        config,
+        previous_k,
+        _previous_ids(prepared, previous_clusters, previous_k),
+    )
     if choice.fallback_reason:
         log(f"clustering: a single cluster ({choice.fallback_reason})")
     else:
@@ -111,27 +133,21 @@ def user_clusters_table(
         log("clustering: no purchasers, so no clusters")
         return _table(pd.DataFrame(), USER_CLUSTERS_SCHEMA)
     k = _chosen_k(k_scores)
-    labels = clustering.fit_clusters(prepared, k, config)
-    before = None
-    if previous is not None and previous.num_rows:
-        previous_frame = previous.to_pandas()
-        previous_k = int(previous_frame["cluster_id"].max())
-        if previous_k == k:
-            before = dict(
-                zip(
-                    previous_frame["user_id"], previous_frame["cluster_id"], strict=True
-                )
-            )
-        else:
-            log(
-                f"clustering: k changed from {previous_k} to {k}, so cluster ids"
-                " are ordered afresh by mean monetary value"
-            )
+    previous_ids = _previous_ids(prepared, previous, k)
+    if previous is not None and previous.num_rows and previous_ids is None:
+        previous_k = int(previous["cluster_id"].to_pandas().max())
+        log(
+            f"clustering: k changed from {previous_k} to {k}, so the fit is fresh"
+            " and cluster ids are ordered afresh by mean monetary value"
+        )
+    init = clustering.warm_centroids(prepared.model_space, previous_ids, k)
+    labels = clustering.fit_clusters(prepared, k, config, init)
     result = clustering.assign(
         prepared,
         labels,
         frame["monetary"].astype(float).to_numpy(),
-        clustering.previous_assignments(prepared.user_ids, before),
+        previous_ids,
+        warm_started=init is not None,
     )
     frame = frame.assign(cluster_id=result.cluster_ids)
     summary = (

@@ -20,10 +20,17 @@ The pipeline, in order:
    ``minibatch_threshold`` rows; a fixed random state throughout.
 
 Cluster ids are ordered by mean monetary value (1 = highest) on the first
-run; on later runs each new cluster is matched to the previous run's clusters
-(Hungarian matching on standardised centroids, the previous centroids being
-recomputed from the current features of the previous members), so ids do not
-flip when the data shifts a little.
+snapshot. On a later snapshot that keeps the previous snapshot's k, K-Means
+is warm-started: it starts once from the previous clusters' centroids
+recomputed in the current feature space (the mean of the current features of
+each previous cluster's members), so it converges near the previous solution
+and cluster i keeps id i; users whose features barely moved keep their
+cluster. The previous k is scored with that same warm-started fit, so a bad
+local optimum of a fresh fit never makes k switch; k changes only when
+another k is better by more than ``keep_k_tolerance``. When k changes, the
+fit is fresh and ids are ordered afresh by mean monetary value.
+(:func:`stable_ids` can also match a fresh fit's clusters to previous ids by
+Hungarian matching on standardised centroids.)
 
 Degenerate data never raises: no purchasers, one purchaser, fewer distinct
 users than ``k_min + 1`` or identical features all fall back to a single
@@ -68,8 +75,9 @@ class ClusteringConfig:
         pca_min_features: PCA is applied from this many features on.
         pca_variance: share of variance PCA keeps.
         random_state: seed of every random step.
-        keep_k_tolerance: keep the previous run's k while its silhouette is
-            within this much of the best k's, so k does not flip-flop.
+        keep_k_tolerance: keep the previous snapshot's k (scored with its
+            warm-started fit) unless another k's silhouette is better by
+            more than this, so k does not flip-flop.
     """
 
     features: tuple[str, ...]
@@ -192,23 +200,74 @@ def prepare_features(frame: pd.DataFrame, config: ClusteringConfig) -> Prepared:
     return Prepared(user_ids, kept, empty, standardised, model_space, pipeline, notes)
 
 
-def _kmeans(k: int, rows: int, config: ClusteringConfig) -> KMeans | MiniBatchKMeans:
+def _kmeans(
+    k: int, rows: int, config: ClusteringConfig, init: np.ndarray | None = None
+) -> KMeans | MiniBatchKMeans:
+    """K-Means for k clusters: k-means++ restarts, or with ``init`` (a warm
+    start from the previous snapshot's centroids) a single run from those
+    centroids."""
     if rows > config.minibatch_threshold:
+        if init is not None:
+            return MiniBatchKMeans(
+                n_clusters=k,
+                init=init,
+                random_state=config.random_state,
+                batch_size=4096,
+                n_init=1,
+            )
         return MiniBatchKMeans(
             n_clusters=k,
             random_state=config.random_state,
             batch_size=4096,
             n_init=3,
         )
+    if init is not None:
+        return KMeans(
+            n_clusters=k, init=init, random_state=config.random_state, n_init=1
+        )
     return KMeans(n_clusters=k, random_state=config.random_state, n_init=4)
+
+
+def _sample_rows(count: int, config: ClusteringConfig) -> np.ndarray:
+    """Row numbers of the fixed-size random sample (all rows when fewer)."""
+    if count <= config.sample_size:
+        return np.arange(count)
+    rng = np.random.default_rng(config.random_state)
+    return np.sort(rng.choice(count, config.sample_size, replace=False))
 
 
 def _sample(points: np.ndarray, config: ClusteringConfig) -> np.ndarray:
     if len(points) <= config.sample_size:
         return points
-    rng = np.random.default_rng(config.random_state)
-    rows = np.sort(rng.choice(len(points), config.sample_size, replace=False))
-    return points[rows]
+    return points[_sample_rows(len(points), config)]
+
+
+def warm_centroids(
+    points: np.ndarray, previous_ids: np.ndarray | None, k: int
+) -> np.ndarray | None:
+    """Starting centroids of a warm start: row i is the mean of the current
+    ``points`` of the users whose previous cluster id was i + 1 (the
+    previous snapshot's clusters expressed in the current feature space).
+
+    A previous cluster with none of its users left starts at the point
+    farthest from the centroids placed so far (the first such point in row
+    order), so the start is deterministic. None when there is nothing to
+    start from: no previous ids, none known, or a previous k other than k.
+    """
+    if previous_ids is None or len(points) == 0 or k < 2:
+        return None
+    known = previous_ids > 0
+    if not known.any() or int(previous_ids.max()) != k:
+        return None
+    centroids = _means_by_label(points[known], previous_ids[known] - 1, k)
+    present = np.bincount(previous_ids[known] - 1, minlength=k) > 0
+    for cluster in np.flatnonzero(~present):
+        nearest = np.full(len(points), np.inf)
+        for placed in centroids[present]:
+            nearest = np.minimum(nearest, np.linalg.norm(points - placed, axis=1))
+        centroids[cluster] = points[int(np.argmax(nearest))]
+        present[cluster] = True
+    return centroids
 
 
 K_SCORE_COLUMNS = [
@@ -251,53 +310,81 @@ def fallback_reason(points: np.ndarray, config: ClusteringConfig) -> str | None:
     return None
 
 
+def _score(
+    sample: np.ndarray, k: int, config: ClusteringConfig, init: np.ndarray | None
+) -> dict | None:
+    """Fit k-means for k on the sample (warm-started from ``init`` if given)
+    and score it; None when the fit does not split the sample."""
+    model = _kmeans(k, len(sample), config, init).fit(sample)
+    labels = model.labels_
+    if len(np.unique(labels)) < 2:
+        return None
+    return {
+        "k": k,
+        "silhouette": float(
+            silhouette_score(sample, labels, random_state=config.random_state)
+        ),
+        "davies_bouldin": float(davies_bouldin_score(sample, labels)),
+        "calinski_harabasz": float(calinski_harabasz_score(sample, labels)),
+        "inertia": float(model.inertia_),
+        "sample_rows": len(sample),
+        "is_chosen": False,
+        "fallback_reason": None,
+    }
+
+
 def _score_every_k(
-    sample: np.ndarray, distinct: int, config: ClusteringConfig
+    sample: np.ndarray,
+    distinct: int,
+    config: ClusteringConfig,
+    warm: tuple[int, np.ndarray] | None = None,
 ) -> list[dict]:
-    """Fit k-means for every k of the range on the sample and score it."""
+    """Fit k-means for every k of the range on the sample and score it; the
+    k of ``warm`` (previous k, starting centroids) is fitted from those
+    centroids instead of afresh."""
     rows = []
     for k in range(config.k_min, min(config.k_max, distinct - 1) + 1):
-        model = _kmeans(k, len(sample), config).fit(sample)
-        labels = model.labels_
-        if len(np.unique(labels)) < 2:
-            continue
-        rows.append(
-            {
-                "k": k,
-                "silhouette": float(
-                    silhouette_score(sample, labels, random_state=config.random_state)
-                ),
-                "davies_bouldin": float(davies_bouldin_score(sample, labels)),
-                "calinski_harabasz": float(calinski_harabasz_score(sample, labels)),
-                "inertia": float(model.inertia_),
-                "sample_rows": len(sample),
-                "is_chosen": False,
-                "fallback_reason": None,
-            }
-        )
+        init = warm[1] if warm is not None and warm[0] == k else None
+        row = _score(sample, k, config, init)
+        if row is not None:
+            rows.append(row)
     return rows
 
 
 def choose_k(
-    points: np.ndarray, config: ClusteringConfig, previous_k: int | None = None
+    points: np.ndarray,
+    config: ClusteringConfig,
+    previous_k: int | None = None,
+    previous_ids: np.ndarray | None = None,
 ) -> KChoice:
     """Score every k in the range on a sample and pick the best silhouette.
 
-    The previous run's k is kept while its silhouette is within
-    ``keep_k_tolerance`` of the best, so k does not flip on small changes.
+    With a previous snapshot, its k is scored fairly: when ``previous_ids``
+    (each user's previous cluster id, 0 if none, in the rows of ``points``)
+    are given, that k is fitted warm-started from the previous clusters'
+    centroids in the current space (:func:`warm_centroids`), the fit the
+    assignment then makes, rather than from a fresh random start whose bad
+    local optimum could make k switch. The previous k is kept unless
+    another k's silhouette is better by more than ``keep_k_tolerance``.
     """
     reason = fallback_reason(points, config)
     if reason is not None:
         row = dict.fromkeys(K_SCORE_COLUMNS)
         row.update(k=1, sample_rows=len(points), is_chosen=True, fallback_reason=reason)
         return KChoice(pd.DataFrame([row], columns=K_SCORE_COLUMNS), 1, reason)
-    sample = _sample(points, config)
+    rows_sampled = _sample_rows(len(points), config)
+    sample = points[rows_sampled]
     distinct = len(np.unique(np.round(sample, 9), axis=0))
+    warm = None
+    if previous_k is not None and previous_ids is not None:
+        init = warm_centroids(points, previous_ids, previous_k)
+        if init is not None:
+            warm = (previous_k, init)
     # One thread: on the fixed-size sample a second thread only adds
     # synchronisation (k selection took 4.5 s with two threads and 1.6 s
     # with one on a busy 2-core machine).
     with threadpool_limits(limits=1):
-        rows = _score_every_k(sample, distinct, config)
+        rows = _score_every_k(sample, distinct, config, warm)
     if not rows:
         reason = "no k in the range splits the purchasers"
         row = dict.fromkeys(K_SCORE_COLUMNS)
@@ -333,12 +420,23 @@ class Clustering:
     k: int
 
 
-def fit_clusters(prepared: Prepared, k: int, config: ClusteringConfig) -> np.ndarray:
-    """Raw K-Means labels (0..k-1) for every user; zeros for k = 1."""
+def fit_clusters(
+    prepared: Prepared,
+    k: int,
+    config: ClusteringConfig,
+    init: np.ndarray | None = None,
+) -> np.ndarray:
+    """Raw K-Means labels (0..k-1) for every user; zeros for k = 1.
+
+    With ``init`` (k starting centroids in model space, from
+    :func:`warm_centroids`) K-Means runs once from them and converges near
+    the previous snapshot's solution, so label i is previous cluster i + 1;
+    without it the fit is fresh.
+    """
     points = prepared.model_space
     if k <= 1 or len(points) == 0:
         return np.zeros(len(points), dtype=int)
-    return _kmeans(k, len(points), config).fit_predict(points)
+    return _kmeans(k, len(points), config, init).fit_predict(points)
 
 
 def _means_by_label(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -407,12 +505,20 @@ def assign(
     labels: np.ndarray,
     monetary: np.ndarray,
     previous_ids: np.ndarray | None = None,
+    warm_started: bool = False,
 ) -> Clustering:
-    """Stable ids, distances to centroids and standardised centroids."""
+    """Stable ids, distances to centroids and standardised centroids.
+
+    After a warm start (``warm_started``) label i started from previous
+    cluster i + 1, so the id is simply label + 1; otherwise ids come from
+    :func:`stable_ids`."""
     if len(labels) == 0:
         empty = np.zeros((0, prepared.standardised.shape[1]))
         return Clustering(np.zeros(0, dtype=int), np.zeros(0), empty, 0)
-    ids = stable_ids(labels, prepared.standardised, monetary, previous_ids)
+    if warm_started:
+        ids = np.asarray(labels, dtype=int) + 1
+    else:
+        ids = stable_ids(labels, prepared.standardised, monetary, previous_ids)
     k = int(ids.max())
     model_centroids = _means_by_label(prepared.model_space, ids - 1, k)
     distances = np.linalg.norm(prepared.model_space - model_centroids[ids - 1], axis=1)

@@ -1,7 +1,7 @@
 {{ config(severity='warn') }}
 -- Warns about every pair of consecutive as-of dates where more than
--- var cluster_flip_max_share of the purchasers with no order in between
--- (features barely moved) changed cluster id: clusters renumbered or
+-- var cluster_flip_max_share of the purchasers whose features barely moved
+-- (no order in between, log1p(recency_days) moved < 0.1) changed cluster id: clusters renumbered or
 -- reshaped between the two builds, so cluster migrations mislead.
 select
     from_as_of_date,

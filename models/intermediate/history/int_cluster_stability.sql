@@ -1,9 +1,11 @@
 {#- Per pair of consecutive as-of dates: of the purchasers at both dates,
-    those with no order in between (same order count and net revenue, so
-    their features barely moved: only recency and tenure grew), and how
-    many of them changed cluster id. With cluster ids anchored to the
-    previous snapshot this label-flip share stays near zero; a high share
-    means the clusters were renumbered or reshaped. -#}
+    those whose features barely moved (no order in between: same order
+    count and net revenue; and log1p(recency_days), the clustering's view
+    of recency, moved less than 0.1, so a user whose recency grew from 30
+    to 60 days counts as moved but one at 300 -> 330 does not), and how
+    many of them changed cluster id. With the clustering warm-started from
+    the previous snapshot's clusters this label-flip share stays near zero;
+    a high share means the clusters were renumbered or reshaped. -#}
 with
 
 transitions as (
@@ -16,8 +18,11 @@ purchasers_in_both as (
         to_as_of_date,
         from_cluster_id,
         to_cluster_id,
-        from_order_count = to_order_count
-        and from_net_revenue = to_net_revenue as is_unchanged
+        (
+            from_order_count = to_order_count
+            and from_net_revenue = to_net_revenue
+            and abs(ln(1 + to_recency_days) - ln(1 + from_recency_days)) < 0.1
+        ) as is_unchanged
     from transitions
     where
         is_in_from
@@ -79,7 +84,7 @@ flagged as (
                     format('{:.1f}', flip_share * 100)
                     || '% of '
                     || cast(unchanged_purchasers as varchar)
-                    || ' purchasers with no order in between changed cluster'
+                    || ' purchasers whose features barely moved changed cluster'
                     || ' from '
                     || cast(from_as_of_date as varchar)
                     || ' to '

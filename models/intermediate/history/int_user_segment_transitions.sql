@@ -14,6 +14,7 @@
     'cluster_id',
     'order_count',
     'net_revenue',
+    'recency_days',
 ] -%}
 
 with
