@@ -52,7 +52,9 @@ def history(demo_build: Build) -> pd.DataFrame:
         "select as_of_date, user_id, primary_segment, rfm_segment,"
         " lifecycle_stage, value_tier, cluster_label, cluster_id,"
         " cast(cluster_id as varchar) as cluster_key, order_count,"
-        " net_revenue, recency_days from marts.segment_history",
+        " net_revenue, recency_days, coalesce(sessions_90d, 0) as sessions_90d,"
+        " coalesce(browse_minutes_90d, 0) as browse_minutes_90d"
+        " from marts.segment_history",
     )
 
 
@@ -212,15 +214,20 @@ def test_cluster_stability_counts_the_unchanged_purchasers_who_changed_cluster(
             & (step["order_count_from"] > 0)
             & (step["order_count_to"] > 0)
         ]
-        # Features barely moved: no order in between, and log1p(recency)
-        # moved less than 0.1.
-        recency_step = np.log1p(both["recency_days_to"]) - np.log1p(
-            both["recency_days_from"]
-        )
+        # Features barely moved: no order in between, and log1p of recency,
+        # 90-day sessions and browsing minutes moved less than 0.1.
+        moved = {
+            feature: (
+                np.log1p(both[f"{feature}_to"]) - np.log1p(both[f"{feature}_from"])
+            ).abs()
+            for feature in ("recency_days", "sessions_90d", "browse_minutes_90d")
+        }
         unchanged = both[
             (both["order_count_from"] == both["order_count_to"])
             & (both["net_revenue_from"] == both["net_revenue_to"])
-            & (recency_step.abs() < 0.1)
+            & (moved["recency_days"] < 0.1)
+            & (moved["sessions_90d"] < 0.1)
+            & (moved["browse_minutes_90d"] < 0.1)
         ]
         no_order[pd.Timestamp(end).date()] = int(
             (

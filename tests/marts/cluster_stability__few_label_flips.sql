@@ -1,8 +1,9 @@
 {{ config(severity='warn') }}
 -- Warns about every pair of consecutive as-of dates where more than
 -- var cluster_flip_max_share of the purchasers whose features barely moved
--- (no order in between, log1p(recency_days) moved < 0.1) changed cluster id: clusters renumbered or
--- reshaped between the two builds, so cluster migrations mislead.
+-- (no order in between; log1p of recency, 90-day sessions and browsing
+-- minutes moved < 0.1) changed cluster id: clusters renumbered or reshaped
+-- between the two builds, so cluster migrations mislead.
 select
     from_as_of_date,
     to_as_of_date,

@@ -2,7 +2,8 @@
     those whose features barely moved (no order in between: same order
     count and net revenue; and log1p(recency_days), the clustering's view
     of recency, moved less than 0.1, so a user whose recency grew from 30
-    to 60 days counts as moved but one at 300 -> 330 does not), and how
+    to 60 days counts as moved but one at 300 -> 330 does not; and the
+    same for the 90-day sessions and browsing minutes), and how
     many of them changed cluster id. With the clustering warm-started from
     the previous snapshot's clusters this label-flip share stays near zero;
     a high share means the clusters were renumbered or reshaped. -#}
@@ -22,6 +23,14 @@ purchasers_in_both as (
             from_order_count = to_order_count
             and from_net_revenue = to_net_revenue
             and abs(ln(1 + to_recency_days) - ln(1 + from_recency_days)) < 0.1
+            and abs(
+                ln(1 + coalesce(to_sessions_90d, 0))
+                - ln(1 + coalesce(from_sessions_90d, 0))
+            ) < 0.1
+            and abs(
+                ln(1 + coalesce(to_browse_minutes_90d, 0))
+                - ln(1 + coalesce(from_browse_minutes_90d, 0))
+            ) < 0.1
         ) as is_unchanged
     from transitions
     where

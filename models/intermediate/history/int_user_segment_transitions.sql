@@ -15,6 +15,8 @@
     'order_count',
     'net_revenue',
     'recency_days',
+    'sessions_90d',
+    'browse_minutes_90d',
 ] -%}
 
 with

@@ -46,7 +46,9 @@ snapshot as (
         profiled.order_count,
         profiled.recency_days,
         profiled.frequency,
-        profiled.monetary
+        profiled.monetary,
+        profiled.sessions_90d,
+        profiled.browse_minutes_90d
     from segmented
     inner join profiled on segmented.user_id = profiled.user_id
 )

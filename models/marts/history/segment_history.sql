@@ -30,7 +30,9 @@ final as (
         order_count,
         recency_days,
         frequency,
-        monetary
+        monetary,
+        sessions_90d,
+        browse_minutes_90d
     from snapshots
 )
 
