@@ -158,8 +158,13 @@ def backfill(dates: list[str], variables: dict) -> int:
             result = runner.invoke(arguments)
         return result, output.getvalue()
 
-    first_vars = json.dumps({**variables, "as_of_date": dates[0]})
-    parsed, output = quiet(dbtRunner(), ["parse", "--quiet", "--vars", first_vars])
+    # Parsed with the build's own vars, as the build before (staging) and
+    # the build after parse it: dbt then reuses their partial parse
+    # (target/partial_parse.msgpack, kept only while the vars are the same)
+    # instead of parsing the whole project again here and once more in the
+    # build that follows. The as-of date of each run comes with its vars.
+    build_vars = ["--vars", json.dumps(variables)] if variables else []
+    parsed, output = quiet(dbtRunner(), ["parse", "--quiet", *build_vars])
     if not parsed.success:
         print(output, end="")
         print("error: dbt could not parse the project for the backfill.")
@@ -173,6 +178,9 @@ def backfill(dates: list[str], variables: dict) -> int:
             [
                 "run",
                 "--quiet",
+                # Each date's manifest.json and run_results.json would only
+                # be overwritten by the next date's (and the build's).
+                "--no-write-json",
                 "--select",
                 BACKFILL_SELECTOR,
                 "--vars",
