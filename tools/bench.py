@@ -2,7 +2,7 @@
 over DuckDB alone, and our BTYD numbers against lifetimes.
 
 ``python -m tools.bench --size S|M|L [--users N] [--memory-limit 4GB]
-[--root bench] [--output BENCHMARKS.md]``
+[--root bench] [--output BENCHMARKS.md] [--history-months 12]``
 
 One run measures, on the same data:
 
@@ -19,6 +19,15 @@ One run measures, on the same data:
    (``os.wait4``, which covers the dbt grandchild) and the peak of the
    tree's summed resident sets, sampled from ``/proc``; the larger is
    reported. Every node's time comes from dbt's ``run_results.json``.
+   **History backfill**: then ``python -m segmentation run --data <copy>
+   --history-from <as-of date - 12 months>`` from scratch (fresh warehouse
+   and target; ``--history-months N`` or ``BENCH_HISTORY_MONTHS`` for
+   another count), measured the same way. Its ratio is that whole build's
+   wall time over the full build's (the final date's build included), with
+   the same ratio of CPU times beside it; the times the backfill prints per
+   date are recorded. Checked: the history holds the 12 dates and the as-of
+   date, and its rows of the as-of date equal the full build's (doubles
+   rounded as in tools.digest; the cluster columns compared separately).
 3. **Engine alone**: the same work without dbt, in a subprocess
    (``python -m tools.bench replay``) on a fresh DuckDB file: the raw
    views of the on-run-start hook (their definitions copied from the built
@@ -76,8 +85,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from segmentation import history
 from segmentation.project import project_vars
-from tools.digest import differing_tables, table_hashes
+from tools.digest import comparable_values, differing_tables, table_hashes
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GENERATOR = PROJECT_DIR / "tools" / "demo_data.py"
@@ -96,6 +106,19 @@ VALUE_TOLERANCE = 1e-9
 PARAM_TOLERANCE = 1e-3
 # Share of a second between two samples of the process tree's memory.
 SAMPLE_SECONDS = 0.1
+# The segment history backfill: this many monthly as-of dates before the
+# full build's (issue 14: 12 at M cost at most BACKFILL_TARGET_RATIO full
+# builds). BENCH_HISTORY_MONTHS sets fewer for a quick check (the pytest).
+HISTORY_MONTHS = 12
+BACKFILL_TARGET_RATIO = 4.0
+# Columns of the history left out when the final date's rows of the backfill
+# build are compared with the plain build's: the cluster ids may follow the
+# earlier snapshots (stable ids), which the plain build does not have; the
+# comparison reports separately whether they are equal too.
+CLUSTER_COLUMNS = ("cluster_id", "cluster_label")
+PROGRESS_LINE = re.compile(
+    r"history (\d+)/(\d+): as of (\d{4}-\d{2}-\d{2}) \.\.\. done in ([\d.]+) s"
+)
 GB = 1e9
 
 
@@ -121,12 +144,16 @@ class Measured:
         tree_rss_bytes: peak of the summed resident sets of the live tree,
             sampled every ``SAMPLE_SECONDS`` (shared pages counted once per
             process, so it leans high).
+        cpu_seconds: user + system CPU time of the tree (``os.wait4``'s
+            rusage, which includes the descendants waited for): less
+            disturbed than the wall time by other work on the machine.
     """
 
     returncode: int
     wall_seconds: float
     max_rss_bytes: int
     tree_rss_bytes: int
+    cpu_seconds: float = 0.0
 
     @property
     def peak_rss_bytes(self) -> int:
@@ -138,6 +165,7 @@ class Measured:
             "peak_rss_bytes": self.peak_rss_bytes,
             "max_process_rss_bytes": self.max_rss_bytes,
             "peak_tree_rss_bytes": self.tree_rss_bytes,
+            "cpu_seconds": round(self.cpu_seconds, 3),
         }
 
 
@@ -215,7 +243,13 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> Measured
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux.
-    return Measured(process.returncode, wall, usage.ru_maxrss * 1024, sampler.peak)
+    return Measured(
+        process.returncode,
+        wall,
+        usage.ru_maxrss * 1024,
+        sampler.peak,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -1262,6 +1296,21 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
         [measured[0] if measured else None],
         fits,
     )
+    backfill = (medium or {}).get("backfill") or {}
+
+    def backfilled() -> tuple[bool, str]:
+        return (
+            backfill["ratio"] <= BACKFILL_TARGET_RATIO,
+            f"M: {backfill['ratio']:.2f} (CPU time: {backfill['cpu_ratio']:.2f});"
+            f" {backfill['per_date_mean_seconds']:.1f} s per date",
+        )
+
+    add(
+        f"backfill of {HISTORY_MONTHS} monthly dates <= {BACKFILL_TARGET_RATIO:g}x"
+        " one full build at M",
+        [backfill if backfill.get("months") == HISTORY_MONTHS else None],
+        backfilled,
+    )
     return targets
 
 
@@ -1302,6 +1351,27 @@ def _row(result: dict[str, Any]) -> str:
         f" | {fits['max_relative_difference']:.1e}"
         f" | {_seconds(rerun)}"
         f" | {'n/a' if rerun_ratio is None else f'{rerun_ratio:.2f}'}"
+        f" | {result['date'][:10]} |"
+    )
+
+
+def _backfill_row(result: dict[str, Any]) -> str | None:
+    backfill = result.get("backfill") or {}
+    if "ratio" not in backfill:
+        return None
+    phases, compared = backfill["phases"], backfill["history"]
+    clusters_equal = not compared["final_date_rows_differing_with_clusters"]
+    return (
+        f"| {result['size']} | {backfill['months']}"
+        f" | {_seconds(result['full_build']['wall_seconds'])}"
+        f" | {_seconds(backfill['build']['wall_seconds'])}"
+        f" | {backfill['ratio']:.2f} | {backfill['cpu_ratio']:.2f}"
+        f" | {_seconds(backfill['per_date_mean_seconds'])}"
+        f" | {_seconds(phases['dates'])} | {_seconds(phases['final_build_dbt'])}"
+        f" | {_seconds(phases['rest'])}"
+        f" | {len(compared['dates'])}"
+        f" | {'yes' if not compared['final_date_rows_differing'] else 'no'}"
+        f" | {'yes' if clusters_equal else 'no'}"
         f" | {result['date'][:10]} |"
     )
 
@@ -1377,6 +1447,48 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
     lines += [_row(result) for result in results]
     if not results:
         lines += ["", "No size measured yet: run `make bench SIZE=S` (then M and L)."]
+    lines += [
+        "",
+        "## Segment history backfill",
+        "",
+        "On the same data, a build from scratch (fresh warehouse and target",
+        "folder) with `python -m segmentation run --data <folder> --history-from",
+        "<as-of date - N months>` (N = 12; the months column): staging and the",
+        "as-of date built and tested once, then the history's models for each",
+        "of the N monthly dates on the staged data (`segmentation.history`),",
+        "then the full build, which adds the as-of date itself (N + 1 dates in",
+        "the history). **backfill / full** is that whole build's wall time",
+        "divided by the wall time of the plain full build of the same run (the",
+        "Results table), so it includes the build of the final date; the",
+        "CPU-time ratio (user + system of the process tree) is less disturbed",
+        "by other work on the machine. Per date: the mean of",
+        "the times the backfill prints per date (one dbt run each); final build:",
+        "dbt's own time of the full build after the backfill; rest: the staging",
+        "build before it, the backfill's dbt parse, starting the processes, the",
+        "publish step and the summary. The checks: the history holds every",
+        "date, and its rows of the final date equal the plain build's (the",
+        "cluster columns left out: the ids may follow earlier snapshots; the",
+        "last column says whether they are equal too).",
+        "",
+        "| size | months | full build (s) | build with backfill (s)"
+        " | backfill / full | CPU time: backfill / full | per date (s)"
+        " | dates (s) | final build (s) | rest (s) | dates in history"
+        " | final date = plain build | cluster ids too | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    backfill_rows = [_backfill_row(result) for result in results]
+    lines += [row for row in backfill_rows if row]
+    missing = [
+        result["size"]
+        for result, row in zip(results, backfill_rows, strict=True)
+        if row is None
+    ]
+    if missing:
+        lines += [
+            "",
+            f"Not measured for {', '.join(missing)}: their results predate the"
+            " backfill step (run `make bench` for that size again).",
+        ]
     lines += [
         "",
         "## Targets",
@@ -1481,6 +1593,22 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
         )
     else:
         table.append(("incremental rerun", "not run", incremental.get("error", "")))
+    backfill = result.get("backfill") or {}
+    if "ratio" in backfill:
+        compared = backfill["history"]
+        table.append(
+            (
+                f"history backfill, {backfill['months']} months",
+                f"{_seconds(backfill['build']['wall_seconds'])} s",
+                f"backfill / full {backfill['ratio']:.2f} (CPU time"
+                f" {backfill['cpu_ratio']:.2f}); per date"
+                f" {_seconds(backfill['per_date_mean_seconds'])} s;"
+                f" {len(compared['dates'])} dates; final date = plain build:"
+                f" {'yes' if not compared['final_date_rows_differing'] else 'NO'}",
+            )
+        )
+    else:
+        table.append(("history backfill", "not run", backfill.get("error", "")))
     width = max(len(row[0]) for row in table)
     for name, value, detail in table:
         print(f"  {name:<{width}}  {value:>16}  {detail}")
@@ -1598,12 +1726,161 @@ def incremental_step(
     }, failures
 
 
+def compare_final_snapshot(
+    plain: Path, backfilled: Path, as_of: dt.date
+) -> dict[str, Any]:
+    """The history of the backfill build against the plain build's: its
+    dates and row counts, and how many of the final date's rows differ
+    (doubles rounded as in tools.digest), with and without the cluster
+    columns."""
+    schema, table = "intermediate", history.HISTORY_MODEL
+    with duckdb.connect() as connection:
+        for name, path in (("plain", plain), ("backfilled", backfilled)):
+            connection.execute(f"attach {_sql_string(str(path))} as {name} (read_only)")
+        dates = connection.execute(
+            f"select as_of_date, count(*) from backfilled.{schema}.{table}"
+            " group by all order by 1"
+        ).fetchall()
+        plain_rows = connection.execute(
+            f"select count(*) from plain.{schema}.{table} where as_of_date = ?",
+            [as_of],
+        ).fetchone()[0]
+
+        def differing(leave_out: tuple[str, ...]) -> int:
+            layouts, selects = [], []
+            for catalog in ("plain", "backfilled"):
+                columns, values = comparable_values(
+                    connection, schema, table, catalog, leave_out
+                )
+                layouts.append(columns)
+                selects.append(
+                    f"select {', '.join(values)} from {catalog}.{schema}.{table}"
+                    f" where as_of_date = {_sql_string(as_of.isoformat())}"
+                )
+            if layouts[0] != layouts[1]:
+                raise BenchError(
+                    f"{table} has other columns in the backfill build than in"
+                    f" the plain build: {layouts[1]} vs {layouts[0]}"
+                )
+            left, right = selects
+            return connection.execute(
+                f"select count(*) from (({left} except all {right})"
+                f" union all ({right} except all {left}))"
+            ).fetchone()[0]
+
+        without_clusters = differing(CLUSTER_COLUMNS)
+        with_clusters = differing(())
+    return {
+        "dates": [day.isoformat() for day, _ in dates],
+        "rows_per_date": [rows for _, rows in dates],
+        "final_date": as_of.isoformat(),
+        "final_date_rows": dict(dates).get(as_of, 0),
+        "plain_final_date_rows": plain_rows,
+        # Rows in one build and not the other (each side counted).
+        "final_date_rows_differing": without_clusters,
+        "final_date_rows_differing_with_clusters": with_clusters,
+        "cluster_columns": list(CLUSTER_COLUMNS),
+    }
+
+
+def backfill_step(
+    label: str,
+    work_data: Path,
+    work: Path,
+    memory_limit: str,
+    full: Measured,
+    full_dir: Path,
+    months: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """Step 3: a build from scratch that backfills the segment history for
+    the months before the full build's as-of date, timed against the full
+    build; its history must hold every date and, for the final date, the
+    plain build's rows."""
+    as_of, _ = history.read_as_of(full_dir / "warehouse.duckdb")
+    history_from = history.add_months(as_of, -months)
+    run_dir = work / "backfill"
+    log_path = work / "logs" / "backfill_build.log"
+    measured = _build(
+        segmentation_run(
+            work_data,
+            "--history-from",
+            history_from.isoformat(),
+            "--history-every",
+            "month",
+        ),
+        run_env(run_dir, memory_limit),
+        log_path,
+        "the build with the history backfill",
+    )
+    per_date = [
+        {"as_of_date": match[3], "seconds": float(match[4])}
+        for match in PROGRESS_LINE.finditer(log_path.read_text(errors="replace"))
+    ]
+    run_results = json.loads((run_dir / "target" / "run_results.json").read_text())
+    compared = compare_final_snapshot(
+        full_dir / "warehouse.duckdb", run_dir / "warehouse.duckdb", as_of
+    )
+    failures = []
+    if len(per_date) != months:
+        failures.append(
+            f"the backfill reported {len(per_date)} dates, not {months}"
+            f" (log {log_path})"
+        )
+    if len(compared["dates"]) != months + 1 or compared["dates"][-1] != str(as_of):
+        failures.append(
+            f"the backfill build's history holds {len(compared['dates'])} dates"
+            f" ({', '.join(compared['dates'])}), not the {months} backfilled"
+            f" and {as_of}"
+        )
+    if (
+        compared["final_date_rows_differing"]
+        or compared["final_date_rows"] != compared["plain_final_date_rows"]
+    ):
+        failures.append(
+            f"the backfill build's history rows of {as_of} differ from the plain"
+            f" build's: {compared['final_date_rows_differing']} rows differ"
+            f" ({compared['final_date_rows']} vs"
+            f" {compared['plain_final_date_rows']} rows)"
+        )
+    if not failures:
+        (run_dir / "warehouse.duckdb").unlink()
+    per_date_seconds = sum(entry["seconds"] for entry in per_date)
+    final_build = run_results["elapsed_time"]
+    return {
+        "months": months,
+        "history_from": history_from.isoformat(),
+        "build": measured.as_dict(),
+        # What the target divides: the whole build with the backfill (the
+        # staging build and its tests, every backfilled date, then the full
+        # build of the final date) over the plain full build of this run.
+        "ratio": round(measured.wall_seconds / full.wall_seconds, 3),
+        "cpu_ratio": round(measured.cpu_seconds / full.cpu_seconds, 3)
+        if full.cpu_seconds
+        else None,
+        "per_date": per_date,
+        "per_date_mean_seconds": round(per_date_seconds / len(per_date), 3)
+        if per_date
+        else None,
+        # Where the wall time went: the dates (each one dbt run, as printed),
+        # dbt's own time of the final build, and the rest (the staging build
+        # before the backfill, the backfill's parse, starting the processes,
+        # the publish step and the summary).
+        "phases": {
+            "dates": round(per_date_seconds, 3),
+            "final_build_dbt": round(final_build, 3),
+            "rest": round(measured.wall_seconds - per_date_seconds - final_build, 3),
+        },
+        "history": compared,
+    }, failures
+
+
 def run_benchmark(
     size: str,
     users: int | None,
     memory_limit: str,
     root: Path,
     output: Path,
+    history_months: int = HISTORY_MONTHS,
 ) -> int:
     label = size if users is None else f"users-{users}"
     work = root / "work" / label
@@ -1638,6 +1915,25 @@ def run_benchmark(
         label,
         f"  {full.wall_seconds:.1f} s, peak RSS {full.peak_rss_bytes / GB:.2f} GB",
     )
+
+    _step(
+        label,
+        f"build from scratch with {history_months} monthly dates of segment"
+        " history backfilled: python -m segmentation run --history-from ...",
+    )
+    try:
+        backfill, backfill_failures = backfill_step(
+            label, work_data, work, memory_limit, full, full_dir, history_months
+        )
+        _step(
+            label,
+            f"  {backfill['build']['wall_seconds']:.1f} s = {backfill['ratio']:.2f}"
+            f" x the full build; {backfill['per_date_mean_seconds'] or 0:.1f} s"
+            " per date",
+        )
+    except BenchError as error:
+        backfill, backfill_failures = {"error": str(error)}, [str(error)]
+    failures += backfill_failures
 
     _step(label, "engine alone: the same work replayed on DuckDB without dbt")
     engine_dir = work / "engine"
@@ -1725,6 +2021,7 @@ def run_benchmark(
         },
         "btyd": btyd_results,
         "incremental": incremental,
+        "backfill": backfill,
         "nodes": node_timings(work / "full_run_results.json"),
         "failures": failures,
         "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},
@@ -1782,12 +2079,26 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_OUTPUT,
         help="Markdown file regenerated from <root>/results (default BENCHMARKS.md)",
     )
+    parser.add_argument(
+        "--history-months",
+        type=int,
+        default=int(os.environ.get("BENCH_HISTORY_MONTHS", HISTORY_MONTHS)),
+        help="monthly as-of dates the history backfill step builds before the"
+        f" full build's (default {HISTORY_MONTHS}, or BENCH_HISTORY_MONTHS)",
+    )
     args = parser.parse_args(argv)
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
+    if args.history_months < 1:
+        parser.error("--history-months must be at least 1")
     try:
         return run_benchmark(
-            args.size, args.users, args.memory_limit, args.root.resolve(), args.output
+            args.size,
+            args.users,
+            args.memory_limit,
+            args.root.resolve(),
+            args.output,
+            args.history_months,
         )
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
