@@ -499,6 +499,28 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "\n| M | 12 | 90.0 | 292.5 | 3.25 | 2.75 | 6.00 | 72.0 | 90.0 | 5.00 | 13"
         " | yes | no | 2026-11-27 |"
     ) in text
+    # Measured again alone (--backfill-only): its own full build, marked.
+    alone = _row("M", 90.0, 1, 2, 0.5, 3.25)
+    alone["backfill"].update(
+        alone=True,
+        measured_at="2026-11-30T16:00:00+00:00",
+        full_build={"wall_seconds": 80.0},
+    )
+    (results / "M.json").write_text(json.dumps(alone))
+    bench.write_benchmarks(results, output)
+    text = output.read_text()
+    assert "| 90.0 |" in text
+    assert "\n| M | 12 | 80.0 | 292.5 | 3.25 |" in text
+    assert " | yes | no | 2026-11-30 (alone) |" in text
+
+
+def test_backfill_only_needs_recorded_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing is built: the missing results file stops it first.
+    assert bench.main(["--size", "S", "--root", str(tmp_path), "--backfill-only"]) == 1
+    assert "run the whole benchmark of S first" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
 
 
 def _history_warehouse(path: Path, rows: str) -> Path:
