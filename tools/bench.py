@@ -1824,10 +1824,10 @@ def backfill_step(
     full_dir: Path,
     months: int,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Step 3: a build from scratch that backfills the segment history for
-    the months before the full build's as-of date, timed against the full
-    build; its history must hold every date and, for the final date, the
-    plain build's rows."""
+    """After the full build: a build from scratch that backfills the segment
+    history for the months before the full build's as-of date, timed
+    against the full build; its history must hold every date and, for the
+    final date, the plain build's rows."""
     as_of, _ = history.read_as_of(full_dir / "warehouse.duckdb")
     history_from = history.add_months(as_of, -months)
     run_dir = work / "backfill"
