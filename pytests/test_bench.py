@@ -1,14 +1,17 @@
 """make bench: the comparisons it makes are right, not how fast it is.
 
 One run of ``make bench SIZE=S`` (10,000 users; about two minutes, with its
-folders and BENCHMARKS.md in a temporary directory) feeds the tests below; the
-other tests feed a known fault to a check and expect it to be reported.
+folders and BENCHMARKS.md in a temporary directory; the history backfill
+step with 2 monthly dates instead of 12, ``BENCH_HISTORY_MONTHS``, to stay
+cheap) feeds the tests below; the other tests feed a known fault to a check
+and expect it to be reported.
 Nothing is skipped: without the generator's ``--append-day`` the run and
 the incremental test fail.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -25,6 +28,7 @@ from segmentation import cli
 from tools import bench, digest
 
 LABEL = "S"
+HISTORY_MONTHS = 2
 
 
 @dataclass
@@ -50,6 +54,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> BenchRun:
     root = tmp_path_factory.mktemp("bench")
     markdown = root / "BENCHMARKS.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENTS_")}
+    env["BENCH_HISTORY_MONTHS"] = str(HISTORY_MONTHS)
     completed = subprocess.run(
         [
             "make",
@@ -115,6 +120,49 @@ def test_the_incremental_rerun_equals_a_full_refresh(bench_run: BenchRun) -> Non
     assert "error" not in incremental, incremental.get("error")
     assert incremental["marts_equal"], incremental["differing_tables"]
     assert incremental["data_after"]["events"] > bench_run.results["data"]["events"]
+
+
+def test_the_history_backfill_is_timed_and_checked(bench_run: BenchRun) -> None:
+    results = bench_run.results
+    backfill = results["backfill"]
+    assert "error" not in backfill, backfill.get("error")
+    assert backfill["months"] == HISTORY_MONTHS
+    wall = backfill["build"]["wall_seconds"]
+    # The ratio divides the whole build with history by the plain full build.
+    assert backfill["ratio"] == pytest.approx(
+        wall / results["full_build"]["wall_seconds"], abs=1e-3
+    )
+    assert backfill["cpu_ratio"] == pytest.approx(
+        backfill["build"]["cpu_seconds"] / results["full_build"]["cpu_seconds"],
+        abs=1e-3,
+    )
+    # Building the history costs more than the plain build, never less.
+    assert backfill["ratio"] > 1 and backfill["cpu_ratio"] > 1
+    # One timed line per backfilled date, in order, each within the build.
+    dates = [entry["as_of_date"] for entry in backfill["per_date"]]
+    assert len(dates) == HISTORY_MONTHS and dates == sorted(dates)
+    assert all(0 < entry["seconds"] < wall for entry in backfill["per_date"])
+    phases = backfill["phases"]
+    assert phases["dates"] > 0 and phases["final_build_dbt"] > 0
+    assert phases["rest"] > 0
+    assert sum(phases.values()) == pytest.approx(wall, abs=0.01)
+    compared = backfill["history"]
+    assert compared["dates"] == [*dates, compared["final_date"]]
+    assert dates[0] == backfill["history_from"]
+    assert compared["final_date_rows"] == compared["plain_final_date_rows"] > 100
+    assert compared["final_date_rows_differing"] == 0
+
+
+def test_benchmarks_md_has_the_backfill_row(bench_run: BenchRun) -> None:
+    text = bench_run.markdown.read_text()
+    backfill = bench_run.results["backfill"]
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith(f"| {LABEL} | {HISTORY_MONTHS} |")
+    )
+    assert f"| {backfill['ratio']:.2f} | {backfill['cpu_ratio']:.2f} |" in row
+    assert "## Segment history backfill" in text
 
 
 def test_the_results_hold_every_node_of_run_results(bench_run: BenchRun) -> None:
@@ -335,10 +383,37 @@ def test_run_passes_full_refresh_to_dbt() -> None:
     assert "--full-refresh" not in cli.dbt_commands("/data", {})[0]
 
 
-def _row(size: str, wall: float, peak_gb: float, engine: float, rerun: float) -> dict:
+def _backfill(months: int, ratio: float, wall: float) -> dict:
+    """The backfill entry of a results file, reduced to what BENCHMARKS.md
+    reads."""
+    return {
+        "months": months,
+        "build": {"wall_seconds": wall * ratio, "cpu_seconds": 1.0},
+        "ratio": ratio,
+        "cpu_ratio": ratio - 0.5,
+        "per_date_mean_seconds": 6.0,
+        "phases": {"dates": 6.0 * months, "final_build_dbt": wall, "rest": 5.0},
+        "history": {
+            "dates": [f"2026-{month:02d}-01" for month in range(1, months + 2)],
+            "final_date_rows_differing": 0,
+            "final_date_rows_differing_with_clusters": 3,
+        },
+    }
+
+
+def _row(
+    size: str,
+    wall: float,
+    peak_gb: float,
+    engine: float,
+    rerun: float,
+    backfill: float | None = None,
+) -> dict:
     """A results file reduced to what BENCHMARKS.md reads."""
     fit = {"ratio": 20.0, "max_relative_difference": 1e-6}
+    extra = {} if backfill is None else {"backfill": _backfill(12, backfill, wall)}
     return {
+        **extra,
         "size": size,
         "date": "2026-11-27T10:00:00+00:00",
         "machine": {
@@ -375,7 +450,7 @@ def _row(size: str, wall: float, peak_gb: float, engine: float, rerun: float) ->
 
 def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None:
     rows = {
-        "M": _row("M", 100.0, 2.0, 1.2, 0.3),
+        "M": _row("M", 100.0, 2.0, 1.2, 0.3, backfill=3.5),
         "L": _row("L", 1300.0, 6.5, 1.1, 0.2),
     }
     status = {text: state for text, state, _ in bench.evaluate_targets(rows)}
@@ -386,9 +461,22 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "Time(L) / Time(M) <= 12": "not met",
         "incremental rerun <= 0.25 of a full rebuild on L": "met",
         "BG/NBD + Gamma-Gamma fit >= 5x faster than lifetimes (every size)": "met",
+        "backfill of 12 monthly dates <= 4x one full build at M": "met",
     }
+    backfill_target = "backfill of 12 monthly dates <= 4x one full build at M"
+    rows["M"] = _row("M", 100.0, 2.0, 1.2, 0.3, backfill=4.2)
+    assert dict((t, (s, d)) for t, s, d in bench.evaluate_targets(rows))[
+        backfill_target
+    ] == ("not met", "M: 4.20 (CPU time: 3.70); 6.0 s per date")
+    # Fewer months (a quick run) or no backfill step: not the target's.
+    rows["M"]["backfill"] = _backfill(2, 1.5, 100.0)
+    assert (
+        dict((t, s) for t, s, _ in bench.evaluate_targets(rows))[backfill_target]
+        == "not measured"
+    )
     only_small = bench.evaluate_targets({"S": _row("S", 10.0, 0.5, 2.0, 0.5)})
     assert {state for _, state, _ in only_small[:5]} == {"not measured"}
+    assert only_small[-1] == (backfill_target, "not measured", only_small[0][2])
 
     # Re-running a size replaces its row and keeps the others.
     results = tmp_path / "results"
@@ -401,3 +489,86 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
     text = output.read_text()
     assert text.count("\n| S | 1 |") == 1 and text.count("\n| M | 1 |") == 1
     assert "| 90.0 |" in text and "| 100.0 |" not in text
+    # No backfill measured yet: said, not a row.
+    assert "Not measured for S, M: their results predate" in text
+    (results / "M.json").write_text(json.dumps(_row("M", 90.0, 1, 2, 0.5, 3.25)))
+    bench.write_benchmarks(results, output)
+    text = output.read_text()
+    assert "Not measured for S: their results predate" in text
+    assert (
+        "\n| M | 12 | 90.0 | 292.5 | 3.25 | 2.75 | 6.00 | 72.0 | 90.0 | 5.00 | 13"
+        " | yes | no | 2026-11-27 |"
+    ) in text
+    # Measured again alone (--backfill-only): its own full build, marked.
+    alone = _row("M", 90.0, 1, 2, 0.5, 3.25)
+    alone["backfill"].update(
+        alone=True,
+        measured_at="2026-11-30T16:00:00+00:00",
+        full_build={"wall_seconds": 80.0},
+    )
+    (results / "M.json").write_text(json.dumps(alone))
+    bench.write_benchmarks(results, output)
+    text = output.read_text()
+    assert "| 90.0 |" in text
+    assert "\n| M | 12 | 80.0 | 292.5 | 3.25 |" in text
+    assert " | yes | no | 2026-11-30 (alone) |" in text
+
+
+def test_backfill_only_needs_recorded_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing is built: the missing results file stops it first.
+    assert bench.main(["--size", "S", "--root", str(tmp_path), "--backfill-only"]) == 1
+    assert "run the whole benchmark of S first" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
+
+
+def _history_warehouse(path: Path, rows: str) -> Path:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema intermediate")
+        connection.execute(
+            "create table intermediate.int_user_snapshots_accumulated as"
+            " select as_of_date::date as as_of_date, user_id, primary_segment,"
+            " cluster_id, probability_alive::double as probability_alive from (values "
+            + rows
+            + ") as t("
+            "as_of_date, user_id, primary_segment, cluster_id, probability_alive)"
+        )
+    return path
+
+
+def test_the_history_comparison_reports_rows_and_cluster_ids_that_differ(
+    tmp_path: Path,
+) -> None:
+    final = "('2026-10-01', 'u1', 'champions', 1, 0.5), "
+    plain = _history_warehouse(
+        tmp_path / "plain.duckdb", final + "('2026-10-01', 'u2', 'at_risk', 2, 0.25)"
+    )
+    earlier = "('2026-09-01', 'u1', 'loyal', 1, 0.6), "
+    same = _history_warehouse(
+        tmp_path / "same.duckdb",
+        # The last bits of a double are no different result.
+        earlier + final + "('2026-10-01', 'u2', 'at_risk', 2, 0.25 + 1e-12)",
+    )
+    compared = bench.compare_final_snapshot(plain, same, dt.date(2026, 10, 1))
+    assert compared["dates"] == ["2026-09-01", "2026-10-01"]
+    assert compared["rows_per_date"] == [1, 2]
+    assert compared["final_date_rows"] == compared["plain_final_date_rows"] == 2
+    assert compared["final_date_rows_differing"] == 0
+    assert compared["final_date_rows_differing_with_clusters"] == 0
+
+    relabelled = _history_warehouse(
+        tmp_path / "relabelled.duckdb",
+        earlier + final + "('2026-10-01', 'u2', 'at_risk', 3, 0.25)",
+    )
+    compared = bench.compare_final_snapshot(plain, relabelled, dt.date(2026, 10, 1))
+    assert compared["final_date_rows_differing"] == 0
+    # The plain build's row and the backfill build's, each counted.
+    assert compared["final_date_rows_differing_with_clusters"] == 2
+
+    other = _history_warehouse(
+        tmp_path / "other.duckdb",
+        earlier + final + "('2026-10-01', 'u2', 'dormant', 2, 0.25)",
+    )
+    compared = bench.compare_final_snapshot(plain, other, dt.date(2026, 10, 1))
+    assert compared["final_date_rows_differing"] == 2

@@ -2,7 +2,8 @@
 over DuckDB alone, and our BTYD numbers against lifetimes.
 
 ``python -m tools.bench --size S|M|L [--users N] [--memory-limit 4GB]
-[--root bench] [--output BENCHMARKS.md]``
+[--root bench] [--output BENCHMARKS.md] [--history-months 12]
+[--backfill-only]``
 
 One run measures, on the same data:
 
@@ -19,6 +20,18 @@ One run measures, on the same data:
    (``os.wait4``, which covers the dbt grandchild) and the peak of the
    tree's summed resident sets, sampled from ``/proc``; the larger is
    reported. Every node's time comes from dbt's ``run_results.json``.
+   **History backfill**: then ``python -m segmentation run --data <copy>
+   --history-from <as-of date - 12 months>`` from scratch (fresh warehouse
+   and target; ``--history-months N`` or ``BENCH_HISTORY_MONTHS`` for
+   another count), measured the same way. Its ratio is that whole build's
+   wall time over the full build's (the final date's build included), with
+   the same ratio of CPU times beside it; the times the backfill prints per
+   date are recorded. Checked: the history holds the 12 dates and the as-of
+   date, and its rows of the as-of date equal the full build's (doubles
+   rounded as in tools.digest; the cluster columns compared separately).
+   ``--backfill-only`` runs only the full build and this step and replaces
+   the backfill of the recorded results (for a measure disturbed by other
+   work on the machine); the rest of the recorded results stays.
 3. **Engine alone**: the same work without dbt, in a subprocess
    (``python -m tools.bench replay``) on a fresh DuckDB file: the raw
    views of the on-run-start hook (their definitions copied from the built
@@ -40,7 +53,9 @@ One run measures, on the same data:
 5. **BG/NBD and Gamma-Gamma fits vs lifetimes** on that summary (best of 3).
 6. **Incremental daily rerun**: the generator's ``--append-day`` on the
    copy, the same command again on the same warehouse, timed; then a
-   ``--full-refresh`` build in a fresh warehouse must give identical marts.
+   ``--full-refresh`` build must give identical marts. It runs on a copy of
+   the warehouse as the rerun found it: a full refresh keeps the segment
+   history (issue 14), so both end with the same dates in it.
 7. **Results**: a printed summary, ``<root>/work/<size>/results.json``
    always and, when every check passed, ``<root>/results/<size>.json`` and
    ``BENCHMARKS.md`` regenerated from every results file (one row per size).
@@ -76,8 +91,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from segmentation import history
 from segmentation.project import project_vars
-from tools.digest import differing_tables, table_hashes
+from tools.digest import comparable_values, differing_tables, table_hashes
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GENERATOR = PROJECT_DIR / "tools" / "demo_data.py"
@@ -96,6 +112,19 @@ VALUE_TOLERANCE = 1e-9
 PARAM_TOLERANCE = 1e-3
 # Share of a second between two samples of the process tree's memory.
 SAMPLE_SECONDS = 0.1
+# The segment history backfill: this many monthly as-of dates before the
+# full build's (issue 14: 12 at M cost at most BACKFILL_TARGET_RATIO full
+# builds). BENCH_HISTORY_MONTHS sets fewer for a quick check (the pytest).
+HISTORY_MONTHS = 12
+BACKFILL_TARGET_RATIO = 4.0
+# Columns of the history left out when the final date's rows of the backfill
+# build are compared with the plain build's: the cluster ids may follow the
+# earlier snapshots (stable ids), which the plain build does not have; the
+# comparison reports separately whether they are equal too.
+CLUSTER_COLUMNS = ("cluster_id", "cluster_label")
+PROGRESS_LINE = re.compile(
+    r"history (\d+)/(\d+): as of (\d{4}-\d{2}-\d{2}) \.\.\. done in ([\d.]+) s"
+)
 GB = 1e9
 
 
@@ -121,12 +150,16 @@ class Measured:
         tree_rss_bytes: peak of the summed resident sets of the live tree,
             sampled every ``SAMPLE_SECONDS`` (shared pages counted once per
             process, so it leans high).
+        cpu_seconds: user + system CPU time of the tree (``os.wait4``'s
+            rusage, which includes the descendants waited for): less
+            disturbed than the wall time by other work on the machine.
     """
 
     returncode: int
     wall_seconds: float
     max_rss_bytes: int
     tree_rss_bytes: int
+    cpu_seconds: float = 0.0
 
     @property
     def peak_rss_bytes(self) -> int:
@@ -138,6 +171,7 @@ class Measured:
             "peak_rss_bytes": self.peak_rss_bytes,
             "max_process_rss_bytes": self.max_rss_bytes,
             "peak_tree_rss_bytes": self.tree_rss_bytes,
+            "cpu_seconds": round(self.cpu_seconds, 3),
         }
 
 
@@ -215,7 +249,13 @@ def measure(command: list[str], env: dict[str, str], log_path: Path) -> Measured
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux.
-    return Measured(process.returncode, wall, usage.ru_maxrss * 1024, sampler.peak)
+    return Measured(
+        process.returncode,
+        wall,
+        usage.ru_maxrss * 1024,
+        sampler.peak,
+        usage.ru_utime + usage.ru_stime,
+    )
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -1167,7 +1207,7 @@ def _project_peak(result: dict[str, Any]) -> int:
 # What bounds the targets that depend on the project's shape rather than on
 # a slow model; printed under the targets table.
 TARGET_LIMITS = """\
-What bounds three of them, whatever the machine:
+What bounds four of them, whatever the machine:
 
 - **project / engine alone** adds dbt's fixed cost to the engine's work:
   starting and parsing the project (about 5 s for 50 models and 397 tests)
@@ -1183,7 +1223,17 @@ What bounds three of them, whatever the machine:
 - **BTYD summary vs lifetimes**: the summary is two hash aggregations
   (user-day, then user) over every purchase, about 0.08 s for a million
   orders on two cores; lifetimes' pandas summary costs about ten times
-  that at M and more at L, so the ratio sits near the 10x line at M."""
+  that at M and more at L, so the ratio sits near the 10x line at M.
+- **history backfill / full build**: staging is built and tested once;
+  each date then reruns the 20 models that depend on the as-of date, for
+  every user of that date (recency, RFM, lifecycle, the BTYD fit and CLV,
+  features, the choice of k, clusters, segments, profiles) and adds its
+  rows to the history. At M that is about 9 s of node time per date on
+  two threads (5 to 10 s of wall time): the Python models (choosing k
+  about 1.7 s, segments 1.0 s, clusters 0.9 s, BTYD fit and CLV 0.8 s)
+  are about half of it. dbt's own cost per date is small: the backfill
+  loads the project once, with the build's vars, so it and the build
+  after it reuse the staging build's parse."""
 
 
 def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -1262,6 +1312,21 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
         [measured[0] if measured else None],
         fits,
     )
+    backfill = (medium or {}).get("backfill") or {}
+
+    def backfilled() -> tuple[bool, str]:
+        return (
+            backfill["ratio"] <= BACKFILL_TARGET_RATIO,
+            f"M: {backfill['ratio']:.2f} (CPU time: {backfill['cpu_ratio']:.2f});"
+            f" {backfill['per_date_mean_seconds']:.1f} s per date",
+        )
+
+    add(
+        f"backfill of {HISTORY_MONTHS} monthly dates <= {BACKFILL_TARGET_RATIO:g}x"
+        " one full build at M",
+        [backfill if backfill.get("months") == HISTORY_MONTHS else None],
+        backfilled,
+    )
     return targets
 
 
@@ -1303,6 +1368,29 @@ def _row(result: dict[str, Any]) -> str:
         f" | {_seconds(rerun)}"
         f" | {'n/a' if rerun_ratio is None else f'{rerun_ratio:.2f}'}"
         f" | {result['date'][:10]} |"
+    )
+
+
+def _backfill_row(result: dict[str, Any]) -> str | None:
+    backfill = result.get("backfill") or {}
+    if "ratio" not in backfill:
+        return None
+    phases, compared = backfill["phases"], backfill["history"]
+    clusters_equal = not compared["final_date_rows_differing_with_clusters"]
+    full = backfill.get("full_build") or result["full_build"]
+    measured_at = backfill.get("measured_at") or result["date"]
+    return (
+        f"| {result['size']} | {backfill['months']}"
+        f" | {_seconds(full['wall_seconds'])}"
+        f" | {_seconds(backfill['build']['wall_seconds'])}"
+        f" | {backfill['ratio']:.2f} | {backfill['cpu_ratio']:.2f}"
+        f" | {_seconds(backfill['per_date_mean_seconds'])}"
+        f" | {_seconds(phases['dates'])} | {_seconds(phases['final_build_dbt'])}"
+        f" | {_seconds(phases['rest'])}"
+        f" | {len(compared['dates'])}"
+        f" | {'yes' if not compared['final_date_rows_differing'] else 'no'}"
+        f" | {'yes' if clusters_equal else 'no'}"
+        f" | {measured_at[:10]}{' (alone)' if backfill.get('alone') else ''} |"
     )
 
 
@@ -1357,7 +1445,8 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         "3 timings each,",
         "the fits with one BLAS thread on both sides);",
         "and an incremental rerun after the generator's `--append-day`, whose",
-        "marts must equal a `--full-refresh` build's.",
+        "marts must equal a `--full-refresh` build's (on a copy of the warehouse",
+        "before the rerun: a full refresh keeps the segment history).",
         "",
         "Peak RSS is the larger of the largest process of the build's process",
         "tree (`wait4`) and the peak of the tree's summed resident memory",
@@ -1377,6 +1466,49 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
     lines += [_row(result) for result in results]
     if not results:
         lines += ["", "No size measured yet: run `make bench SIZE=S` (then M and L)."]
+    lines += [
+        "",
+        "## Segment history backfill",
+        "",
+        "On the same data, a build from scratch (fresh warehouse and target",
+        "folder) with `python -m segmentation run --data <folder> --history-from",
+        "<as-of date - N months>` (N = 12; the months column): staging and the",
+        "as-of date built and tested once, then the history's models for each",
+        "of the N monthly dates on the staged data (`segmentation.history`),",
+        "then the full build, which adds the as-of date itself (N + 1 dates in",
+        "the history). **backfill / full** is that whole build's wall time",
+        "divided by the wall time of the plain full build of the same run, so",
+        "it includes the build of the final date (`--backfill-only` measures",
+        "that pair again, alone, and replaces only this row: marked (alone)); the",
+        "CPU-time ratio (user + system of the process tree) is less disturbed",
+        "by other work on the machine. Per date: the mean of the times the",
+        "backfill prints per date (one dbt run each); final build: dbt's own",
+        "time of the full build after the backfill; rest: the staging build",
+        "before it, the backfill's dbt parse, starting the processes, the",
+        "publish step and the summary. The checks: the history holds every",
+        "date, and its rows of the final date equal the plain build's (the",
+        "cluster columns left out: the ids may follow earlier snapshots; the",
+        "last column says whether they are equal too).",
+        "",
+        "| size | months | full build (s) | build with backfill (s)"
+        " | backfill / full | CPU time: backfill / full | per date (s)"
+        " | dates (s) | final build (s) | rest (s) | dates in history"
+        " | final date = plain build | cluster ids too | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    backfill_rows = [_backfill_row(result) for result in results]
+    lines += [row for row in backfill_rows if row]
+    missing = [
+        result["size"]
+        for result, row in zip(results, backfill_rows, strict=True)
+        if row is None
+    ]
+    if missing:
+        lines += [
+            "",
+            f"Not measured for {', '.join(missing)}: their results predate the"
+            " backfill step (run `make bench` for that size again).",
+        ]
     lines += [
         "",
         "## Targets",
@@ -1481,6 +1613,22 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
         )
     else:
         table.append(("incremental rerun", "not run", incremental.get("error", "")))
+    backfill = result.get("backfill") or {}
+    if "ratio" in backfill:
+        compared = backfill["history"]
+        table.append(
+            (
+                f"history backfill, {backfill['months']} months",
+                f"{_seconds(backfill['build']['wall_seconds'])} s",
+                f"backfill / full {backfill['ratio']:.2f} (CPU time"
+                f" {backfill['cpu_ratio']:.2f}); per date"
+                f" {_seconds(backfill['per_date_mean_seconds'])} s;"
+                f" {len(compared['dates'])} dates; final date = plain build:"
+                f" {'yes' if not compared['final_date_rows_differing'] else 'NO'}",
+            )
+        )
+    else:
+        table.append(("history backfill", "not run", backfill.get("error", "")))
     width = max(len(row[0]) for row in table)
     for name, value, detail in table:
         print(f"  {name:<{width}}  {value:>16}  {detail}")
@@ -1532,7 +1680,7 @@ def incremental_step(
     flags: set[str],
 ) -> tuple[dict[str, Any], list[str]]:
     """Step 6: append a day, rerun on the same warehouse, compare with a
-    full refresh in a fresh warehouse."""
+    full refresh of a copy of the warehouse before the rerun."""
     if "--append-day" not in flags:
         message = (
             "tools.demo_data has no --append-day option yet, so the"
@@ -1559,6 +1707,15 @@ def incremental_step(
         return {"error": message}, [message]
     if fingerprint(cache) != before:
         failures.append(f"--append-day modified the cached data in {cache}")
+    # The full refresh runs on a copy of the warehouse as the rerun finds
+    # it: a full refresh rebuilds everything but the segment history, which
+    # it keeps (issue 14), so both end with the same history (the full
+    # build's date and the new one) and every mart made from it compares.
+    refresh_dir = work / "refresh"
+    refresh_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        if (full_dir / name).exists():
+            shutil.copy2(full_dir / name, refresh_dir / name)
     _step(label, "incremental rerun on the same warehouse")
     rerun = _build(
         segmentation_run(work_data),
@@ -1567,8 +1724,11 @@ def incremental_step(
         "the incremental rerun",
     )
     rerun_nodes = node_timings(full_dir / "target" / "run_results.json")
-    _step(label, f"  {rerun.wall_seconds:.1f} s; full refresh in a fresh warehouse")
-    refresh_dir = work / "refresh"
+    _step(
+        label,
+        f"  {rerun.wall_seconds:.1f} s; full refresh of a copy of the warehouse"
+        " before the rerun",
+    )
     refresh = _build(
         segmentation_run(work_data, "--full-refresh"),
         run_env(refresh_dir, memory_limit),
@@ -1598,17 +1758,211 @@ def incremental_step(
     }, failures
 
 
+def compare_final_snapshot(
+    plain: Path, backfilled: Path, as_of: dt.date
+) -> dict[str, Any]:
+    """The history of the backfill build against the plain build's: its
+    dates and row counts, and how many of the final date's rows differ
+    (doubles rounded as in tools.digest), with and without the cluster
+    columns."""
+    schema, table = "intermediate", history.HISTORY_MODEL
+    with duckdb.connect() as connection:
+        for name, path in (("plain", plain), ("backfilled", backfilled)):
+            connection.execute(f"attach {_sql_string(str(path))} as {name} (read_only)")
+        dates = connection.execute(
+            f"select as_of_date, count(*) from backfilled.{schema}.{table}"
+            " group by all order by 1"
+        ).fetchall()
+        plain_rows = connection.execute(
+            f"select count(*) from plain.{schema}.{table} where as_of_date = ?",
+            [as_of],
+        ).fetchone()[0]
+
+        def differing(leave_out: tuple[str, ...]) -> int:
+            layouts, selects = [], []
+            for catalog in ("plain", "backfilled"):
+                columns, values = comparable_values(
+                    connection, schema, table, catalog, leave_out
+                )
+                layouts.append(columns)
+                selects.append(
+                    f"select {', '.join(values)} from {catalog}.{schema}.{table}"
+                    f" where as_of_date = {_sql_string(as_of.isoformat())}"
+                )
+            if layouts[0] != layouts[1]:
+                raise BenchError(
+                    f"{table} has other columns in the backfill build than in"
+                    f" the plain build: {layouts[1]} vs {layouts[0]}"
+                )
+            left, right = selects
+            return connection.execute(
+                f"select count(*) from (({left} except all {right})"
+                f" union all ({right} except all {left}))"
+            ).fetchone()[0]
+
+        without_clusters = differing(CLUSTER_COLUMNS)
+        with_clusters = differing(())
+    return {
+        "dates": [day.isoformat() for day, _ in dates],
+        "rows_per_date": [rows for _, rows in dates],
+        "final_date": as_of.isoformat(),
+        "final_date_rows": dict(dates).get(as_of, 0),
+        "plain_final_date_rows": plain_rows,
+        # Rows in one build and not the other (each side counted).
+        "final_date_rows_differing": without_clusters,
+        "final_date_rows_differing_with_clusters": with_clusters,
+        "cluster_columns": list(CLUSTER_COLUMNS),
+    }
+
+
+def backfill_step(
+    label: str,
+    work_data: Path,
+    work: Path,
+    memory_limit: str,
+    full: Measured,
+    full_dir: Path,
+    months: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """After the full build: a build from scratch that backfills the segment
+    history for the months before the full build's as-of date, timed
+    against the full build; its history must hold every date and, for the
+    final date, the plain build's rows."""
+    as_of, _ = history.read_as_of(full_dir / "warehouse.duckdb")
+    history_from = history.add_months(as_of, -months)
+    run_dir = work / "backfill"
+    log_path = work / "logs" / "backfill_build.log"
+    measured = _build(
+        segmentation_run(
+            work_data,
+            "--history-from",
+            history_from.isoformat(),
+            "--history-every",
+            "month",
+        ),
+        run_env(run_dir, memory_limit),
+        log_path,
+        "the build with the history backfill",
+    )
+    per_date = [
+        {"as_of_date": match[3], "seconds": float(match[4])}
+        for match in PROGRESS_LINE.finditer(log_path.read_text(errors="replace"))
+    ]
+    run_results = json.loads((run_dir / "target" / "run_results.json").read_text())
+    compared = compare_final_snapshot(
+        full_dir / "warehouse.duckdb", run_dir / "warehouse.duckdb", as_of
+    )
+    failures = []
+    if len(per_date) != months:
+        failures.append(
+            f"the backfill reported {len(per_date)} dates, not {months}"
+            f" (log {log_path})"
+        )
+    if len(compared["dates"]) != months + 1 or compared["dates"][-1] != str(as_of):
+        failures.append(
+            f"the backfill build's history holds {len(compared['dates'])} dates"
+            f" ({', '.join(compared['dates'])}), not the {months} backfilled"
+            f" and {as_of}"
+        )
+    if (
+        compared["final_date_rows_differing"]
+        or compared["final_date_rows"] != compared["plain_final_date_rows"]
+    ):
+        failures.append(
+            f"the backfill build's history rows of {as_of} differ from the plain"
+            f" build's: {compared['final_date_rows_differing']} rows differ"
+            f" ({compared['final_date_rows']} vs"
+            f" {compared['plain_final_date_rows']} rows)"
+        )
+    if not failures:
+        (run_dir / "warehouse.duckdb").unlink()
+    per_date_seconds = sum(entry["seconds"] for entry in per_date)
+    final_build = run_results["elapsed_time"]
+    return {
+        "months": months,
+        "history_from": history_from.isoformat(),
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        # The plain full build the ratio divides by (the run's full build).
+        "full_build": full.as_dict(),
+        "build": measured.as_dict(),
+        # What the target divides: the whole build with the backfill (the
+        # staging build and its tests, every backfilled date, then the full
+        # build of the final date) over the plain full build of this run.
+        "ratio": round(measured.wall_seconds / full.wall_seconds, 3),
+        "cpu_ratio": round(measured.cpu_seconds / full.cpu_seconds, 3)
+        if full.cpu_seconds
+        else None,
+        "per_date": per_date,
+        "per_date_mean_seconds": round(per_date_seconds / len(per_date), 3)
+        if per_date
+        else None,
+        # Where the wall time went: the dates (each one dbt run, as printed),
+        # dbt's own time of the final build, and the rest (the staging build
+        # before the backfill, the backfill's parse, starting the processes,
+        # the publish step and the summary).
+        "phases": {
+            "dates": round(per_date_seconds, 3),
+            "final_build_dbt": round(final_build, 3),
+            "rest": round(measured.wall_seconds - per_date_seconds - final_build, 3),
+        },
+        "history": compared,
+    }, failures
+
+
+def _record_backfill_alone(
+    work: Path,
+    recorded_path: Path,
+    backfill: dict[str, Any],
+    failures: list[str],
+    output: Path,
+    label: str,
+) -> int:
+    """--backfill-only: the backfill measured again with its own full build
+    replaces the backfill of the recorded results (when its checks pass)."""
+    backfill = {**backfill, "alone": True}
+    (work / "results.json").write_text(
+        json.dumps({"backfill": backfill, "failures": failures}, indent=1) + "\n"
+    )
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    if failures:
+        print(
+            f"\n{len(failures)} check(s) failed; results in {work / 'results.json'}"
+            " (the committed results and BENCHMARKS.md were left unchanged).",
+            file=sys.stderr,
+        )
+        return 1
+    recorded = json.loads(recorded_path.read_text())
+    recorded["backfill"] = backfill
+    recorded_path.write_text(json.dumps(recorded, indent=1) + "\n")
+    write_benchmarks(recorded_path.parent, output)
+    print(
+        f"\nBackfill of {label} measured alone: {backfill['ratio']:.2f} x the full"
+        f" build (CPU time {backfill['cpu_ratio']:.2f}); replaced in"
+        f" {recorded_path}; table: {output}"
+    )
+    return 0
+
+
 def run_benchmark(
     size: str,
     users: int | None,
     memory_limit: str,
     root: Path,
     output: Path,
+    history_months: int = HISTORY_MONTHS,
+    backfill_only: bool = False,
 ) -> int:
     label = size if users is None else f"users-{users}"
     work = root / "work" / label
     cache = root / "data" / label
     results_dir = root / "results"
+    recorded_path = results_dir / f"{label}.json"
+    if backfill_only and not recorded_path.is_file():
+        raise BenchError(
+            f"--backfill-only replaces the backfill of {recorded_path}, which"
+            f" does not exist: run the whole benchmark of {label} first"
+        )
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     failures: list[str] = []
@@ -1638,6 +1992,29 @@ def run_benchmark(
         label,
         f"  {full.wall_seconds:.1f} s, peak RSS {full.peak_rss_bytes / GB:.2f} GB",
     )
+
+    _step(
+        label,
+        f"build from scratch with {history_months} monthly dates of segment"
+        " history backfilled: python -m segmentation run --history-from ...",
+    )
+    try:
+        backfill, backfill_failures = backfill_step(
+            label, work_data, work, memory_limit, full, full_dir, history_months
+        )
+        _step(
+            label,
+            f"  {backfill['build']['wall_seconds']:.1f} s = {backfill['ratio']:.2f}"
+            f" x the full build; {backfill['per_date_mean_seconds'] or 0:.1f} s"
+            " per date",
+        )
+    except BenchError as error:
+        backfill, backfill_failures = {"error": str(error)}, [str(error)]
+    failures += backfill_failures
+    if backfill_only:
+        return _record_backfill_alone(
+            work, recorded_path, backfill, failures, output, label
+        )
 
     _step(label, "engine alone: the same work replayed on DuckDB without dbt")
     engine_dir = work / "engine"
@@ -1725,6 +2102,7 @@ def run_benchmark(
         },
         "btyd": btyd_results,
         "incremental": incremental,
+        "backfill": backfill,
         "nodes": node_timings(work / "full_run_results.json"),
         "failures": failures,
         "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},
@@ -1782,12 +2160,39 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_OUTPUT,
         help="Markdown file regenerated from <root>/results (default BENCHMARKS.md)",
     )
+    parser.add_argument(
+        "--history-months",
+        type=int,
+        default=int(os.environ.get("BENCH_HISTORY_MONTHS", HISTORY_MONTHS)),
+        help="monthly as-of dates the history backfill step builds before the"
+        f" full build's (default {HISTORY_MONTHS}, or BENCH_HISTORY_MONTHS)",
+    )
+    parser.add_argument(
+        "--backfill-only",
+        action="store_true",
+        help="measure only the full build and the build with the history"
+        " backfill again (on a busy machine, say) and replace the backfill of"
+        " the recorded results of the size",
+    )
     args = parser.parse_args(argv)
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
+    if args.history_months < 1:
+        parser.error("--history-months must be at least 1")
+    if args.backfill_only and args.history_months != HISTORY_MONTHS:
+        parser.error(
+            f"--backfill-only records the target's {HISTORY_MONTHS} months:"
+            " leave --history-months (and BENCH_HISTORY_MONTHS) unset"
+        )
     try:
         return run_benchmark(
-            args.size, args.users, args.memory_limit, args.root.resolve(), args.output
+            args.size,
+            args.users,
+            args.memory_limit,
+            args.root.resolve(),
+            args.output,
+            args.history_months,
+            args.backfill_only,
         )
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)

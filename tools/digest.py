@@ -16,6 +16,39 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def comparable_values(
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    catalog: str | None = None,
+    leave_out: tuple[str, ...] = (),
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The columns of a table that make its result, as (name, type), and one
+    SQL expression per column to compare them by: doubles rounded to 6
+    decimals (parallel sums may differ in the last bits between runs, which
+    is not a different result); ``*_seconds`` columns, run metadata, and the
+    columns named in leave_out are left out. catalog: an attached database
+    (default: the connection's own)."""
+    catalog_filter = "" if catalog is None else " and table_catalog = ?"
+    columns = [
+        (name, kind)
+        for name, kind in connection.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = ? and table_name = ?"
+            f"{catalog_filter} order by ordinal_position",
+            [schema, table] + ([] if catalog is None else [catalog]),
+        ).fetchall()
+        if not name.endswith("_seconds") and name not in leave_out
+    ]
+    values = [
+        f"round({_quote(name)}, 6)"
+        if kind in ("DOUBLE", "FLOAT", "REAL")
+        else _quote(name)
+        for name, kind in columns
+    ]
+    return columns, values
+
+
 def table_hashes(
     database: Path, schemas: tuple[str, ...] = OUTPUT_SCHEMAS
 ) -> dict[str, str]:
@@ -37,22 +70,7 @@ def table_hashes(
             list(schemas),
         ).fetchall()
         for schema, table in tables:
-            columns = [
-                (name, kind)
-                for name, kind in connection.execute(
-                    "select column_name, data_type from information_schema.columns"
-                    " where table_schema = ? and table_name = ?"
-                    " order by ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if not name.endswith("_seconds")
-            ]
-            values = [
-                f"round({_quote(name)}, 6)"
-                if kind in ("DOUBLE", "FLOAT", "REAL")
-                else _quote(name)
-                for name, kind in columns
-            ]
+            columns, values = comparable_values(connection, schema, table)
             row = ", ".join(f"cast({value} as varchar)" for value in values)
             rows, total = connection.execute(
                 f"select count(*), coalesce(sum(hash([{row}])), 0)"
