@@ -34,8 +34,9 @@
     {#- The config of a model loaded file by file from raw table
         table_name: appended per new or changed file, after a pre-hook
         removed the rows of files that changed or disappeared; rebuilt in
-        full for the demo seeds (which have no files). listing_model: see
-        raw_file_listing. -#}
+        full for the demo seeds (which have no files), and with
+        --full-refresh (full_refresh unset: dbt's flag decides; false would
+        ignore the flag). listing_model: see raw_file_listing. -#}
     {% set listing_arg = (
         ", '" ~ listing_model ~ "'" if listing_model is not none else ''
     ) %}
@@ -43,7 +44,7 @@
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'full_refresh': var('data_dir', none) is none,
+        'full_refresh': true if var('data_dir', none) is none else none,
         'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "'"
             ~ listing_arg ~ ") }}",
     }) }}
