@@ -233,11 +233,16 @@ def test_coverage_test_fails_when_a_user_is_lost_or_doubled(
             f"    return {replacement}",
         )
     )
+    # The history's own key test would also catch a doubled user, and stop
+    # the models after it (user_segments among them) from being built: left
+    # out here, so that the coverage test's own catch is what is shown.
     build = run_dbt(
         tmp_path / "run",
         "build",
         "--vars",
         f'{{"data_dir": "{data}"}}',
+        "--exclude",
+        "resource_type:test,path:models/intermediate/history",
         project_dir=project,
     )
     assert build.returncode != 0, fault
