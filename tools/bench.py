@@ -1828,7 +1828,7 @@ def backfill_step(
     history for the months before the full build's as-of date, timed
     against the full build; its history must hold every date and, for the
     final date, the plain build's rows."""
-    as_of, _ = history.read_as_of(full_dir / "warehouse.duckdb")
+    as_of, _, _ = history.read_calendar(full_dir / "warehouse.duckdb")
     history_from = history.add_months(as_of, -months)
     run_dir = work / "backfill"
     log_path = work / "logs" / "backfill_build.log"
