@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
-from conftest import Build, copy_build, run_dbt
 
 from segmentation.dbt_python import (
     read_previous,
@@ -20,7 +18,7 @@ from segmentation.dbt_python import (
     snapshot_rows,
     stamped,
 )
-from segmentation.history import BACKFILL_SELECTOR, HISTORY_TABLES
+from segmentation.history import HISTORY_TABLES
 
 
 @dataclass(frozen=True)
@@ -154,65 +152,3 @@ def test_readers_take_the_rows_of_one_date(
 def test_clear_history_drops_the_clustering_state() -> None:
     assert ("intermediate", "int_users_clustered") in HISTORY_TABLES
     assert ("intermediate", "int_clustering_k_selected") in HISTORY_TABLES
-
-
-SNAPSHOTS = "intermediate.int_user_snapshots_accumulated"
-CLUSTERED = "intermediate.int_users_clustered"
-EARLIER = "2026-03-01"
-
-
-def _rows(build: Build, table: str) -> list[tuple]:
-    return build.query(
-        f"select * from {table} where as_of_date = ? order by user_id", [EARLIER]
-    )
-
-
-def test_rebuilding_an_earlier_date_gives_the_rows_it_had(
-    demo_build: Build, tmp_path: Path
-) -> None:
-    # The demo's history was built oldest first, then the as-of date
-    # 2026-10-01; building 2026-03-01 again comes after all of them, and
-    # must carry its ids over from 2026-02-01 as the backfill did.
-    days = demo_build.query(f"select distinct as_of_date from {CLUSTERED} order by 1")
-    assert len(days) == 13 and str(days[-1][0]) == "2026-10-01"
-    before = {table: _rows(demo_build, table) for table in (SNAPSHOTS, CLUSTERED)}
-    assert len(before[SNAPSHOTS]) > 1000
-    workdir = copy_build(demo_build, tmp_path / "rebuild")
-    # Reverse the cluster ids of 2026-03-01 and every later date in the
-    # copy's state: a build that carried ids over from its own date or a
-    # later one (the last build) would give 2026-03-01 other ids.
-    with duckdb.connect(str(workdir / "warehouse.duckdb")) as connection:
-        connection.execute(
-            f"update {CLUSTERED} as c set cluster_id = k.k + 1 - c.cluster_id"
-            " from intermediate.int_clustering_k_selected as k"
-            " where k.as_of_date = c.as_of_date and k.is_chosen"
-            " and c.as_of_date >= ?",
-            [EARLIER],
-        )
-    rebuilt = run_dbt(
-        workdir,
-        "run",
-        "--select",
-        BACKFILL_SELECTOR,
-        "--vars",
-        f'{{"as_of_date": "{EARLIER}"}}',
-    )
-    assert rebuilt.returncode == 0, rebuilt.output[-3000:]
-    for table, rows in before.items():
-        assert _rows(rebuilt, table) == rows, table
-    # One copy of every date, in every state table.
-    for table, key in ((SNAPSHOTS, "user_id"), (CLUSTERED, "user_id")):
-        assert (
-            rebuilt.scalar(
-                f"select count(*) - count(distinct (as_of_date, {key})) from {table}"
-            )
-            == 0
-        )
-    assert (
-        rebuilt.query(
-            "select as_of_date, count(*) from intermediate.int_clustering_k_selected"
-            " where is_chosen group by 1 having count(*) <> 1"
-        )
-        == []
-    )
-    assert rebuilt.scalar(f"select count(distinct as_of_date) from {CLUSTERED}") == 13

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Build, copy_build, run_build, run_dbt, run_python
 
 from segmentation import cli, history
 
 SNAPSHOTS = "intermediate.int_user_snapshots_accumulated"
+CLUSTERED = "intermediate.int_users_clustered"
 SUBGRAPH = history.BACKFILL_SELECTOR
 
 
@@ -144,9 +146,9 @@ def test_the_demo_build_keeps_a_year_of_monthly_snapshots(demo_build: Build) -> 
 # --- one copy per date, dates slotted in, kept, cleared ----------------------
 
 
-def _snapshot_rows(build: Build, as_of: str) -> list[tuple]:
+def _snapshot_rows(build: Build, as_of: str, table: str = SNAPSHOTS) -> list[tuple]:
     return build.query(
-        f"select * exclude (as_of_date) from {SNAPSHOTS}"
+        f"select * exclude (as_of_date) from {table}"
         " where as_of_date = ? order by user_id",
         [as_of],
     )
@@ -175,16 +177,41 @@ def test_a_date_is_kept_once_slotted_in_kept_by_full_refresh_and_cleared(
     before = _dates(copy)
     march = "2026-03-01"
     march_rows = _snapshot_rows(copy, march)
+    march_clusters = _snapshot_rows(copy, march, CLUSTERED)
     last_rows = _snapshot_rows(copy, before[-1])
     assert march in before and len(march_rows) > 1000
+    # The demo's history was built oldest first, then its as-of date;
+    # rebuilding March comes after all of them and must carry its cluster
+    # ids over from February, the snapshot before it, as the backfill did:
+    # reversing the ids of March and every later date in the copy's
+    # clustering state would show a rebuild that took them from its own
+    # date or from the last build.
+    with duckdb.connect(str(copy.database)) as connection:
+        connection.execute(
+            f"update {CLUSTERED} as clustered"
+            " set cluster_id = k_selection.k + 1 - clustered.cluster_id"
+            " from intermediate.int_clustering_k_selected as k_selection"
+            " where k_selection.as_of_date = clustered.as_of_date"
+            " and k_selection.is_chosen and clustered.as_of_date >= ?",
+            [march],
+        )
 
     # Building a date again, and an earlier date than all, in one backfill.
     rebuilt = _backfill(workdir, "2025-09-15", march)
     assert rebuilt.returncode == 0, rebuilt.output[-3000:]
     assert "history 2/2: as of 2026-03-01 ... done" in rebuilt.stdout
     assert _dates(copy) == ["2025-09-15", *before]
-    assert _snapshot_rows(copy, march) == march_rows  # one copy, same rows
+    # One copy of the date, with the same rows, clusters included.
+    assert _snapshot_rows(copy, march) == march_rows
+    assert _snapshot_rows(copy, march, CLUSTERED) == march_clusters
     assert _snapshot_rows(copy, before[-1]) == last_rows
+    for table in (SNAPSHOTS, CLUSTERED):
+        assert (
+            copy.scalar(
+                f"select count(*) - count(distinct (as_of_date, user_id)) from {table}"
+            )
+            == 0
+        ), table
     assert copy.scalar(
         f"select count(*) from {SNAPSHOTS} where as_of_date = '2025-09-15'"
     ) < len(march_rows)
