@@ -81,31 +81,6 @@ def test_segment_profiles_cover_every_dimension(demo_build: Build) -> None:
         assert share == pytest.approx(1.0), dimension
 
 
-def _assignments(build: Build) -> list[tuple]:
-    return build.query(
-        "select segments.user_id, segments.primary_segment, segments.cluster_id,"
-        " segments.segment_reason, clusters.distance_to_centroid"
-        " from marts.user_segments as segments"
-        " left join marts.user_clusters as clusters using (user_id)"
-        " order by 1"
-    )
-
-
-def test_rerunning_gives_identical_assignments(
-    small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
-) -> None:
-    first = small_parquet_build
-    assert first.returncode == 0, first.output[-3000:]
-    before = _assignments(first)
-    # The rerun runs on top of (a copy of) the first build.
-    workdir = copy_build(first, tmp_path / "run")
-    second = run_build(workdir, "--data", str(small_parquet_dir))
-    assert second.returncode == 0, second.output[-3000:]
-    assert _assignments(second) == before
-    fresh = run_build(tmp_path / "fresh", "--data", str(small_parquet_dir))
-    assert _assignments(fresh) == before
-
-
 def test_cluster_ids_are_stable_after_appending_data(
     small_parquet_dir: Path, small_parquet_build: Build, tmp_path: Path
 ) -> None:
