@@ -65,7 +65,7 @@ test: lint pytest
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	SEGMENTS_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint
+	SEGMENTS_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint --processes 2
 
 pytest: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest
