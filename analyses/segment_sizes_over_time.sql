@@ -1,37 +1,12 @@
 -- Primary segment sizes at every as-of date of the segment history, with
 -- each segment's share of that date's population and its change in points
 -- since the previous snapshot: one line per segment in a line chart.
-with
-
-history as (
-    select * from {{ ref('segment_history') }}
-),
-
-sizes as (
-    select
-        as_of_date,
-        primary_segment,
-        count(*) as user_count,
-        count(*)
-        * 1.0
-        / sum(count(*)) over (partition by as_of_date) as user_share
-    from history
-    group by 1, 2
-),
-
-trend as (
-    select
-        as_of_date,
-        primary_segment,
-        user_count,
-        user_share,
-        (
-            user_share
-            - lag(user_share)
-                over (partition by primary_segment order by as_of_date)
-        ) * 100 as share_change_points
-    from sizes
-)
-
-select * from trend
-order by 1, 2
+-- Computed once, in the roll-up mart primary_segment_sizes_over_time.
+select
+    as_of_date,
+    primary_segment,
+    user_count,
+    user_share,
+    share_change_points
+from {{ ref('primary_segment_sizes_over_time') }}
+order by as_of_date, primary_segment

@@ -169,6 +169,7 @@ def test_the_layers_are_what_the_rules_expect(manifest: dict[str, Any]) -> None:
         "activity_tiers",
         "cluster_overview",
         "population_summary",
+        "primary_segment_sizes_over_time",
         "primary_segments",
         "rfm_grid",
         "segment_quality",

@@ -472,10 +472,11 @@ def test_short_or_missing_history_is_a_sentence_not_a_failure(
     shutil.copy(demo_build.database, database)
     # One snapshot left: the latest date, and so no pair of dates.
     with duckdb.connect(str(database)) as connection:
-        connection.execute(
-            "delete from marts.segment_history"
-            " where as_of_date < (select max(as_of_date) from marts.segment_history)"
-        )
+        for table in ("segment_history", "primary_segment_sizes_over_time"):
+            connection.execute(
+                f"delete from marts.{table}"
+                f" where as_of_date < (select max(as_of_date) from marts.{table})"
+            )
         connection.execute("delete from marts.segment_migrations")
         connection.execute("delete from marts.segment_stability")
     one = report.write_report(database, tmp_path / "one.html").read_text()
@@ -491,6 +492,7 @@ def test_short_or_missing_history_is_a_sentence_not_a_failure(
     # A warehouse built before the history marts existed.
     with duckdb.connect(str(database)) as connection:
         connection.execute("drop table marts.segment_history")
+        connection.execute("drop table marts.primary_segment_sizes_over_time")
         connection.execute("drop table marts.segment_migrations")
         connection.execute("drop table marts.segment_stability")
     older = html.unescape(

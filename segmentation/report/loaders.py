@@ -33,7 +33,7 @@ TABLES = {
     "user_clusters": "user_clusters",
     "user_segments": "user_segments",
     "holdout": "clv_holdout_comparison",
-    "history": "segment_history",
+    "history": "primary_segment_sizes_over_time",
     "migrations": "segment_migrations",
     "stability": "segment_stability",
 }
@@ -370,7 +370,8 @@ def has_mart(connection: duckdb.DuckDBPyConnection, role: str) -> bool:
 
 
 def load_segment_history(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Users per primary segment at every as-of date of the history.
+    """Users per primary segment at every as-of date of the history (the
+    roll-up marts.primary_segment_sizes_over_time).
 
     Segments run largest first at the latest date; a segment absent at a
     date counts 0 there. ``has_history`` is false on a warehouse built
@@ -380,8 +381,8 @@ def load_segment_history(connection: duckdb.DuckDBPyConnection) -> dict[str, Any
         return {"has_history": False, "dates": [], "segments": [], "totals": []}
     rows = _rows(
         connection,
-        "select as_of_date, primary_segment, count(*)"
-        f" from {_mart('history')} group by all order by 1, 2",
+        "select as_of_date, primary_segment, user_count"
+        f" from {_mart('history')} order by 1, 2",
     )
     dates = sorted({str(as_of_date) for as_of_date, _, _ in rows})
     counts = {(str(as_of_date), segment): int(n) for as_of_date, segment, n in rows}

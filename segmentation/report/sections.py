@@ -516,7 +516,8 @@ def segment_history_section(data: dict[str, Any]) -> str:
     dates = data["dates"]
     lead = (
         "How many users each primary segment held at every as-of date of the "
-        "segment history (marts.segment_history)."
+        "segment history (marts.primary_segment_sizes_over_time, from"
+        " marts.segment_history)."
     )
     if not data["has_history"] or not dates:
         return _section(
