@@ -2,7 +2,7 @@
 
 One run of ``make bench SIZE=S`` (10,000 users; about two minutes, with its
 folders and BENCHMARKS.md in a temporary directory; the history backfill
-step with 2 monthly dates instead of 12, ``BENCH_HISTORY_MONTHS``, to stay
+step with 1 monthly date instead of 12, ``BENCH_HISTORY_MONTHS``, to stay
 cheap) feeds the tests below; the other tests feed a known fault to a check
 and expect it to be reported.
 Nothing is skipped: without the generator's ``--append-day`` the run and
@@ -28,7 +28,7 @@ from segmentation import cli
 from tools import bench, digest
 
 LABEL = "S"
-HISTORY_MONTHS = 2
+HISTORY_MONTHS = 1
 
 
 @dataclass

@@ -230,21 +230,7 @@ def test_a_date_is_kept_once_slotted_in_kept_by_full_refresh_and_cleared(
     assert "Cleared the segment history" in cleared.stdout
     assert "intermediate.int_user_snapshots_accumulated" in cleared.stdout
     assert not copy.query(
-        "select * from information_schema.tables"
-        " where table_name in ('int_user_snapshots_accumulated', 'segment_history')"
+        "select * from information_schema.tables where table_name in"
+        " ('int_user_snapshots_accumulated', 'segment_history',"
+        " 'int_users_clustered', 'int_clustering_k_selected')"
     )
-    again = run_dbt(workdir, "run", "--select", f"{SUBGRAPH} segment_history")
-    assert again.returncode == 0, again.output[-3000:]
-    assert _dates(copy) == [before[-1]]
-    assert copy.scalar("select count(*) from marts.segment_history") == len(last_rows)
-
-
-def test_snapshots_before_the_event_log_covers_their_window_are_noted() -> None:
-    dates = [dt.date(2026, month, 1) for month in range(5, 10)]
-    note = history.behaviour_coverage_note(dates, dt.date(2026, 6, 2), 90)
-    assert note is not None
-    assert "start on 2026-06-02" in note
-    assert "4 snapshot(s) before 2026-08-31" in note
-    # Covered from the first date on, or no events at all: nothing to say.
-    assert history.behaviour_coverage_note(dates, dt.date(2026, 1, 31), 90) is None
-    assert history.behaviour_coverage_note(dates, None, 90) is None
