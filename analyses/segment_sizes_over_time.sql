@@ -9,4 +9,4 @@ select
     user_share,
     share_change_points
 from {{ ref('primary_segment_sizes_over_time') }}
-order by as_of_date, primary_segment
+order by 1, 2
