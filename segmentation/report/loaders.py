@@ -46,6 +46,10 @@ TABLES = {
     "campaign_overlaps": "campaign_overlaps",
     "segment_conversion": "segment_conversion_monthly",
 }
+# The dbt model of a table the report reads, where the two names differ (a
+# model alias): marts.campaigns is the model campaign_overview, because the
+# demo seed of the raw campaigns table is named campaigns.
+MODEL_OF_TABLE = {"campaigns": "campaign_overview"}
 # The history and campaign marts are newer than some warehouses: a warehouse
 # built before them lacks them, and the report and summary say so instead of
 # failing.
@@ -847,13 +851,13 @@ def load_segment_conversion(connection: duckdb.DuckDBPyConnection) -> dict[str, 
         }
     rows = _records(
         connection,
-        "select date_month, primary_segment, users, converters, conversion_rate,"
+        "select month_start, primary_segment, users, converters, conversion_rate,"
         " orders, revenue, revenue_per_user, is_partial_month, campaign_users"
-        f" from {_mart('segment_conversion')} order by date_month, primary_segment",
+        f" from {_mart('segment_conversion')} order by month_start, primary_segment",
     )
-    months = sorted({row["date_month"] for row in rows})
-    partial = {row["date_month"]: bool(row["is_partial_month"]) for row in rows}
-    cells = {(row["date_month"], row["primary_segment"]): row for row in rows}
+    months = sorted({row["month_start"] for row in rows})
+    partial = {row["month_start"]: bool(row["is_partial_month"]) for row in rows}
+    cells = {(row["month_start"], row["primary_segment"]): row for row in rows}
     latest = months[-1] if months else None
     names = sorted(
         {row["primary_segment"] for row in rows},
