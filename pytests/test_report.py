@@ -33,6 +33,8 @@ CHART_IDS = (
     "arpu-trend",
     "activity",
     "playbook",
+    "segment-conversion",
+    "campaigns",
 )
 JSON_BLOCK = re.compile(
     r'<script type="application/json" id="data-([a-z0-9-]+)">(.*?)</script>',
@@ -890,3 +892,114 @@ def test_interval_chart_draws_error_bars_and_the_reference_line() -> None:
     assert "lift, dormant: -0.02</title>" in svg
     assert 'stroke-dasharray="4 3"' in svg
     assert "no effect" in svg
+
+
+def test_campaigns_section_matches_the_campaign_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["campaigns"]
+    assert data["has_campaigns"] is True
+    expected = demo_build.query(
+        "select campaign_id, campaign_status, is_interim,"
+        " eligibility_as_of_date::varchar, eligible_users, excluded_users,"
+        " treatment_users, holdout_users from marts.campaigns"
+        " order by start_date, priority nulls last, campaign_id"
+    )
+    assert len(expected) == 6  # the demo seed's campaigns
+    assert [
+        (
+            item["campaign_id"],
+            item["campaign_status"],
+            item["is_interim"],
+            item["eligibility_as_of_date"],
+            item["eligible_users"],
+            item["excluded_users"],
+            item["treatment_users"],
+            item["holdout_users"],
+        )
+        for item in data["campaigns"]
+    ] == expected
+    statuses = [item["campaign_status"] for item in data["campaigns"]]
+    assert data["status_counts"] == {
+        status: statuses.count(status) for status in ("running", "ended", "scheduled")
+    }
+    text = html.unescape(demo_report)
+    results = {
+        (campaign_id, segment, group): row
+        for campaign_id, segment, group, *row in demo_build.query(
+            "select campaign_id, target_segment, campaign_group, users, converters,"
+            " conversion_rate, conversion_lift, conversion_lift_lower,"
+            " conversion_lift_upper, minimum_detectable_lift, verdict"
+            " from marts.campaign_results"
+        )
+    }
+    measured = 0
+    for campaign in data["campaigns"]:
+        segments = {key[1] for key in results if key[0] == campaign["campaign_id"]}
+        assert {item["target_segment"] for item in campaign["results"]} == segments
+        if not segments:
+            assert campaign["status_note"] in text
+            continue
+        measured += 1
+        assert campaign["results"][0]["target_segment"] == "(all)"
+        for item in campaign["results"]:
+            key = (campaign["campaign_id"], item["target_segment"])
+            for group in ("treatment", "holdout"):
+                users, converters, rate, *_ = results[(*key, group)]
+                assert item[group]["users"] == users
+                assert item[group]["converters"] == converters
+                assert item[group]["conversion_rate"] == pytest.approx(rate)
+                # The group's Wilson interval holds its rate.
+                lower = item[group]["conversion_rate_lower"]
+                upper = item[group]["conversion_rate_upper"]
+                assert 0 <= lower <= rate <= upper <= 1
+            *_, lift, lift_lower, lift_upper, mde, verdict = results[
+                (*key, "treatment")
+            ]
+            assert item["conversion_lift"] == pytest.approx(lift)
+            assert item["conversion_lift_lower"] == pytest.approx(lift_lower)
+            assert item["conversion_lift_upper"] == pytest.approx(lift_upper)
+            assert item["minimum_detectable_lift"] == pytest.approx(mde)
+            assert item["verdict"] == verdict
+        chart = f'id="chart-campaign-{campaign["campaign_id"]}-lift"'
+        assert chart in demo_report
+        overall = campaign["results"][0]
+        assert sections.verdict_sentence(overall) in text
+        assert "Sample ratio check" in text
+    assert measured >= 3  # the ended win-back, VIP and cross-sell campaigns
+    # The demo's overlap: VIP preview and cross-sell share users before
+    # priority and none after it.
+    overlaps = {
+        (item["campaign_id"], item["other_campaign_id"]): item
+        for item in data["overlaps"]
+    }
+    pair = overlaps[("vip_preview_2026_08", "crosssell_2026_08")]
+    assert pair["users_eligible_for_both"] > 0
+    assert pair["users_assigned_to_both"] == 0
+    assert sections.NO_CAMPAIGNS_SENTENCE not in text
+
+
+def test_conversion_by_segment_matches_the_mart(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["segment-conversion"]
+    assert data["has_segment_conversion"] is True
+    rows = demo_build.query(
+        "select month_start::varchar, primary_segment, users, converters,"
+        " conversion_rate, campaign_users from marts.segment_conversion_monthly"
+    )
+    assert data["months"] == sorted({row[0] for row in rows})
+    cells = {(month, segment): row for month, segment, *row in rows}
+    assert {item["segment"] for item in data["segments"]} == {row[1] for row in rows}
+    for item in data["segments"]:
+        for index, month in enumerate(data["months"]):
+            users, converters, rate, campaign_users = cells.get(
+                (month, item["segment"]), (None,) * 4
+            )
+            assert item["users"][index] == users
+            assert item["converters"][index] == converters
+            assert item["campaign_users"][index] == campaign_users
+            assert item["conversion_rate"][index] == pytest.approx(rate)
+    # The demo's campaigns treated users in the months they started.
+    assert sum(sum(item["campaign_users"]) for item in data["segments"]) > 0
+    assert 'id="chart-segment-conversion"' in demo_report

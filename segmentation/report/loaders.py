@@ -738,6 +738,23 @@ CAMPAIGN_COLUMNS = (
 )
 
 
+def _group(row: dict[str, Any]) -> dict[str, Any]:
+    """One group's measures, with the 95% Wilson score interval of its
+    conversion rate (the interval the lift's Newcombe interval combines,
+    from segmentation.methods.campaigns: computed there once)."""
+    # Imported here: scipy is only loaded when a warehouse has campaigns.
+    from segmentation.methods.campaigns import wilson_interval
+
+    interval = None
+    if row["users"] is not None and row["converters"] is not None:
+        interval = wilson_interval(int(row["converters"]), int(row["users"]))
+    lower, upper = interval if interval else (None, None)
+    return {name: row[name] for name in GROUP_MEASURES} | {
+        "conversion_rate_lower": as_ratio(lower, 8),
+        "conversion_rate_upper": as_ratio(upper, 8),
+    }
+
+
 def _campaign_results(
     connection: duckdb.DuckDBPyConnection,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -766,7 +783,7 @@ def _campaign_results(
                 "holdout": None,
             },
         )
-        entry[row["campaign_group"]] = {name: row[name] for name in GROUP_MEASURES}
+        entry[row["campaign_group"]] = _group(row)
         if row["campaign_group"] == "treatment":
             entry.update({name: row[name] for name in COMPARISON_MEASURES})
     found: dict[str, list[dict[str, Any]]] = {}

@@ -1084,7 +1084,11 @@ def _sizes_table(campaign: dict[str, Any]) -> str:
 def _rate_estimate(group: dict[str, Any] | None) -> Estimate | None:
     if not group or group.get("conversion_rate") is None:
         return None
-    return Estimate(group["conversion_rate"])
+    return Estimate(
+        group["conversion_rate"],
+        group.get("conversion_rate_lower"),
+        group.get("conversion_rate_upper"),
+    )
 
 
 def _points_tick(value: float, step: float) -> str:
@@ -1153,7 +1157,7 @@ def _campaign_charts(campaign: dict[str, Any]) -> str:
     return _figure(
         rates,
         "The share of each group's users with at least one purchase in the "
-        "conversion window.",
+        "conversion window, with its 95% interval (Wilson score).",
     ) + _figure(
         lifts,
         "The bar is the 95% interval of the difference: when it crosses the "
