@@ -243,3 +243,53 @@ def test_a_broken_split_is_flagged_and_warned(
     row = flagged[("winback_2026_07", "(all)")]
     assert row["verdict"] == "sample ratio mismatch"
     assert row["sample_ratio_p_value"] < 0.001
+
+
+def test_segment_conversion_monthly_counts_each_months_snapshot(
+    demo_build: Build,
+) -> None:
+    rows = _rows(
+        demo_build,
+        "select * from marts.segment_conversion_monthly order by 1, 2",
+    )
+    assert rows
+    snapshot_sizes = dict(
+        ((day, segment), users)
+        for day, segment, users in demo_build.query(
+            "select as_of_date, primary_segment, count(*)"
+            " from marts.segment_history group by 1, 2"
+        )
+    )
+    as_of = demo_build.scalar("select max(as_of_date) from marts.segment_history")
+    months = sorted({row["month_start"] for row in rows})
+    first_snapshot = demo_build.scalar(
+        "select min(as_of_date) from marts.segment_history"
+    )
+    assert months[0] == first_snapshot.replace(day=1)
+    assert months[-1] < as_of
+    for row in rows:
+        assert row["snapshot_date"] <= row["month_start"]
+        assert (
+            row["users"]
+            == snapshot_sizes[(row["snapshot_date"], row["primary_segment"])]
+        )
+        assert row["conversion_rate"] == pytest.approx(row["converters"] / row["users"])
+        assert row["revenue_per_user"] == pytest.approx(
+            float(row["revenue"]) / row["users"]
+        )
+        assert row["converters"] <= min(row["users"], row["orders"])
+        assert row["campaign_users"] <= row["users"]
+    # The winback campaign's treatment users are in its start month's row.
+    treatment = demo_build.scalar(
+        "select count(*) from marts.campaign_assignments"
+        " where campaign_id = 'winback_2026_07' and campaign_group = 'treatment'"
+    )
+    july = {
+        row["primary_segment"]: row["campaign_users"]
+        for row in rows
+        if str(row["month_start"]) == "2026-07-01"
+    }
+    assert sum(july.values()) == treatment > 0
+    assert all(
+        row["campaign_users"] == 0 for row in rows if row["month_start"].month == 6
+    )
