@@ -1003,3 +1003,15 @@ def test_conversion_by_segment_matches_the_mart(
     # The demo's campaigns treated users in the months they started.
     assert sum(sum(item["campaign_users"]) for item in data["segments"]) > 0
     assert 'id="chart-segment-conversion"' in demo_report
+
+
+def test_a_data_folder_without_campaigns_says_how_to_define_them(
+    orders_only_report: str,
+) -> None:
+    text = html.unescape(orders_only_report)
+    assert sections.NO_CAMPAIGNS_SENTENCE in text
+    assert sections.NO_CAMPAIGN_MARTS_SENTENCE not in text
+    data = chart_data(orders_only_report)["campaigns"]
+    assert data["has_campaigns"] is True
+    assert data["campaigns"] == []
+    assert 'id="chart-campaign-' not in orders_only_report

@@ -157,8 +157,12 @@ def test_make_run_prints_the_campaigns_and_their_lift(demo_build: Build) -> None
     measured = 0
     for line, (campaign_id, status, interim, note) in zip(block, shown, strict=True):
         match = CAMPAIGN_LINE.fullmatch(line)
-        if campaign_id not in results or results[campaign_id][0] is None:
-            assert line == f"  {campaign_id} ({status}{', interim' * interim}): {note}"
+        prefix = f"  {campaign_id} ({status}{', interim' * interim}): "
+        if campaign_id not in results:
+            assert line == prefix + note
+            continue
+        if results[campaign_id][0] is None:
+            assert line == prefix + results[campaign_id][-1]
             continue
         assert match, line
         assert match.group(2) == status
@@ -190,3 +194,12 @@ def test_no_campaigns_is_one_line(demo_build: Build, tmp_path: Path) -> None:
     with duckdb.connect(str(copy)) as connection:
         connection.execute("drop table marts.campaigns")
     assert "Campaigns" not in summary.render(copy)
+
+
+def test_a_data_folder_without_campaigns_prints_one_line(
+    orders_only_build: Build,
+) -> None:
+    lines = orders_only_build.stdout.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("Campaigns")]
+    assert lines[start] == "Campaigns: none defined (campaigns.csv in the DATA folder)"
+    assert not lines[start + 1].startswith("  ")
