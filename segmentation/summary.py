@@ -103,8 +103,10 @@ def _campaign_line(campaign: dict) -> str:
         (row for row in campaign["results"] if row["target_segment"] == ALL_SEGMENTS),
         None,
     )
-    if overall is None or overall["conversion_lift"] is None:
+    if overall is None:
         return f"  {campaign['campaign_id']} ({status}): {campaign['status_note']}"
+    if overall["conversion_lift"] is None:
+        return f"  {campaign['campaign_id']} ({status}): {overall['verdict']}"
     treatment = (overall["treatment"] or {}).get("conversion_rate")
     holdout = (overall["holdout"] or {}).get("conversion_rate")
     rates = (
