@@ -374,6 +374,13 @@ def backfill_history(
     return code
 
 
+def export_contacts_enabled(given: dict[str, Any]) -> bool:
+    """Var campaign_export_contacts (dbt_project.yml, overridden by VARS):
+    whether publish also writes the campaigns' contact fields."""
+    value = {**project_vars(), **given}.get("campaign_export_contacts", False)
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
+
+
 def run(
     data: str | None,
     as_of_date: str | None,
@@ -402,7 +409,11 @@ def run(
         if code != 0:
             _report_stop(arguments, code, env)
             return code
-    release = publish.publish(database_path(env), publish_path(env))
+    release = publish.publish(
+        database_path(env),
+        publish_path(env),
+        export_contacts=export_contacts_enabled(given),
+    )
     print()
     print(summary.render(database_path(env), data_dir))
     print()

@@ -59,7 +59,8 @@ def scan_relation(
         for kind, pattern in (("e-mail", EMAIL_PATTERN), ("phone", PHONE_PATTERN)):
             count = connection.execute(
                 f"select count(*) from {relation}"
-                f" where regexp_matches({_quote(name)}, ?)",
+                # cast: a list of text (VARCHAR[]) is searched as its text.
+                f" where regexp_matches(cast({_quote(name)} as varchar), ?)",
                 [pattern],
             ).fetchall()[0][0]
             if count:
@@ -90,6 +91,16 @@ def scan_parquet(folder: Path) -> list[Finding]:
     with duckdb.connect() as connection:
         for path in sorted(folder.glob("*.parquet")):
             relation = f"read_parquet('{path}')"
+            findings += scan_relation(connection, path.name, relation)
+    return findings
+
+
+def scan_csv(folder: Path) -> list[Finding]:
+    """Findings in every CSV file of a folder (every column read as text)."""
+    findings = []
+    with duckdb.connect() as connection:
+        for path in sorted(folder.glob("*.csv")):
+            relation = f"read_csv('{path}', header = true, all_varchar = true)"
             findings += scan_relation(connection, path.name, relation)
     return findings
 
