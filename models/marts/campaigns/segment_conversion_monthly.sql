@@ -2,8 +2,9 @@
     segment, how many of the segment's users bought in the month, and their
     revenue, whether or not a campaign ran. A month's users are those of
     the latest segment snapshot on or before its first day (the segment
-    they were in when the month began); months run from the first
-    snapshot's month to the month before as_of_date, the last one partial
+    they were in when the month began; a month with none, before the
+    history starts, has no rows); months run from the first snapshot's
+    month to the month of the day before as_of_date, the last one partial
     when as_of_date is not a month's first day. Orders on or after
     as_of_date never count (int_orders_filtered_to_as_of). campaign_users
     counts the segment's users in a treatment group of a campaign that
