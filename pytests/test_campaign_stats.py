@@ -133,6 +133,15 @@ def test_sample_ratio_p_value_equals_scipy_chisquare():
     assert c.sample_ratio_p_value(10, 0, 0.0) is None
 
 
+def test_sample_ratio_p_value_is_exact_for_tiny_expected_groups():
+    # 20 users, 1% planned holdout, 3 in the holdout: the chi-square says
+    # p ~ 4e-10 (a mismatch), the exact binomial test ~ 0.001.
+    exact = stats.binomtest(3, 20, 0.01).pvalue
+    assert c.sample_ratio_p_value(17, 3, 0.01) == pytest.approx(exact)
+    assert c.sample_ratio_p_value(17, 3, 0.01) > 1e-4
+    assert stats.chisquare([17, 3], f_exp=[19.8, 0.2]).pvalue < 1e-8
+
+
 def test_minimum_detectable_lift_is_the_domain_formula():
     # 2.8 * sqrt(p(1-p)(1/n_t + 1/n_h)) at alpha 0.05 and power 0.8.
     mde = c.minimum_detectable_lift(9000, 1000, 0.05)

@@ -15,7 +15,8 @@ a null and the verdict says why.
   group moments (n, sum, sum of squares) -- the same numbers as
   ``scipy.stats.ttest_ind(equal_var=False)`` on the per-user values.
 - Sample ratio mismatch: chi-square goodness of fit of the group sizes
-  against the planned holdout share.
+  against the planned holdout share (exact binomial test when a group
+  expects fewer than 5 users).
 - Minimum detectable absolute lift: (z_{1-alpha/2} + z_power) *
   sqrt(p (1 - p) (1/n_t + 1/n_h)), 2.8 * sqrt(...) at alpha 0.05, power 0.8.
 """
@@ -28,6 +29,9 @@ from dataclasses import dataclass
 from scipy import stats
 
 Interval = tuple[float, float]
+
+# Below this expected group size the sample ratio test is exact (binomial).
+MIN_EXPECTED_FOR_CHI_SQUARE = 5
 
 
 def _z(alpha: float) -> float:
@@ -172,12 +176,17 @@ def sample_ratio_p_value(
 ) -> float | None:
     """p-value of the chi-square goodness-of-fit test (1 degree of freedom)
     of the group sizes against the planned split; None without users or
-    with a share outside (0, 1)."""
+    with a share outside (0, 1). When a group's expected size is below 5,
+    where the chi-square approximation overstates small deviations (a
+    tiny segment would be flagged for one user too many), the exact
+    two-sided binomial test is used instead."""
     total = n_treatment + n_holdout
     if total <= 0 or not 0 < planned_holdout_share < 1:
         return None
     expected_holdout = total * planned_holdout_share
     expected_treatment = total - expected_holdout
+    if min(expected_holdout, expected_treatment) < MIN_EXPECTED_FOR_CHI_SQUARE:
+        return float(stats.binomtest(n_holdout, total, planned_holdout_share).pvalue)
     statistic = (n_treatment - expected_treatment) ** 2 / expected_treatment + (
         n_holdout - expected_holdout
     ) ** 2 / expected_holdout

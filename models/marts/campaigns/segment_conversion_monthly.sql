@@ -2,8 +2,9 @@
     segment, how many of the segment's users bought in the month, and their
     revenue, whether or not a campaign ran. A month's users are those of
     the latest segment snapshot on or before its first day (the segment
-    they were in when the month began); months run from the first
-    snapshot's month to the month before as_of_date, the last one partial
+    they were in when the month began; a month with none, before the
+    history starts, has no rows); months run from the first snapshot's
+    month to the month of the day before as_of_date, the last one partial
     when as_of_date is not a month's first day. Orders on or after
     as_of_date never count (int_orders_filtered_to_as_of). campaign_users
     counts the segment's users in a treatment group of a campaign that
@@ -79,40 +80,72 @@ campaign_starters as (
     where assignments.campaign_group = 'treatment'
 ),
 
-members as (
+segment_sizes as (
     select
         month_snapshots.month_start,
         month_snapshots.snapshot_date,
         snapshots.primary_segment,
-        snapshots.user_id,
-        coalesce(user_months.orders, 0) as orders,
-        coalesce(user_months.revenue, 0) as revenue,
-        campaign_starters.user_id is not null as is_campaign_user
+        count(*) as users  -- noqa: RF04
     from month_snapshots
     inner join snapshots
         on month_snapshots.snapshot_date = snapshots.as_of_date
-    left join user_months
+    group by 1, 2, 3
+),
+
+-- The buyers only: a user without a purchase in the month adds to users,
+-- never to converters, orders or revenue.
+buyers as (
+    select
+        month_snapshots.month_start,
+        snapshots.primary_segment,
+        count(*) as converters,
+        sum(user_months.orders) as orders,
+        sum(user_months.revenue) as revenue
+    from user_months
+    inner join month_snapshots
+        on user_months.month_start = month_snapshots.month_start
+    inner join snapshots
         on
-            snapshots.user_id = user_months.user_id
-            and month_snapshots.month_start = user_months.month_start
-    left join campaign_starters
+            month_snapshots.snapshot_date = snapshots.as_of_date
+            and user_months.user_id = snapshots.user_id
+    group by 1, 2
+),
+
+campaign_members as (
+    select
+        month_snapshots.month_start,
+        snapshots.primary_segment,
+        count(*) as campaign_users
+    from campaign_starters
+    inner join month_snapshots
+        on campaign_starters.month_start = month_snapshots.month_start
+    inner join snapshots
         on
-            snapshots.user_id = campaign_starters.user_id
-            and month_snapshots.month_start = campaign_starters.month_start
+            month_snapshots.snapshot_date = snapshots.as_of_date
+            and campaign_starters.user_id = snapshots.user_id
+    group by 1, 2
 ),
 
 monthly as (
     select
-        members.month_start,
-        members.primary_segment,
-        any_value(members.snapshot_date) as snapshot_date,
-        count(*) as users,  -- noqa: RF04
-        count(*) filter (where members.orders > 0) as converters,
-        cast(sum(members.orders) as bigint) as orders,
-        sum(members.revenue) as revenue,
-        count(*) filter (where members.is_campaign_user) as campaign_users
-    from members
-    group by 1, 2
+        segment_sizes.month_start,
+        segment_sizes.primary_segment,
+        segment_sizes.snapshot_date,
+        segment_sizes.users,
+        coalesce(buyers.converters, 0) as converters,
+        cast(coalesce(buyers.orders, 0) as bigint) as orders,
+        coalesce(buyers.revenue, 0) as revenue,
+        coalesce(campaign_members.campaign_users, 0) as campaign_users
+    from segment_sizes
+    left join buyers
+        on
+            segment_sizes.month_start = buyers.month_start
+            and segment_sizes.primary_segment = buyers.primary_segment
+    left join campaign_members
+        on
+            segment_sizes.month_start = campaign_members.month_start
+            and segment_sizes.primary_segment
+            = campaign_members.primary_segment
 ),
 
 final as (
