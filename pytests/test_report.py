@@ -33,6 +33,8 @@ CHART_IDS = (
     "arpu-trend",
     "activity",
     "playbook",
+    "segment-conversion",
+    "campaigns",
 )
 JSON_BLOCK = re.compile(
     r'<script type="application/json" id="data-([a-z0-9-]+)">(.*?)</script>',
@@ -640,7 +642,9 @@ def test_exposure_lists_exactly_the_marts_the_report_reads() -> None:
         match = re.fullmatch(r"ref\('(\w+)'\)", dependency)
         assert match, dependency
         refs.add(match.group(1))
-    assert refs == set(report.TABLES.values())
+    assert refs == {
+        loaders.MODEL_OF_TABLE.get(table, table) for table in report.TABLES.values()
+    }
     assert not any(name.startswith(("int_", "stg_", "util_")) for name in refs)
 
 
@@ -666,3 +670,348 @@ def test_number_formats_for_people() -> None:
     assert report.format_money(1234.5) == "1,234.50"
     assert report.nice_ticks(0, 2489) == [0, 500, 1000, 1500, 2000, 2500]
     assert report.format_tick(-7.5, 2.5) == "-7.5"
+
+
+def campaign_fixture(**changes: Any) -> dict[str, Any]:
+    """One measured campaign as load_campaigns returns it, built by hand."""
+
+    def group(users: int, converters: int, revenue: float) -> dict[str, Any]:
+        return {
+            "users": users,
+            "converters": converters,
+            "conversion_rate": converters / users,
+            "orders": converters,
+            "revenue": revenue,
+            "revenue_per_user": round(revenue / users, 2),
+        }
+
+    comparison = {
+        "conversion_lift": 0.1,
+        "conversion_lift_lower": 0.062,
+        "conversion_lift_upper": 0.139,
+        "conversion_lift_relative": 1.0,
+        "conversion_lift_relative_lower": 0.55,
+        "conversion_lift_relative_upper": 1.58,
+        "conversion_p_value": 0.00001,
+        "revenue_per_user_lift": 4.5,
+        "revenue_per_user_lift_lower": 1.25,
+        "revenue_per_user_lift_upper": 7.75,
+        "revenue_per_user_p_value": 0.0071,
+        "sample_ratio_p_value": 0.41,
+        "is_sample_ratio_mismatch": False,
+        "minimum_detectable_lift": 0.041,
+        "is_interim": False,
+        "verdict": "significant lift",
+    }
+    campaign = {
+        "campaign_id": "winback_<b>",
+        "campaign_name": "Win-back <script>",
+        "channel": "email",
+        "priority": None,
+        "target_primary_segments": ["dormant"],
+        "target_rfm_segments": [],
+        "target_lifecycle_stages": [],
+        "target_value_tiers": [],
+        "start_date": "2026-07-01",
+        "end_date": None,
+        "campaign_end_date": "2026-07-30",
+        "conversion_window_end": "2026-07-31",
+        "holdout_share": 0.2,
+        "campaign_status": "ended",
+        "is_interim": False,
+        "eligibility_as_of_date": "2026-07-01",
+        "eligible_users": 1_300,
+        "users_eligible_elsewhere": 12,
+        "excluded_users": 0,
+        "treatment_users": 1_000,
+        "holdout_users": 250,
+        "realised_holdout_share": 0.2,
+        "status_note": "assigned",
+        "results": [
+            {
+                "target_segment": "(all)",
+                "treatment": group(1_000, 200, 9_000.0),
+                "holdout": group(250, 25, 1_125.0),
+                **comparison,
+            },
+            {
+                "target_segment": "dormant",
+                "treatment": group(1_000, 200, 9_000.0),
+                "holdout": group(250, 25, 1_125.0),
+                **comparison,
+            },
+        ],
+    }
+    campaign.update(changes)
+    return campaign
+
+
+def campaigns_data(*campaigns: dict[str, Any]) -> dict[str, Any]:
+    counts = {status: 0 for status in loaders.CAMPAIGN_STATUSES}
+    for campaign in campaigns:
+        counts[campaign["campaign_status"]] += 1
+    return {
+        "has_campaigns": True,
+        "status_counts": counts,
+        "campaigns": list(campaigns),
+        "overlaps": [
+            {
+                "campaign_id": "vip",
+                "other_campaign_id": "crosssell",
+                "channel": "email",
+                "users_eligible_for_both": 321,
+                "users_assigned_to_both": 0,
+            }
+        ],
+    }
+
+
+def test_campaigns_section_without_campaigns_says_how_to_define_them() -> None:
+    empty = {
+        "has_campaigns": True,
+        "status_counts": {"running": 0, "ended": 0, "scheduled": 0},
+        "campaigns": [],
+        "overlaps": [],
+    }
+    document = html.unescape(sections.campaigns_section(empty))
+    assert sections.NO_CAMPAIGNS_SENTENCE in document
+    assert "campaigns.csv" in sections.NO_CAMPAIGNS_SENTENCE
+    assert "seeds/demo/campaigns.csv" in sections.NO_CAMPAIGNS_SENTENCE
+    assert "<svg" not in document
+    older = html.unescape(sections.campaigns_section(empty | {"has_campaigns": False}))
+    assert sections.NO_CAMPAIGN_MARTS_SENTENCE in older
+    assert sections.NO_CAMPAIGNS_SENTENCE not in older
+
+
+def test_campaign_block_shows_groups_lift_mde_verdict_and_srm() -> None:
+    document = sections.campaigns_section(campaigns_data(campaign_fixture()))
+    text = html.unescape(document)
+    # Escaped: the names are data.
+    assert "Win-back <script>" not in document
+    assert "winback_<b>" not in document
+    assert "Win-back &lt;script&gt;" in document
+    assert "Status: ended." in text
+    assert "priority none (last)" in text
+    assert "targets primary segment in dormant, opted-in users only" in text
+    assert "segment snapshot of 2026-07-01" in text
+    # Sizes before and after priority, planned and realised holdout share.
+    for cell in ("1,300", "12", "1,000", "250", "20.0%"):
+        assert f"<td class=num>{cell}</td>" in document
+    # Conversion by group and the lift with its interval, per segment.
+    assert 'id="chart-campaign-winback_&lt;b&gt;-conversion"' in document
+    assert 'id="chart-campaign-winback_&lt;b&gt;-lift"' in document
+    assert "+10.0 pts [+6.2 pts, +13.9 pts]" in text
+    assert "20.0% / 10.0%" in text
+    assert "100.0% [55.0%, 158.0%]" in text
+    assert "4.50 [1.25, 7.75]" in text
+    assert "4.1 pts" in text
+    assert "< 0.001" in text and "0.007" in text
+    assert "Significant lift: the treatment converted +10.0 pts more" in text
+    assert "Sample ratio check passed: 1,000 treatment and 250 holdout" in text
+    # The overlap table: before and after priority.
+    assert "321" in text and "crosssell" in text
+    data = chart_data(document)["campaigns"]
+    assert data["campaigns"][0]["results"][0]["conversion_lift"] == 0.1
+
+
+def test_campaign_verdicts_in_words() -> None:
+    result = campaign_fixture()["results"][0]
+    too_small = result | {
+        "verdict": "too small to tell (MDE 4.1 pts)",
+        "conversion_lift": 0.01,
+    }
+    assert sections.verdict_sentence(too_small).startswith(
+        "Too small to tell: the holdout can only show lifts above 4.1 points"
+    )
+    none = too_small | {"minimum_detectable_lift": None}
+    assert "n/a" not in sections.verdict_sentence(none)
+    assert sections.verdict_sentence(none).startswith("Too small to tell")
+    flat = result | {
+        "verdict": "no detectable difference",
+        "conversion_lift_lower": -0.02,
+    }
+    assert "(-2.0 pts to +13.9 pts) includes zero" in sections.verdict_sentence(flat)
+    assert "above 4.1 points" in sections.verdict_sentence(flat)
+    drop = result | {"verdict": "significant drop", "conversion_lift": -0.05}
+    assert "converted -5.0 pts less" in sections.verdict_sentence(drop)
+    assert sections.verdict_sentence(result | {"verdict": "interim"}).startswith(
+        "Interim"
+    )
+    broken = result | {
+        "verdict": "sample ratio mismatch",
+        "sample_ratio_p_value": 0.00002,
+        "is_sample_ratio_mismatch": True,
+    }
+    assert "p = < 0.001" in sections.verdict_sentence(broken)
+    campaign = campaign_fixture(
+        results=[broken, broken | {"target_segment": "dormant"}],
+        campaign_status="running",
+        is_interim=True,
+    )
+    text = html.unescape(sections.campaigns_section(campaigns_data(campaign)))
+    assert "Sample ratio check FAILED" in text
+    assert "running, interim (conversion window open until 2026-07-31" in text
+
+
+def test_unmeasured_campaign_shows_its_status_note() -> None:
+    waiting = campaign_fixture(
+        campaign_status="running",
+        eligibility_as_of_date=None,
+        eligible_users=None,
+        results=[],
+        status_note="no segment snapshot on or before the start date: backfill",
+    )
+    text = html.unescape(sections.campaigns_section(campaigns_data(waiting)))
+    assert "no segment snapshot on or before the start date: backfill" in text
+    assert "<svg" not in text
+    assert "Eligible users" not in text
+
+
+def test_interval_chart_draws_error_bars_and_the_reference_line() -> None:
+    svg = report.interval_chart_svg(
+        "t",
+        ["all <b>", "dormant"],
+        [
+            report.EstimateSeries(
+                "lift",
+                [report.Estimate(0.1, 0.05, 0.15), report.Estimate(-0.02)],
+                "#000000",
+            ),
+            report.EstimateSeries("other", [None, report.Estimate(0.3)], "#111111"),
+        ],
+        title="Lift",
+        x_label="x",
+        y_label="y",
+        value_format=lambda value: f"{value:.2f}",
+        reference=0.0,
+        reference_label="no effect",
+    )
+    assert "&lt;b&gt;" in svg and "<b>" not in svg
+    assert svg.count('r="4.5"') == 3  # the dots, not the legend
+    assert "lift, all &lt;b&gt;: 0.10 (95% interval 0.05 to 0.15)" in svg
+    assert "lift, dormant: -0.02</title>" in svg
+    assert 'stroke-dasharray="4 3"' in svg
+    assert "no effect" in svg
+
+
+def test_campaigns_section_matches_the_campaign_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["campaigns"]
+    assert data["has_campaigns"] is True
+    expected = demo_build.query(
+        "select campaign_id, campaign_status, is_interim,"
+        " eligibility_as_of_date::varchar, eligible_users, excluded_users,"
+        " treatment_users, holdout_users from marts.campaigns"
+        " order by start_date, priority nulls last, campaign_id"
+    )
+    assert len(expected) == 6  # the demo seed's campaigns
+    assert [
+        (
+            item["campaign_id"],
+            item["campaign_status"],
+            item["is_interim"],
+            item["eligibility_as_of_date"],
+            item["eligible_users"],
+            item["excluded_users"],
+            item["treatment_users"],
+            item["holdout_users"],
+        )
+        for item in data["campaigns"]
+    ] == expected
+    statuses = [item["campaign_status"] for item in data["campaigns"]]
+    assert data["status_counts"] == {
+        status: statuses.count(status) for status in ("running", "ended", "scheduled")
+    }
+    text = html.unescape(demo_report)
+    results = {
+        (campaign_id, segment, group): row
+        for campaign_id, segment, group, *row in demo_build.query(
+            "select campaign_id, target_segment, campaign_group, users, converters,"
+            " conversion_rate, conversion_lift, conversion_lift_lower,"
+            " conversion_lift_upper, minimum_detectable_lift, verdict"
+            " from marts.campaign_results"
+        )
+    }
+    measured = 0
+    for campaign in data["campaigns"]:
+        segments = {key[1] for key in results if key[0] == campaign["campaign_id"]}
+        assert {item["target_segment"] for item in campaign["results"]} == segments
+        if not segments:
+            assert campaign["status_note"] in text
+            continue
+        measured += 1
+        assert campaign["results"][0]["target_segment"] == "(all)"
+        for item in campaign["results"]:
+            key = (campaign["campaign_id"], item["target_segment"])
+            for group in ("treatment", "holdout"):
+                users, converters, rate, *_ = results[(*key, group)]
+                assert item[group]["users"] == users
+                assert item[group]["converters"] == converters
+                assert item[group]["conversion_rate"] == pytest.approx(rate)
+                # The group's Wilson interval holds its rate.
+                lower = item[group]["conversion_rate_lower"]
+                upper = item[group]["conversion_rate_upper"]
+                assert 0 <= lower <= rate <= upper <= 1
+            *_, lift, lift_lower, lift_upper, mde, verdict = results[
+                (*key, "treatment")
+            ]
+            assert item["conversion_lift"] == pytest.approx(lift)
+            assert item["conversion_lift_lower"] == pytest.approx(lift_lower)
+            assert item["conversion_lift_upper"] == pytest.approx(lift_upper)
+            assert item["minimum_detectable_lift"] == pytest.approx(mde)
+            assert item["verdict"] == verdict
+        chart = f'id="chart-campaign-{campaign["campaign_id"]}-lift"'
+        assert chart in demo_report
+        overall = campaign["results"][0]
+        assert sections.verdict_sentence(overall) in text
+        assert "Sample ratio check" in text
+    assert measured >= 3  # the ended win-back, VIP and cross-sell campaigns
+    # The demo's overlap: VIP preview and cross-sell share users before
+    # priority and none after it.
+    overlaps = {
+        (item["campaign_id"], item["other_campaign_id"]): item
+        for item in data["overlaps"]
+    }
+    pair = overlaps[("vip_preview_2026_08", "crosssell_2026_08")]
+    assert pair["users_eligible_for_both"] > 0
+    assert pair["users_assigned_to_both"] == 0
+    assert sections.NO_CAMPAIGNS_SENTENCE not in text
+
+
+def test_conversion_by_segment_matches_the_mart(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["segment-conversion"]
+    assert data["has_segment_conversion"] is True
+    rows = demo_build.query(
+        "select month_start::varchar, primary_segment, users, converters,"
+        " conversion_rate, campaign_users from marts.segment_conversion_monthly"
+    )
+    assert data["months"] == sorted({row[0] for row in rows})
+    cells = {(month, segment): row for month, segment, *row in rows}
+    assert {item["segment"] for item in data["segments"]} == {row[1] for row in rows}
+    for item in data["segments"]:
+        for index, month in enumerate(data["months"]):
+            users, converters, rate, campaign_users = cells.get(
+                (month, item["segment"]), (None,) * 4
+            )
+            assert item["users"][index] == users
+            assert item["converters"][index] == converters
+            assert item["campaign_users"][index] == campaign_users
+            assert item["conversion_rate"][index] == pytest.approx(rate)
+    # The demo's campaigns treated users in the months they started.
+    assert sum(sum(item["campaign_users"]) for item in data["segments"]) > 0
+    assert 'id="chart-segment-conversion"' in demo_report
+
+
+def test_a_data_folder_without_campaigns_says_how_to_define_them(
+    orders_only_report: str,
+) -> None:
+    text = html.unescape(orders_only_report)
+    assert sections.NO_CAMPAIGNS_SENTENCE in text
+    assert sections.NO_CAMPAIGN_MARTS_SENTENCE not in text
+    data = chart_data(orders_only_report)["campaigns"]
+    assert data["has_campaigns"] is True
+    assert data["campaigns"] == []
+    assert 'id="chart-campaign-' not in orders_only_report

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
 from conftest import Build, copy_build
 
 from segmentation import summary
@@ -104,3 +105,101 @@ def test_drift_of_the_last_month_is_printed_as_a_warning(
     lines = summary.render(copy).splitlines()
     start = lines.index("Segment drift since the previous as-of date (warnings)")
     assert lines[start + 1 :] == ["  primary_segment potential: jumped"]
+
+
+CAMPAIGNS_HEADER = re.compile(
+    r"^Campaigns: (\d+) defined \(running (\d+), ended (\d+), scheduled (\d+)\)$"
+)
+CAMPAIGN_LINE = re.compile(
+    r"  (\S+) \((running|ended)(, interim)?\): (?:(\d+\.\d)% vs holdout (\d+\.\d)%, )?"
+    r"lift ([+-]\d+\.\d) pts \[([+-]\d+\.\d), ([+-]\d+\.\d)\],"
+    r" p (< 0\.001|\d\.\d{3}|n/a): (.+)"
+)
+
+
+def test_make_run_prints_the_campaigns_and_their_lift(demo_build: Build) -> None:
+    lines = demo_build.stdout.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("Campaigns: ")]
+    counts = CAMPAIGNS_HEADER.fullmatch(lines[start])
+    assert counts, lines[start]
+    statuses = dict(
+        demo_build.query(
+            "select campaign_status, count(*) from marts.campaigns group by 1"
+        )
+    )
+    assert [int(value) for value in counts.groups()] == [
+        sum(statuses.values()),
+        statuses.get("running", 0),
+        statuses.get("ended", 0),
+        statuses.get("scheduled", 0),
+    ]
+    # One line per running or ended campaign, none for scheduled ones.
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    shown = demo_build.query(
+        "select campaign_id, campaign_status, is_interim, status_note"
+        " from marts.campaigns where campaign_status <> 'scheduled'"
+        " order by start_date, priority nulls last, campaign_id"
+    )
+    assert [line.split(" ", 3)[2] for line in block] == [row[0] for row in shown]
+    results = {
+        row[0]: row[1:]
+        for row in demo_build.query(
+            "select campaign_id, conversion_lift, conversion_lift_lower,"
+            " conversion_lift_upper, conversion_p_value, verdict"
+            " from marts.campaign_results where target_segment = '(all)'"
+            " and campaign_group = 'treatment'"
+        )
+    }
+    measured = 0
+    for line, (campaign_id, status, interim, note) in zip(block, shown, strict=True):
+        match = CAMPAIGN_LINE.fullmatch(line)
+        prefix = f"  {campaign_id} ({status}{', interim' * interim}): "
+        if campaign_id not in results:
+            assert line == prefix + note
+            continue
+        if results[campaign_id][0] is None:
+            assert line == prefix + results[campaign_id][-1]
+            continue
+        assert match, line
+        assert match.group(2) == status
+        assert bool(match.group(3)) is interim
+        lift, lower, upper, p_value, verdict = results[campaign_id]
+        assert float(match.group(6)) == pytest.approx(lift * 100, abs=0.051)
+        assert float(match.group(7)) == pytest.approx(lower * 100, abs=0.051)
+        assert float(match.group(8)) == pytest.approx(upper * 100, abs=0.051)
+        if p_value is None:
+            assert match.group(9) == "n/a"
+        elif p_value < 0.001:
+            assert match.group(9) == "< 0.001"
+        else:
+            assert float(match.group(9)) == pytest.approx(p_value, abs=0.0006)
+        assert match.group(10) == verdict
+        measured += 1
+    # The demo's win-back and null campaigns have ended and are measured.
+    assert measured >= 2
+
+
+def test_no_campaigns_is_one_line(demo_build: Build, tmp_path: Path) -> None:
+    copy = copy_build(demo_build, tmp_path / "copy") / "warehouse.duckdb"
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute("delete from marts.campaigns")
+    lines = summary.render(copy).splitlines()
+    start = lines.index("Campaigns: none defined (campaigns.csv in the DATA folder)")
+    assert not lines[start + 1].startswith("  ")
+    # A warehouse built before the campaign marts: no block at all.
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute("drop table marts.campaigns")
+    assert "Campaigns" not in summary.render(copy)
+
+
+def test_a_data_folder_without_campaigns_prints_one_line(
+    orders_only_build: Build,
+) -> None:
+    lines = orders_only_build.stdout.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("Campaigns")]
+    assert lines[start] == "Campaigns: none defined (campaigns.csv in the DATA folder)"
+    assert not lines[start + 1].startswith("  ")

@@ -1,5 +1,6 @@
 """The summary printed after a build: rows per layer, rejects, segments,
-and the main flows between segments since the previous as-of date."""
+the campaigns and their lift, and the main flows between segments since the
+previous as-of date."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.report.loaders import GONE, NEW, latest_migrations
+from segmentation.report.formatting import format_p_value, format_points
+from segmentation.report.loaders import (
+    ALL_SEGMENTS,
+    CAMPAIGN_STATUSES,
+    GONE,
+    NEW,
+    latest_migrations,
+    load_campaigns,
+)
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
 
@@ -80,6 +89,63 @@ def _warnings(
         "  (pass a var with make run VARS='{name: value}', e.g."
         " VARS='{decimal_separator: \",\"}')"
     )
+    return lines
+
+
+def _campaign_line(campaign: dict) -> str:
+    """One running or ended campaign: its lift over the holdout with the
+    95% interval, the p-value and the verdict (marts.campaign_results, the
+    whole audience), or why it has none yet (marts.campaigns)."""
+    status = campaign["campaign_status"]
+    if campaign["is_interim"]:
+        status += ", interim"
+    overall = next(
+        (row for row in campaign["results"] if row["target_segment"] == ALL_SEGMENTS),
+        None,
+    )
+    if overall is None:
+        return f"  {campaign['campaign_id']} ({status}): {campaign['status_note']}"
+    if overall["conversion_lift"] is None:
+        return f"  {campaign['campaign_id']} ({status}): {overall['verdict']}"
+    treatment = (overall["treatment"] or {}).get("conversion_rate")
+    holdout = (overall["holdout"] or {}).get("conversion_rate")
+    rates = (
+        ""
+        if treatment is None or holdout is None
+        else f"{treatment:.1%} vs holdout {holdout:.1%}, "
+    )
+    lower = format_points(overall["conversion_lift_lower"]).removesuffix(" pts")
+    upper = format_points(overall["conversion_lift_upper"]).removesuffix(" pts")
+    return (
+        f"  {campaign['campaign_id']} ({status}): {rates}"
+        f"lift {format_points(overall['conversion_lift'])} [{lower}, {upper}],"
+        f" p {format_p_value(overall['conversion_p_value'])}: {overall['verdict']}"
+    )
+
+
+def _campaigns(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """The Campaigns block: how many campaigns are defined per status and,
+    for each running or ended one, its lift (read with the report's loader,
+    so both show the same numbers). One line when none is defined; nothing
+    on a warehouse built before the campaign marts."""
+    if ("marts", "campaigns") not in known:
+        return []
+    data = load_campaigns(connection)
+    campaigns = data["campaigns"]
+    if not campaigns:
+        return ["", "Campaigns: none defined (campaigns.csv in the DATA folder)"]
+    counts = ", ".join(
+        f"{status} {data['status_counts'].get(status, 0)}"
+        for status in CAMPAIGN_STATUSES
+    )
+    lines = ["", f"Campaigns: {len(campaigns)} defined ({counts})"]
+    lines += [
+        _campaign_line(campaign)
+        for campaign in campaigns
+        if campaign["campaign_status"] != "scheduled"
+    ]
     return lines
 
 
@@ -187,6 +253,7 @@ def _lines(
         lines += ["", title]
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
+    lines += _campaigns(connection, known)
     lines += _flows(connection)
     lines += _history_warnings(connection, known)
     return lines

@@ -18,8 +18,8 @@ The package has three layers, one module each:
 * ``sections``: section renderers (``*_section``) turn one such dict into
   HTML, purely, and ``render_report`` puts the page together;
 * ``charts``: SVG charts (``bar_chart_svg``, ``heatmap_svg``,
-  ``scatter_svg``, ``line_chart_svg``) drawn from plain values, purely, on
-  one shared frame, axis and legend helper set;
+  ``scatter_svg``, ``line_chart_svg``, ``interval_chart_svg``) drawn from
+  plain values, purely, on one shared frame, axis and legend helper set;
 
 plus ``formatting`` (numbers and labels for people, JSON blocks).
 
@@ -33,7 +33,9 @@ Choices written down once:
   and exit code 1, never a traceback;
 * a history of one as-of date, or a warehouse built before the history
   marts, gives a sentence in the history and migration sections, never an
-  error; so does calibration and holdout mode being off in the CLV section.
+  error; so does calibration and holdout mode being off in the CLV section,
+  and a warehouse without campaigns (or built before the campaign marts)
+  in the campaigns and conversion-by-segment sections.
 """
 
 from __future__ import annotations
@@ -49,10 +51,13 @@ import duckdb
 from segmentation.project import resolve
 from segmentation.report.charts import (
     Bar,
+    Estimate,
+    EstimateSeries,
     Series,
     bar_chart_svg,
     format_tick,
     heatmap_svg,
+    interval_chart_svg,
     line_chart_svg,
     nice_ticks,
     scatter_svg,
@@ -95,6 +100,8 @@ __all__ = [
     "PROJECTION_FEATURES",
     "TABLES",
     "Bar",
+    "Estimate",
+    "EstimateSeries",
     "ReportError",
     "Series",
     "bar_chart_svg",
@@ -106,6 +113,7 @@ __all__ = [
     "format_share",
     "format_tick",
     "heatmap_svg",
+    "interval_chart_svg",
     "json_script",
     "line_chart_svg",
     "main",

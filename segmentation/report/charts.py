@@ -1,9 +1,10 @@
 """Inline SVG charts drawn from plain values, purely.
 
-The four charts (``bar_chart_svg``, ``heatmap_svg``, ``scatter_svg``,
-``line_chart_svg``) share one frame (``_svg``: the svg element, title,
-description and background), one set of axis helpers (``_x_ticks``,
-``_y_gridlines``, ``_axis_titles``) and one legend (``_legend``).
+The five charts (``bar_chart_svg``, ``heatmap_svg``, ``scatter_svg``,
+``line_chart_svg``, ``interval_chart_svg``) share one frame (``_svg``: the
+svg element, title, description and background), one set of axis helpers
+(``_x_ticks``, ``_y_gridlines``, ``_axis_titles``) and one legend
+(``_legend``).
 """
 
 from __future__ import annotations
@@ -610,4 +611,140 @@ def line_chart_svg(
         )
     )
     parts.append(_axis_titles(area, x_label, height - 14, y_label))
+    return _svg(chart_id, width, height, title, desc, parts)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate and, when known, its interval (lower, upper)."""
+
+    value: float | None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class EstimateSeries:
+    """One kind of dot of an interval chart: legend name, colour and one
+    estimate per row (None = nothing drawn)."""
+
+    name: str
+    estimates: Sequence[Estimate | None]
+    colour: str
+
+
+def interval_chart_svg(
+    chart_id: str,
+    row_labels: Sequence[str],
+    series: Sequence[EstimateSeries],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    value_format: Callable[[float], str],
+    tick_format: Callable[[float, float], str] = format_tick,
+    reference: float | None = None,
+    reference_label: str = "",
+    width: float = 760,
+) -> str:
+    """A dot plot with error bars: one row per category, one dot per series
+    in it, and a horizontal bar from lower to upper (with end caps) where
+    the estimate has an interval.
+
+    ``reference`` draws a dashed vertical line (for example zero for a
+    lift: an interval crossing it shows no clear difference). Every dot has
+    a tooltip with its value and interval.
+    """
+    label_width = max((text_width(label) for label in row_labels), default=40)
+    left = 34 + label_width + 10
+    right = _legend_width([item.name for item in series]) + 24
+    lane = 16
+    row_height = max(1, len(series)) * lane + 14
+    top = 44
+    area = PlotArea(
+        left,
+        top,
+        max(160.0, width - left - right),
+        max(1, len(row_labels)) * row_height,
+    )
+    height = top + area.height + 56
+    values = [
+        number
+        for item in series
+        for estimate in item.estimates
+        if estimate is not None
+        for number in (estimate.value, estimate.lower, estimate.upper)
+        if number is not None and math.isfinite(number)
+    ]
+    if reference is not None:
+        values.append(reference)
+    ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0), 6)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    span = ticks[-1] - ticks[0] or 1.0
+
+    def x_of(value: float) -> float:
+        return left + area.width * (value - ticks[0]) / span
+
+    desc = f"{title}: {len(row_labels)} rows, {len(series)} series."
+    parts = [
+        _x_ticks(
+            [(x_of(tick), tick_format(tick, step)) for tick in ticks],
+            top,
+            area.bottom,
+            area.bottom + 16,
+        ),
+        f'<rect x="{left}" y="{top}" width="{area.width:.1f}" '
+        f'height="{area.height:.1f}" fill="none" stroke="{AXIS}"/>',
+    ]
+    if reference is not None:
+        x = x_of(reference)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{area.bottom:.1f}" '
+            f'stroke="{INK}" stroke-dasharray="4 3"/>'
+        )
+        if reference_label:
+            parts.append(
+                _text(x, top - 6, reference_label, size=11, anchor="middle", fill=MUTED)
+            )
+    for row_index, row_label in enumerate(row_labels):
+        row_top = top + row_index * row_height
+        if row_index:
+            parts.append(
+                f'<line x1="{left}" y1="{row_top:.1f}" x2="{area.right:.1f}" '
+                f'y2="{row_top:.1f}" stroke="{GRID}"/>'
+            )
+        parts.append(_category_label(left - 8, row_top + row_height / 2 + 4, row_label))
+        for series_index, item in enumerate(series):
+            estimate = (
+                item.estimates[row_index] if row_index < len(item.estimates) else None
+            )
+            if estimate is None or estimate.value is None:
+                continue
+            y = row_top + 7 + series_index * lane + lane / 2
+            tooltip = f"{item.name}, {row_label}: {value_format(estimate.value)}"
+            bar = ""
+            if estimate.lower is not None and estimate.upper is not None:
+                tooltip += (
+                    f" (95% interval {value_format(estimate.lower)} to "
+                    f"{value_format(estimate.upper)})"
+                )
+                low, high = x_of(estimate.lower), x_of(estimate.upper)
+                bar = (
+                    f'<line x1="{low:.1f}" y1="{y:.1f}" x2="{high:.1f}" '
+                    f'y2="{y:.1f}" stroke="{item.colour}" stroke-width="2"/>'
+                    + "".join(
+                        f'<line x1="{end:.1f}" y1="{y - 4:.1f}" x2="{end:.1f}" '
+                        f'y2="{y + 4:.1f}" stroke="{item.colour}" stroke-width="2"/>'
+                        for end in (low, high)
+                    )
+                )
+            parts.append(
+                f"<g><title>{escape(tooltip)}</title>{bar}"
+                f'<circle cx="{x_of(estimate.value):.1f}" cy="{y:.1f}" r="4.5" '
+                f'fill="{item.colour}"/></g>'
+            )
+    parts.append(
+        _side_legend([(item.name, item.colour, "dot") for item in series], area)
+    )
+    parts.append(_axis_titles(area, x_label, area.bottom + 40, y_label))
     return _svg(chart_id, width, height, title, desc, parts)

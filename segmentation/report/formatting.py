@@ -36,6 +36,21 @@ def format_number(value: float | None, decimals: int = 1) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def format_points(value: float | None, decimals: int = 1) -> str:
+    """A difference of two rates in percentage points, signed:
+    0.0412 -> '+4.1 pts'."""
+    if value is None:
+        return "n/a"
+    return f"{value * 100:+.{decimals}f} pts"
+
+
+def format_p_value(value: float | None) -> str:
+    """A p-value for people: '< 0.001' below 0.001, else three decimals."""
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def display_label(label: str | None) -> str:
     """A label for people: snake_case becomes words, null becomes 'missing'."""
     if label is None:

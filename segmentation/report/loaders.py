@@ -9,7 +9,12 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from segmentation.report.formatting import as_money, as_ratio, display_label
+from segmentation.report.formatting import (
+    as_float,
+    as_money,
+    as_ratio,
+    display_label,
+)
 
 SCATTER_SAMPLE_SIZE = 2_000
 TIER_ORDER = ("high", "medium", "low", "none")
@@ -36,10 +41,69 @@ TABLES = {
     "history": "primary_segment_sizes_over_time",
     "migrations": "segment_migrations",
     "stability": "segment_stability",
+    "campaigns": "campaigns",
+    "campaign_results": "campaign_results",
+    "campaign_overlaps": "campaign_overlaps",
+    "segment_conversion": "segment_conversion_monthly",
 }
-# The history marts are newer than some warehouses: a warehouse built before
-# them lacks them, and the report and summary say so instead of failing.
-OPTIONAL_ROLES = ("history", "migrations", "stability")
+# The dbt model of a table the report reads, where the two names differ (a
+# model alias): marts.campaigns is the model campaign_overview, because the
+# demo seed of the raw campaigns table is named campaigns.
+MODEL_OF_TABLE = {"campaigns": "campaign_overview"}
+# The history and campaign marts are newer than some warehouses: a warehouse
+# built before them lacks them, and the report and summary say so instead of
+# failing.
+OPTIONAL_ROLES = (
+    "history",
+    "migrations",
+    "stability",
+    "campaigns",
+    "campaign_results",
+    "campaign_overlaps",
+    "segment_conversion",
+)
+# The campaign statuses of marts.campaigns, in the order shown.
+CAMPAIGN_STATUSES = ("running", "ended", "scheduled")
+# The target_segment of marts.campaign_results that holds a campaign's whole
+# audience (every target segment together).
+ALL_SEGMENTS = "(all)"
+# The measures of one group (treatment or holdout) in marts.campaign_results.
+GROUP_MEASURES = (
+    "users",
+    "converters",
+    "conversion_rate",
+    "orders",
+    "revenue",
+    "revenue_per_user",
+)
+# The comparison of the treatment with its holdout, on the treatment row of
+# marts.campaign_results only.
+COMPARISON_MEASURES = (
+    "conversion_lift",
+    "conversion_lift_lower",
+    "conversion_lift_upper",
+    "conversion_lift_relative",
+    "conversion_lift_relative_lower",
+    "conversion_lift_relative_upper",
+    "conversion_p_value",
+    "revenue_per_user_lift",
+    "revenue_per_user_lift_lower",
+    "revenue_per_user_lift_upper",
+    "revenue_per_user_p_value",
+    "sample_ratio_p_value",
+    "is_sample_ratio_mismatch",
+    "minimum_detectable_lift",
+    "is_interim",
+    "verdict",
+)
+# Money-valued measures among the above (rounded to cents).
+MONEY_MEASURES = {
+    "revenue",
+    "revenue_per_user",
+    "revenue_per_user_lift",
+    "revenue_per_user_lift_lower",
+    "revenue_per_user_lift_upper",
+}
 # The dimensions the migration matrices show, in the order shown.
 MIGRATION_DIMENSIONS = ("primary_segment", "rfm_segment")
 # Markers of segment_migrations: users who joined between the two dates come
@@ -615,5 +679,231 @@ def load_clv_holdout(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | 
                 "predicted_revenue": as_money(row[9]),
             }
             for row in rows
+        ],
+    }
+
+
+def _json_value(name: str, value: Any) -> Any:
+    """A mart value as JSON: dates and text as text, counts as int, money
+    to cents, other numbers as ratios, flags as bool, lists as lists."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(name, item) for item in value]
+    if isinstance(value, int):
+        return int(value)
+    if hasattr(value, "isoformat"):
+        return str(value)
+    number = as_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    return as_money(number) if name in MONEY_MEASURES else as_ratio(number, 8)
+
+
+def _records(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    cursor = connection.execute(sql, list(parameters))
+    names = [column[0] for column in cursor.description]
+    return [
+        {name: _json_value(name, value) for name, value in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
+
+
+CAMPAIGN_COLUMNS = (
+    "campaign_id",
+    "campaign_name",
+    "channel",
+    "priority",
+    "target_primary_segments",
+    "target_rfm_segments",
+    "target_lifecycle_stages",
+    "target_value_tiers",
+    "start_date",
+    "end_date",
+    "campaign_end_date",
+    "conversion_window_end",
+    "holdout_share",
+    "campaign_status",
+    "is_interim",
+    "eligibility_as_of_date",
+    "eligible_users",
+    "users_eligible_elsewhere",
+    "excluded_users",
+    "treatment_users",
+    "holdout_users",
+    "realised_holdout_share",
+    "status_note",
+)
+
+
+def _group(row: dict[str, Any]) -> dict[str, Any]:
+    """One group's measures, with the 95% Wilson score interval of its
+    conversion rate (the interval the lift's Newcombe interval combines,
+    from segmentation.methods.campaigns: computed there once)."""
+    # Imported here: scipy is only loaded when a warehouse has campaigns.
+    from segmentation.methods.campaigns import wilson_interval
+
+    interval = None
+    if row["users"] is not None and row["converters"] is not None:
+        interval = wilson_interval(int(row["converters"]), int(row["users"]))
+    lower, upper = interval if interval else (None, None)
+    return {name: row[name] for name in GROUP_MEASURES} | {
+        "conversion_rate_lower": as_ratio(lower, 8),
+        "conversion_rate_upper": as_ratio(upper, 8),
+    }
+
+
+def _campaign_results(
+    connection: duckdb.DuckDBPyConnection,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per campaign id, its rows of marts.campaign_results paired by target
+    segment: the whole audience ('(all)') first, then the segments largest
+    first; each with the treatment and holdout measures and the comparison
+    (read from the treatment row)."""
+    if not has_mart(connection, "campaign_results"):
+        return {}
+    rows = _records(
+        connection,
+        "select campaign_id, target_segment, campaign_group, "
+        + ", ".join(GROUP_MEASURES + COMPARISON_MEASURES)
+        + f" from {_mart('campaign_results')}"
+        " where campaign_group in ('treatment', 'holdout')"
+        " order by campaign_id, target_segment, campaign_group",
+    )
+    paired: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["campaign_id"], row["target_segment"])
+        entry = paired.setdefault(
+            key,
+            {
+                "target_segment": row["target_segment"],
+                "treatment": None,
+                "holdout": None,
+            },
+        )
+        entry[row["campaign_group"]] = _group(row)
+        if row["campaign_group"] == "treatment":
+            entry.update({name: row[name] for name in COMPARISON_MEASURES})
+    found: dict[str, list[dict[str, Any]]] = {}
+    for (campaign_id, _), entry in paired.items():
+        for name in COMPARISON_MEASURES:
+            entry.setdefault(name, None)
+        found.setdefault(campaign_id, []).append(entry)
+
+    def order(entry: dict[str, Any]) -> tuple[bool, int, str]:
+        users = sum(
+            (entry[group] or {}).get("users") or 0 for group in ("treatment", "holdout")
+        )
+        return (
+            entry["target_segment"] != ALL_SEGMENTS,
+            -users,
+            entry["target_segment"],
+        )
+
+    return {key: sorted(entries, key=order) for key, entries in found.items()}
+
+
+def load_campaigns(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Every defined campaign (marts.campaigns) with its status, window,
+    sizes before and after priority and, once measured, its results per
+    target segment (marts.campaign_results); and the overlapping pairs of
+    same-channel campaigns (marts.campaign_overlaps).
+
+    Campaigns run by start date, then priority (none last) and id.
+    ``has_campaigns`` is false on a warehouse built before the campaign
+    marts existed; ``status_counts`` counts campaigns per status.
+    """
+    if not has_mart(connection, "campaigns"):
+        return {
+            "has_campaigns": False,
+            "status_counts": {status: 0 for status in CAMPAIGN_STATUSES},
+            "campaigns": [],
+            "overlaps": [],
+        }
+    campaigns = _records(
+        connection,
+        f"select {', '.join(CAMPAIGN_COLUMNS)} from {_mart('campaigns')}"
+        " order by start_date, priority nulls last, campaign_id",
+    )
+    results = _campaign_results(connection)
+    for campaign in campaigns:
+        campaign["results"] = results.get(campaign["campaign_id"], [])
+    overlaps = (
+        _records(
+            connection,
+            "select campaign_id, other_campaign_id, channel,"
+            " users_eligible_for_both, users_assigned_to_both"
+            f" from {_mart('campaign_overlaps')}"
+            " order by channel, campaign_id, other_campaign_id",
+        )
+        if has_mart(connection, "campaign_overlaps")
+        else []
+    )
+    counts = {status: 0 for status in CAMPAIGN_STATUSES}
+    for campaign in campaigns:
+        status = campaign["campaign_status"]
+        counts[status] = counts.get(status, 0) + 1
+    return {
+        "has_campaigns": True,
+        "status_counts": counts,
+        "campaigns": campaigns,
+        "overlaps": overlaps,
+    }
+
+
+def load_segment_conversion(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Conversion rate and revenue per user per primary segment and month
+    (marts.segment_conversion_monthly), months oldest first, segments
+    largest first in the latest month; a segment absent in a month has no
+    value there (None). ``has_segment_conversion`` is false on a warehouse
+    built before the mart existed."""
+    if not has_mart(connection, "segment_conversion"):
+        return {
+            "has_segment_conversion": False,
+            "months": [],
+            "is_partial_month": [],
+            "segments": [],
+        }
+    rows = _records(
+        connection,
+        "select month_start, primary_segment, users, converters, conversion_rate,"
+        " orders, revenue, revenue_per_user, is_partial_month, campaign_users"
+        f" from {_mart('segment_conversion')} order by month_start, primary_segment",
+    )
+    months = sorted({row["month_start"] for row in rows})
+    partial = {row["month_start"]: bool(row["is_partial_month"]) for row in rows}
+    cells = {(row["month_start"], row["primary_segment"]): row for row in rows}
+    latest = months[-1] if months else None
+    names = sorted(
+        {row["primary_segment"] for row in rows},
+        key=lambda name: (-((cells.get((latest, name)) or {}).get("users") or 0), name),
+    )
+    measures = (
+        "users",
+        "converters",
+        "conversion_rate",
+        "orders",
+        "revenue",
+        "revenue_per_user",
+        "campaign_users",
+    )
+    return {
+        "has_segment_conversion": True,
+        "months": months,
+        "is_partial_month": [partial[month] for month in months],
+        "segments": [
+            {
+                "segment": name,
+                **{
+                    measure: [
+                        (cells.get((month, name)) or {}).get(measure)
+                        for month in months
+                    ]
+                    for measure in measures
+                },
+            }
+            for name in names
         ],
     }

@@ -13,11 +13,14 @@ from segmentation.report.charts import (
     MUTED,
     PALETTE,
     Bar,
+    Estimate,
+    EstimateSeries,
     Series,
     bar_chart_svg,
     format_tick,
     heat_colour,
     heatmap_svg,
+    interval_chart_svg,
     line_chart_svg,
     percent_tick,
     readable_ink,
@@ -29,12 +32,17 @@ from segmentation.report.formatting import (
     format_count,
     format_money,
     format_number,
+    format_p_value,
+    format_points,
     format_share,
     json_script,
 )
 from segmentation.report.loaders import (
+    ALL_SEGMENTS,
+    CAMPAIGN_STATUSES,
     load_activity,
     load_arpu_trend,
+    load_campaigns,
     load_cluster_profiles,
     load_clv,
     load_header,
@@ -42,6 +50,7 @@ from segmentation.report.loaders import (
     load_migrations,
     load_playbook,
     load_rfm_grid,
+    load_segment_conversion,
     load_segment_history,
     load_segment_sizes,
     load_value_activity,
@@ -77,6 +86,22 @@ HOLDOUT_OFF_SENTENCE = (
     "on the purchases up to that day and compare their predictions with what "
     "customers bought after it."
 )
+NO_CAMPAIGNS_SENTENCE = (
+    "No campaigns defined: put a campaigns.csv (one row per campaign: "
+    "campaign_id, start_date, channel, the segments it targets, holdout_share; "
+    "see the README, Your own data) in the DATA folder, or edit the seed "
+    "seeds/demo/campaigns.csv for the demo, and run make run again."
+)
+NO_CAMPAIGN_MARTS_SENTENCE = (
+    "No campaign marts: this warehouse was built before campaigns existed; "
+    "make run builds them."
+)
+NO_SEGMENT_CONVERSION_SENTENCE = (
+    "No conversion by segment: this warehouse was built before the mart "
+    "segment_conversion_monthly existed; make run builds it."
+)
+# Months the table under the conversion-by-segment chart shows, latest last.
+CONVERSION_TABLE_MONTHS = 3
 # Dates the table under the segments-over-time chart shows, latest last.
 HISTORY_TABLE_DATES = 4
 DIMENSION_TITLES = {"primary_segment": "Primary segment", "rfm_segment": "RFM segment"}
@@ -857,6 +882,473 @@ def clv_section(data: dict[str, Any]) -> str:
     )
 
 
+def segment_conversion_section(data: dict[str, Any]) -> str:
+    """Conversion rate per primary segment and month: a line chart and the
+    latest months' table (users, converters, rate, revenue per user and the
+    users a campaign starting that month treated)."""
+    lead = (
+        "The share of each primary segment's users who purchased in the month "
+        "(marts.segment_conversion_monthly), whether or not a campaign ran: "
+        "a user counts in the segment they were in at the latest segment "
+        "snapshot on or before the month's first day."
+    )
+    months = data["months"]
+    if not data["has_segment_conversion"] or not months:
+        return _section(
+            "segment-conversion",
+            "Conversion by segment per month",
+            lead,
+            _notice(NO_SEGMENT_CONVERSION_SENTENCE)
+            + json_script("segment-conversion", data),
+        )
+    labels = [
+        month[:7] + (" (partial)" if partial else "")
+        for month, partial in zip(months, data["is_partial_month"], strict=True)
+    ]
+    chart = line_chart_svg(
+        "segment-conversion",
+        [month[:7] for month in months],
+        [
+            Series(
+                display_label(item["segment"]),
+                item["conversion_rate"],
+                PALETTE[index % len(PALETTE)],
+            )
+            for index, item in enumerate(data["segments"])
+        ],
+        title="Conversion rate per primary segment and month",
+        x_label="Month",
+        y_label="Users who purchased in the month",
+        value_format=format_share,
+    )
+    shown = range(max(0, len(months) - CONVERSION_TABLE_MONTHS), len(months))
+    headers: list[tuple[str, bool]] = [("Segment", False)]
+    for index in shown:
+        headers += [
+            (f"{labels[index]}: users", True),
+            ("converted", True),
+            ("revenue per user", True),
+            ("in a campaign", True),
+        ]
+    rows = []
+    for item in data["segments"]:
+        cells = [display_label(item["segment"])]
+        for index in shown:
+            converters = item["converters"][index]
+            cells += [
+                format_count(item["users"][index]),
+                "n/a"
+                if converters is None
+                else f"{format_count(converters)} "
+                f"({format_share(item['conversion_rate'][index])})",
+                format_money(item["revenue_per_user"][index]),
+                format_count(item["campaign_users"][index]),
+            ]
+        rows.append(cells)
+    partial = [
+        label
+        for label, flag in zip(labels, data["is_partial_month"], strict=True)
+        if flag
+    ]
+    caption = (
+        "Conversion = users with at least one purchase in the month / the "
+        "segment's users; in a campaign = the segment's users in the treatment "
+        "group of a campaign that started that month."
+    )
+    if partial:
+        caption += (
+            " The month of the as-of date is partial (orders before the as-of "
+            "date only), so its rate is not comparable yet."
+        )
+    body = (
+        _figure(chart, caption)
+        + f'<div class="table-wrap">{_table(headers, rows)}</div>'
+    )
+    return _section(
+        "segment-conversion",
+        "Conversion by segment per month",
+        lead,
+        body + json_script("segment-conversion", data),
+    )
+
+
+def verdict_sentence(result: dict[str, Any]) -> str:
+    """The verdict of marts.campaign_results in words a marketer reads."""
+    verdict = result.get("verdict") or ""
+    lift = result.get("conversion_lift")
+    interval = (
+        f"{format_points(result.get('conversion_lift_lower'))} to "
+        f"{format_points(result.get('conversion_lift_upper'))}"
+    )
+    mde = result.get("minimum_detectable_lift")
+    mde_text = "n/a" if mde is None else f"{mde * 100:.1f} points"
+    if verdict == "interim":
+        return (
+            "Interim: the conversion window is still open, so these numbers "
+            f"will change (so far {format_points(lift)}, 95% interval "
+            f"{interval}); judge the campaign when it has ended."
+        )
+    if verdict == "sample ratio mismatch":
+        return (
+            "Sample ratio mismatch: the treatment and holdout sizes do not "
+            "match the planned holdout share (p = "
+            f"{format_p_value(result.get('sample_ratio_p_value'))}), so the "
+            "split is broken and the lift cannot be trusted: check the "
+            "assignment before reading anything else."
+        )
+    if verdict == "significant lift":
+        return (
+            f"Significant lift: the treatment converted {format_points(lift)} "
+            f"more than the holdout (95% interval {interval}); the campaign "
+            "worked."
+        )
+    if verdict == "significant drop":
+        return (
+            f"Significant drop: the treatment converted {format_points(lift)} "
+            f"less than the holdout (95% interval {interval}); the campaign "
+            "hurt conversion."
+        )
+    if verdict == "no detectable difference":
+        return (
+            "No detectable difference: the 95% interval "
+            f"({interval}) includes zero; a lift above {mde_text} would most "
+            "likely have shown."
+        )
+    if verdict.startswith("too small to tell") and mde is None:
+        return (
+            "Too small to tell: a group is empty or too small to measure a "
+            "lift at all; wait for a larger audience or a larger holdout share."
+        )
+    if verdict.startswith("too small to tell"):
+        return (
+            f"Too small to tell: the holdout can only show lifts above {mde_text}"
+            f" (measured {format_points(lift)}, 95% interval {interval}); "
+            "a larger audience or holdout share is needed."
+        )
+    return verdict or "Not measured yet."
+
+
+def _targets(campaign: dict[str, Any]) -> str:
+    """What a campaign targets, in words ('every opted-in user' when no
+    dimension is constrained)."""
+    names = (
+        ("target_primary_segments", "primary segment"),
+        ("target_rfm_segments", "RFM segment"),
+        ("target_lifecycle_stages", "lifecycle stage"),
+        ("target_value_tiers", "value tier"),
+    )
+    parts = [
+        f"{label} in {', '.join(display_label(value) for value in campaign[key])}"
+        for key, label in names
+        if campaign.get(key)
+    ]
+    return " and ".join(parts) if parts else "every user"
+
+
+def _campaign_status(campaign: dict[str, Any]) -> str:
+    status = campaign["campaign_status"]
+    if status != "scheduled" and campaign["is_interim"]:
+        return (
+            f"{status}, interim (conversion window open until "
+            f"{campaign['conversion_window_end']}, exclusive)"
+        )
+    return status
+
+
+def _sizes_table(campaign: dict[str, Any]) -> str:
+    planned = campaign["holdout_share"]
+    return _table(
+        (
+            ("Eligible users", True),
+            ("Also eligible elsewhere", True),
+            ("Excluded by priority", True),
+            ("Treatment", True),
+            ("Holdout", True),
+            ("Holdout share, planned", True),
+            ("Holdout share, realised", True),
+        ),
+        [
+            (
+                format_count(campaign["eligible_users"]),
+                format_count(campaign["users_eligible_elsewhere"]),
+                format_count(campaign["excluded_users"]),
+                format_count(campaign["treatment_users"]),
+                format_count(campaign["holdout_users"]),
+                format_share(planned),
+                format_share(campaign["realised_holdout_share"]),
+            )
+        ],
+    )
+
+
+def _rate_estimate(group: dict[str, Any] | None) -> Estimate | None:
+    if not group or group.get("conversion_rate") is None:
+        return None
+    return Estimate(
+        group["conversion_rate"],
+        group.get("conversion_rate_lower"),
+        group.get("conversion_rate_upper"),
+    )
+
+
+def _points_tick(value: float, step: float) -> str:
+    return format_tick(value * 100, step * 100)
+
+
+def _campaign_charts(campaign: dict[str, Any]) -> str:
+    """Conversion by group and the lift with its 95% interval, per target
+    segment (the whole audience first)."""
+    results = campaign["results"]
+    labels = [
+        "all targeted"
+        if item["target_segment"] == ALL_SEGMENTS
+        else display_label(item["target_segment"])
+        for item in results
+    ]
+    chart_id = f"campaign-{campaign['campaign_id']}"
+    rates = interval_chart_svg(
+        f"{chart_id}-conversion",
+        labels,
+        [
+            EstimateSeries(
+                "treatment",
+                [_rate_estimate(i["treatment"]) for i in results],
+                PALETTE[0],
+            ),
+            EstimateSeries(
+                "holdout",
+                [_rate_estimate(i["holdout"]) for i in results],
+                PALETTE[1],
+            ),
+        ],
+        title="Conversion by group",
+        x_label="Users who purchased in the conversion window",
+        y_label="Target segment",
+        value_format=format_share,
+        tick_format=percent_tick,
+    )
+    lifts = interval_chart_svg(
+        f"{chart_id}-lift",
+        labels,
+        [
+            EstimateSeries(
+                "lift, 95% interval",
+                [
+                    None
+                    if item["conversion_lift"] is None
+                    else Estimate(
+                        item["conversion_lift"],
+                        item["conversion_lift_lower"],
+                        item["conversion_lift_upper"],
+                    )
+                    for item in results
+                ],
+                PALETTE[2],
+            )
+        ],
+        title="Conversion lift, treatment minus holdout",
+        x_label="Percentage points",
+        y_label="Target segment",
+        value_format=format_points,
+        tick_format=_points_tick,
+        reference=0.0,
+        reference_label="no effect",
+    )
+    return _figure(
+        rates,
+        "The share of each group's users with at least one purchase in the "
+        "conversion window, with its 95% interval (Wilson score).",
+    ) + _figure(
+        lifts,
+        "The bar is the 95% interval of the difference: when it crosses the "
+        "no-effect line, the data cannot tell the campaign from no campaign.",
+    )
+
+
+def _results_table(campaign: dict[str, Any]) -> str:
+    rows = []
+    for item in campaign["results"]:
+        treatment = item["treatment"] or {}
+        holdout = item["holdout"] or {}
+        rows.append(
+            (
+                "all targeted"
+                if item["target_segment"] == ALL_SEGMENTS
+                else display_label(item["target_segment"]),
+                f"{format_count(treatment.get('users'))} / "
+                f"{format_count(holdout.get('users'))}",
+                f"{format_share(treatment.get('conversion_rate'))} / "
+                f"{format_share(holdout.get('conversion_rate'))}",
+                f"{format_points(item['conversion_lift'])} "
+                f"[{format_points(item['conversion_lift_lower'])}, "
+                f"{format_points(item['conversion_lift_upper'])}]",
+                f"{format_share(item['conversion_lift_relative'])} "
+                f"[{format_share(item['conversion_lift_relative_lower'])}, "
+                f"{format_share(item['conversion_lift_relative_upper'])}]",
+                format_p_value(item["conversion_p_value"]),
+                f"{format_money(treatment.get('revenue_per_user'))} / "
+                f"{format_money(holdout.get('revenue_per_user'))}",
+                f"{format_money(item['revenue_per_user_lift'])} "
+                f"[{format_money(item['revenue_per_user_lift_lower'])}, "
+                f"{format_money(item['revenue_per_user_lift_upper'])}]",
+                format_p_value(item["revenue_per_user_p_value"]),
+                "n/a"
+                if item["minimum_detectable_lift"] is None
+                else f"{item['minimum_detectable_lift'] * 100:.1f} pts",
+                item["verdict"] or "n/a",
+            )
+        )
+    table = _table(
+        (
+            ("Target segment", False),
+            ("Users, treatment / holdout", True),
+            ("Conversion, treatment / holdout", True),
+            ("Lift [95% interval]", True),
+            ("Relative lift [95%]", True),
+            ("p-value", True),
+            ("Revenue per user, treatment / holdout", True),
+            ("Revenue per user lift [95%]", True),
+            ("p-value (revenue)", True),
+            ("Smallest detectable lift", True),
+            ("Verdict", False),
+        ),
+        rows,
+    )
+    return f'<div class="table-wrap">{table}</div>'
+
+
+def _sample_ratio_sentence(campaign: dict[str, Any], overall: dict[str, Any]) -> str:
+    treatment = (overall["treatment"] or {}).get("users")
+    holdout = (overall["holdout"] or {}).get("users")
+    p_value = format_p_value(overall["sample_ratio_p_value"])
+    sizes = (
+        f"{format_count(treatment)} treatment and {format_count(holdout)} holdout "
+        f"users against a planned holdout share of "
+        f"{format_share(campaign['holdout_share'])}"
+    )
+    if overall["is_sample_ratio_mismatch"]:
+        return (
+            f"Sample ratio check FAILED: {sizes} (p = {p_value}). A split this "
+            "far off the plan points to a broken assignment, not to chance."
+        )
+    return f"Sample ratio check passed: {sizes} (p = {p_value})."
+
+
+def _campaign_block(campaign: dict[str, Any]) -> str:
+    priority = campaign["priority"]
+    facts = (
+        f"Status: {_campaign_status(campaign)}. Channel {campaign['channel']}, "
+        f"priority {'none (last)' if priority is None else priority}"
+        f"; {campaign['start_date']} to {campaign['campaign_end_date']}; targets "
+        f"{_targets(campaign)}, opted-in users only."
+    )
+    if campaign["eligibility_as_of_date"]:
+        facts += (
+            f" Eligibility read from the segment snapshot of "
+            f"{campaign['eligibility_as_of_date']}."
+        )
+    parts = [
+        f"<h3>{escape(campaign['campaign_name'] or campaign['campaign_id'])} "
+        f"<small>({escape(campaign['campaign_id'])})</small></h3>",
+        f'<p class="note">{escape(facts)}</p>',
+    ]
+    if campaign["eligible_users"] is not None:
+        parts.append(f'<div class="table-wrap">{_sizes_table(campaign)}</div>')
+    overall = next(
+        (
+            item
+            for item in campaign["results"]
+            if item["target_segment"] == ALL_SEGMENTS
+        ),
+        None,
+    )
+    if overall is None:
+        parts.append(_notice(campaign["status_note"] or "Not measured yet."))
+        return "".join(parts)
+    parts.append(_notice(verdict_sentence(overall)))
+    parts.append(_campaign_charts(campaign))
+    parts.append(_results_table(campaign))
+    if overall["sample_ratio_p_value"] is not None:
+        parts.append(
+            f'<p class="note">{escape(_sample_ratio_sentence(campaign, overall))}</p>'
+        )
+    return "".join(parts)
+
+
+def _overlap_table(overlaps: Sequence[dict[str, Any]]) -> str:
+    if not overlaps:
+        return (
+            '<p class="note">No two campaigns on the same channel overlap in time.</p>'
+        )
+    table = _table(
+        (
+            ("Campaign (first in priority)", False),
+            ("Overlaps with", False),
+            ("Channel", False),
+            ("Eligible for both, before priority", True),
+            ("Assigned to both, after priority", True),
+        ),
+        [
+            (
+                item["campaign_id"],
+                item["other_campaign_id"],
+                item["channel"],
+                format_count(item["users_eligible_for_both"]),
+                format_count(item["users_assigned_to_both"]),
+            )
+            for item in overlaps
+        ],
+    )
+    return (
+        "<h3>Overlapping campaigns</h3>"
+        '<p class="note">Campaigns on the same channel whose dates overlap: a '
+        "user eligible for both gets the campaign that starts first (then the "
+        "higher priority); the other excludes them, so nobody is in two "
+        "tests at once.</p>"
+        f'<div class="table-wrap">{table}</div>'
+    )
+
+
+def campaigns_section(data: dict[str, Any]) -> str:
+    """Per campaign: status, eligibility snapshot, group sizes, conversion
+    by group and the lift with 95% intervals per target segment, revenue
+    per user, the smallest detectable lift, the verdict in words and the
+    sample ratio check; then the overlapping campaigns."""
+    lead = (
+        "Did the campaigns work? Each campaign's eligible users were split at "
+        "launch into a treatment group, who got the campaign, and a holdout, "
+        "who did not (marts.campaigns, marts.campaign_results); the lift is the "
+        "treatment's conversion minus the holdout's. The dbt docs (campaign "
+        "lift reading) explain how to read it."
+    )
+    if not data["has_campaigns"] or not data["campaigns"]:
+        sentence = (
+            NO_CAMPAIGNS_SENTENCE
+            if data["has_campaigns"]
+            else NO_CAMPAIGN_MARTS_SENTENCE
+        )
+        return _section(
+            "campaigns",
+            "Campaigns",
+            lead,
+            _notice(sentence) + json_script("campaigns", data),
+        )
+    counts = data["status_counts"]
+    summary = (
+        f"{len(data['campaigns'])} campaigns: "
+        + ", ".join(f"{counts.get(status, 0)} {status}" for status in CAMPAIGN_STATUSES)
+        + "."
+    )
+    body = (
+        f'<p class="note">{escape(summary)}</p>'
+        + "".join(_campaign_block(campaign) for campaign in data["campaigns"])
+        + _overlap_table(data["overlaps"])
+    )
+    return _section(
+        "campaigns", "Campaigns", lead, body + json_script("campaigns", data)
+    )
+
+
 # ---------------------------------------------------------------------------
 # Page
 
@@ -924,6 +1416,8 @@ NAVIGATION = (
     ("trends", "Trends"),
     ("activity", "Behaviour"),
     ("playbook", "Playbook"),
+    ("segment-conversion", "Conversion"),
+    ("campaigns", "Campaigns"),
 )
 
 
@@ -943,6 +1437,8 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         ),
         activity_section(load_activity(connection)),
         playbook_section(load_playbook(connection)),
+        segment_conversion_section(load_segment_conversion(connection)),
+        campaigns_section(load_campaigns(connection)),
     ]
     navigation = "".join(
         f'<a href="#{escape(anchor)}">{escape(label)}</a>'
