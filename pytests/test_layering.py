@@ -25,11 +25,13 @@ SEED_KINDS = {"lookups": "lookups", "demo": "raw"}
 
 # What each kind of reader may read (depends_on), by the kind of what it
 # reads: a source, a model layer, or a kind of seed. Only staging reads
-# sources; marts read intermediate models and lookups, and a mart marked
-# config.meta.rollup_of_final_tables (a documented roll-up of the final
-# tables) may also read marts that are not roll-ups themselves.
+# sources; staging may check raw values against lookups (the campaign
+# definitions' target values); marts read intermediate models and lookups,
+# and a mart marked config.meta.rollup_of_final_tables (a documented
+# roll-up of the final tables) may also read marts that are not roll-ups
+# themselves.
 MAY_READ: dict[str, frozenset[str]] = {
-    "staging": frozenset({"source", "staging"}),
+    "staging": frozenset({"source", "staging", "lookups"}),
     "intermediate": frozenset({"staging", "intermediate", "lookups"}),
     "marts": frozenset({"intermediate", "lookups"}),
     "roll-up": frozenset({"intermediate", "lookups", "marts"}),
