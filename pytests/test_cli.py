@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+from conftest import run_python
 
 from segmentation import cli
 
@@ -165,3 +167,59 @@ def test_main_reports_usage_errors_without_a_traceback(
     code = cli.main(["run", "--data", str(tmp_path)])
     assert code == 2
     assert capsys.readouterr().err.startswith("error: DATA folder")
+
+
+# dbt in the application's process (segmentation.dbt_runner), probed in a
+# fresh Python process as make run uses it: one parse, then commands on it.
+DBT_IN_PROCESS_PROBE = """
+import json, os
+import duckdb
+from segmentation.dbt_runner import Dbt
+
+database = os.environ["SEGMENTS_DB_PATH"]
+record = {"runs": []}
+os.chdir("/")
+with Dbt({**os.environ, "PROBE": "set"}, {"as_of_date": "2026-01-01"}) as dbt:
+    record["cwd_inside"] = os.getcwd()
+    record["parse"] = dbt.parse()
+    for _ in range(2):
+        code, output = dbt.invoke(["seed", "--select", "path:seeds/lookups"], True)
+        # Opened here with other settings than dbt's: DuckDB refuses that
+        # while dbt-duckdb still holds the file.
+        with duckdb.connect(database, read_only=True) as connection:
+            tables = connection.execute(
+                "select count(*) from information_schema.tables"
+                " where table_schema = 'lookups'"
+            ).fetchone()[0]
+        hooks = output.count("OK hook: segmentation_warehouse.on-run-start")
+        record["runs"].append([code, hooks, "Unable to do partial" in output, tables])
+    record["model_error"] = dbt.invoke(["run", "--select", "stg_app__orders"], True)[0]
+    record["last_command"] = dbt.last_command
+    record["usage_error"] = dbt.invoke(["seed", "--no-such-option"], True)
+record["cwd_after"] = os.getcwd()
+record["env_after"] = os.environ.get("PROBE")
+print(json.dumps(record))
+"""
+
+
+def test_dbt_runs_in_process_on_one_parse_and_releases_the_warehouse(
+    tmp_path: Path,
+) -> None:
+    probe = run_python(tmp_path, "-c", DBT_IN_PROCESS_PROBE)
+    assert probe.returncode == 0, probe.output[-3000:]
+    assert probe.stdout.startswith("$ dbt parse --no-write-json --vars")
+    record = json.loads(probe.stdout.strip().splitlines()[-1])
+    # The build's project folder and environment while dbt runs, the
+    # caller's after.
+    assert record["cwd_inside"] == str(PROJECT_DIR)
+    assert record["cwd_after"] == "/"
+    assert record["env_after"] is None
+    assert record["parse"] == 0
+    # Each command on the parsed manifest (no parse of its own) runs the
+    # loader hook, and leaves the warehouse free for the application.
+    assert record["runs"] == [[0, 1, False, 4], [0, 1, False, 4]]
+    # dbt's exit codes: 1 when a model fails (here: no raw data), 2 when dbt
+    # itself refuses the command, with its message.
+    assert record["model_error"] == 1
+    assert record["last_command"] == ["run", "--select", "stg_app__orders"]
+    assert record["usage_error"] == [2, "dbt: No such option '--no-such-option'.\n"]
