@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from conftest import run_python
+from conftest import Build
 
 from segmentation import cli
 
@@ -169,57 +169,21 @@ def test_main_reports_usage_errors_without_a_traceback(
     assert capsys.readouterr().err.startswith("error: DATA folder")
 
 
-# dbt in the application's process (segmentation.dbt_runner), probed in a
-# fresh Python process as make run uses it: one parse, then commands on it.
-DBT_IN_PROCESS_PROBE = """
-import json, os
-import duckdb
-from segmentation.dbt_runner import Dbt
-
-database = os.environ["SEGMENTS_DB_PATH"]
-record = {"runs": []}
-os.chdir("/")
-with Dbt({**os.environ, "PROBE": "set"}, {"as_of_date": "2026-01-01"}) as dbt:
-    record["cwd_inside"] = os.getcwd()
-    record["parse"] = dbt.parse()
-    for _ in range(2):
-        code, output = dbt.invoke(["seed", "--select", "path:seeds/lookups"], True)
-        # Opened here with other settings than dbt's: DuckDB refuses that
-        # while dbt-duckdb still holds the file.
-        with duckdb.connect(database, read_only=True) as connection:
-            tables = connection.execute(
-                "select count(*) from information_schema.tables"
-                " where table_schema = 'lookups'"
-            ).fetchone()[0]
-        hooks = output.count("OK hook: segmentation_warehouse.on-run-start")
-        record["runs"].append([code, hooks, "Unable to do partial" in output, tables])
-    record["model_error"] = dbt.invoke(["run", "--select", "stg_app__orders"], True)[0]
-    record["last_command"] = dbt.last_command
-    record["usage_error"] = dbt.invoke(["seed", "--no-such-option"], True)
-record["cwd_after"] = os.getcwd()
-record["env_after"] = os.environ.get("PROBE")
-print(json.dumps(record))
-"""
-
-
-def test_dbt_runs_in_process_on_one_parse_and_releases_the_warehouse(
-    tmp_path: Path,
+def test_a_build_runs_its_dbt_commands_in_its_process_on_one_parse(
+    demo_build: Build,
 ) -> None:
-    probe = run_python(tmp_path, "-c", DBT_IN_PROCESS_PROBE)
-    assert probe.returncode == 0, probe.output[-3000:]
-    assert probe.stdout.startswith("$ dbt parse --no-write-json --vars")
-    record = json.loads(probe.stdout.strip().splitlines()[-1])
-    # The build's project folder and environment while dbt runs, the
-    # caller's after.
-    assert record["cwd_inside"] == str(PROJECT_DIR)
-    assert record["cwd_after"] == "/"
-    assert record["env_after"] is None
-    assert record["parse"] == 0
-    # Each command on the parsed manifest (no parse of its own) runs the
-    # loader hook, and leaves the warehouse free for the application.
-    assert record["runs"] == [[0, 1, False, 4], [0, 1, False, 4]]
-    # dbt's exit codes: 1 when a model fails (here: no raw data), 2 when dbt
-    # itself refuses the command, with its message.
-    assert record["model_error"] == 1
-    assert record["last_command"] == ["run", "--select", "stg_app__orders"]
-    assert record["usage_error"] == [2, "dbt: No such option '--no-such-option'.\n"]
+    """make run's dbt commands run in its own process (segmentation.dbt_runner)
+    on one parse, and dbt-duckdb lets go of the warehouse after each: the
+    history's calendar (read between the staging build and the backfill),
+    publish and the summary open it in that process with settings of their
+    own, which DuckDB refuses while dbt still holds the file."""
+    output = demo_build.stdout
+    commands = re.findall(r"^\$ dbt (\w+)", output, flags=re.MULTILINE)
+    assert commands == ["parse", "seed", "build", "build"]
+    # Only the parse parses; each command still runs the loader hook.
+    assert output.count("Unable to do partial parsing") == 1
+    assert output.index("Unable to do partial parsing") < output.index("$ dbt seed")
+    assert output.count("OK hook: segmentation_warehouse.on-run-start") == 3
+    assert "history 12/12: as of" in output
+    assert f"Published for BI (read-only): {demo_build.workdir}" in output
+    assert demo_build.scalar("select count(*) from marts.user_segments") > 0
