@@ -388,9 +388,11 @@ def run(
     # Every dbt command of the build in this process (segmentation.dbt_runner),
     # on one parse of the project when there are several.
     with Dbt(env, variables) as dbt:
-        if (len(commands) > 1 or backfill_from) and dbt.parse() != 0:
-            _report_stop(["parse"], 2, env)
-            return 2
+        if len(commands) > 1 or backfill_from:
+            code = dbt.parse()
+            if code != 0:
+                _report_stop(dbt.last_command, code, env)
+                return code
         for number, arguments in enumerate(commands):
             if backfill_from and number == len(commands) - 1:
                 code = backfill_history(
