@@ -173,6 +173,28 @@ def test_the_results_hold_every_node_of_run_results(bench_run: BenchRun) -> None
     assert all("execution_time" in node for node in bench_run.results["nodes"])
 
 
+def test_the_campaigns_cost_is_measured_on_the_full_build(bench_run: BenchRun) -> None:
+    results = bench_run.results
+    campaigns = results["campaigns"]
+    manifest = json.loads((bench_run.work / "full_manifest.json").read_text())
+    nodes = bench.node_timings(bench_run.work / "full_run_results.json")
+    wall = results["full_build"]["wall_seconds"]
+    assert campaigns == bench.campaign_share(manifest, nodes, wall)
+    # The campaigns' staging is in every build; its node time is counted.
+    assert "model.segmentation_warehouse.stg_app__campaigns" in (
+        bench.campaign_node_ids(manifest)
+    )
+    assert campaigns["models"] >= 1
+    assert 0 < campaigns["seconds"] < campaigns["node_seconds"]
+    assert bench.campaign_text(campaigns) in bench_run.output
+    text = bench_run.markdown.read_text()
+    assert "## Campaign assignment and measurement" in text
+    assert (
+        f"\n| {LABEL} | {results['data']['campaigns']} | {campaigns['models']} |"
+        in (text)
+    )
+
+
 def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
     # Written only by a run whose checks all passed.
     assert (bench_run.root / "results" / f"{LABEL}.json").exists(), bench_run.results[
@@ -448,6 +470,19 @@ def _row(
     }
 
 
+def _campaigns(seconds: float, wall: float) -> dict:
+    """The campaigns entry of a results file (campaign_share's keys)."""
+    return {
+        "models": 9,
+        "tests": 30,
+        "seconds": seconds,
+        "node_seconds": 4 * wall,
+        "wall_seconds": wall,
+        "share_of_node_time": seconds / (4 * wall),
+        "added_share": seconds / (wall - seconds),
+    }
+
+
 def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None:
     rows = {
         "M": _row("M", 100.0, 2.0, 1.2, 0.3, backfill=3.5),
@@ -461,8 +496,27 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "Time(L) / Time(M) <= 12": "not met",
         "incremental rerun <= 0.25 of a full rebuild on L": "met",
         "BG/NBD + Gamma-Gamma fit >= 5x faster than lifetimes (every size)": "met",
+        "campaign assignment and measurement <= 10% of a full build at L": (
+            "not measured"
+        ),
         "backfill of 12 monthly dates <= 4x one full build at M": "met",
     }
+    campaign_target = "campaign assignment and measurement <= 10% of a full build at L"
+    for seconds, state, added in ((100.0, "met", "8.3%"), (130.0, "not met", "11.1%")):
+        rows["L"]["campaigns"] = _campaigns(seconds, 1300.0)
+        assert dict((t, (s, d)) for t, s, d in bench.evaluate_targets(rows))[
+            campaign_target
+        ] == (
+            state,
+            f"L: {added} added ({seconds:.1f} s of campaign nodes, full build"
+            " 1300.0 s)",
+        )
+    # A build without campaign nodes measures nothing.
+    rows["L"]["campaigns"] = bench.campaign_share({"nodes": {}}, [], 1300.0)
+    assert (
+        dict((t, s) for t, s, _ in bench.evaluate_targets(rows))[campaign_target]
+        == "not measured"
+    )
     backfill_target = "backfill of 12 monthly dates <= 4x one full build at M"
     rows["M"] = _row("M", 100.0, 2.0, 1.2, 0.3, backfill=4.2)
     assert dict((t, (s, d)) for t, s, d in bench.evaluate_targets(rows))[
@@ -572,3 +626,104 @@ def test_the_history_comparison_reports_rows_and_cluster_ids_that_differ(
     )
     compared = bench.compare_final_snapshot(plain, other, dt.date(2026, 10, 1))
     assert compared["final_date_rows_differing"] == 2
+
+
+def _node(name: str, path: str, kind: str = "model", parents: tuple = ()) -> dict:
+    return {
+        "name": name,
+        "resource_type": kind,
+        "original_file_path": path,
+        "depends_on": {"nodes": [f"model.p.{parent}" for parent in parents]},
+    }
+
+
+def test_the_campaign_nodes_and_their_share_of_a_build() -> None:
+    manifest = {
+        "nodes": {
+            "model.p.stg_app__campaigns": _node(
+                "stg_app__campaigns", "models/staging/app/stg_app__campaigns.sql"
+            ),
+            "model.p.stg_app__orders": _node(
+                "stg_app__orders", "models/staging/app/stg_app__orders.sql"
+            ),
+            "model.p.int_campaign_assignments": _node(
+                "int_campaign_assignments",
+                "models/intermediate/campaigns/int_campaign_assignments.sql",
+            ),
+            "model.p.campaign_results": _node(
+                "campaign_results", "models/marts/campaigns/campaign_results.sql"
+            ),
+            "model.p.user_segments": _node(
+                "user_segments", "models/marts/segments/user_segments.sql"
+            ),
+            "test.p.not_null_campaign_results": _node(
+                "not_null_campaign_results",
+                "models/marts/campaigns/_campaigns.yml",
+                "test",
+                ("campaign_results",),
+            ),
+            "test.p.holdouts_never_exported": _node(
+                "holdouts_never_exported",
+                "tests/holdouts_never_exported.sql",
+                "test",
+                ("user_segments", "int_campaign_assignments"),
+            ),
+            "test.p.not_null_user_segments": _node(
+                "not_null_user_segments",
+                "models/marts/segments/_segments.yml",
+                "test",
+                ("user_segments",),
+            ),
+        }
+    }
+    assert bench.campaign_node_ids(manifest) == {
+        "model.p.stg_app__campaigns",
+        "model.p.int_campaign_assignments",
+        "model.p.campaign_results",
+        "test.p.not_null_campaign_results",
+        "test.p.holdouts_never_exported",
+    }
+    seconds = {
+        "model.p.stg_app__campaigns": 0.5,
+        "model.p.stg_app__orders": 20.0,
+        "model.p.int_campaign_assignments": 3.0,
+        "model.p.campaign_results": 1.5,
+        "model.p.user_segments": 14.0,
+        "test.p.not_null_campaign_results": 0.25,
+        "test.p.holdouts_never_exported": 0.75,
+        "test.p.not_null_user_segments": 0.0,
+    }
+    nodes = [
+        {"unique_id": uid, "resource_type": uid.split(".")[0], "execution_time": time}
+        for uid, time in seconds.items()
+    ]
+    share = bench.campaign_share(manifest, nodes, wall_seconds=26.0)
+    assert share == {
+        "models": 3,
+        "tests": 2,
+        "seconds": 6.0,
+        "node_seconds": 40.0,
+        "wall_seconds": 26.0,
+        "share_of_node_time": 0.15,
+        "added_share": 0.3,
+    }
+    assert bench.campaign_text(share) == (
+        "campaigns: 6.00 s of 40.0 s (15.0%) of node time, 3 models and 2 tests;"
+        " 30.0% added to the full build's 26.0 s"
+    )
+    # Before the campaign models exist: said, and no share to compare.
+    before = bench.campaign_share({"nodes": {}}, nodes, wall_seconds=26.0)
+    assert before["seconds"] == 0 and before["added_share"] is None
+    assert bench.campaign_text(before) == (
+        "campaigns: no campaigns (no campaign model in the build)"
+    )
+    # BENCHMARKS.md: the row of a size that measured it, a note for the others.
+    measured = _row("L", 26.0, 1, 2, 0.5)
+    measured["data"]["campaigns"] = 5
+    measured["campaigns"] = share
+    text = bench.render_benchmarks([_row("M", 10.0, 1, 2, 0.5), measured])
+    assert "## Campaign assignment and measurement" in text
+    assert (
+        "\n| L | 5 | 3 | 2 | 6.00 | 40.0 | 15.0% | 26.0 | 30.0% | 2026-11-27 |"
+    ) in text
+    assert "Not measured for M: their results predate the campaigns" in text

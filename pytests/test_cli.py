@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+from conftest import Build
 
 from segmentation import cli
 
@@ -63,6 +65,7 @@ def test_the_raw_data_contract_is_read_from_the_sources_yaml() -> None:
         ("orders", True),
         ("users", False),
         ("events", False),
+        ("campaigns", False),
     ]
     orders = contract["tables"][0]["columns"]
     assert [(c["name"], c["required"], c["data_type"]) for c in orders] == [
@@ -164,3 +167,23 @@ def test_main_reports_usage_errors_without_a_traceback(
     code = cli.main(["run", "--data", str(tmp_path)])
     assert code == 2
     assert capsys.readouterr().err.startswith("error: DATA folder")
+
+
+def test_a_build_runs_its_dbt_commands_in_its_process_on_one_parse(
+    demo_build: Build,
+) -> None:
+    """make run's dbt commands run in its own process (segmentation.dbt_runner)
+    on one parse, and dbt-duckdb lets go of the warehouse after each: the
+    history's calendar (read between the staging build and the backfill),
+    publish and the summary open it in that process with settings of their
+    own, which DuckDB refuses while dbt still holds the file."""
+    output = demo_build.stdout
+    commands = re.findall(r"^\$ dbt (\w+)", output, flags=re.MULTILINE)
+    assert commands == ["parse", "seed", "build", "build"]
+    # Only the parse parses; each command still runs the loader hook.
+    assert output.count("Unable to do partial parsing") == 1
+    assert output.index("Unable to do partial parsing") < output.index("$ dbt seed")
+    assert output.count("OK hook: segmentation_warehouse.on-run-start") == 3
+    assert "history 12/12: as of" in output
+    assert f"Published for BI (read-only): {demo_build.workdir}" in output
+    assert demo_build.scalar("select count(*) from marts.user_segments") > 0

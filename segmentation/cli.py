@@ -17,7 +17,9 @@
    with ``--history-from``, the segment history is backfilled first
    (segmentation.history): staging and the as-of date are built and
    tested, then the history's models for every earlier as-of date on the
-   staged data, then the build as usual adds the last one;
+   staged data, then the build as usual adds the last one; every dbt
+   command runs in this process, on one parse of the project
+   (segmentation.dbt_runner);
 3. publishes the BI-facing marts as a new read-only release
    (segmentation.publish), so BI readers never block or see a build;
 4. prints a summary of the warehouse: rows per layer, rejected rows per
@@ -33,7 +35,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from typing import Any
 import yaml
 
 from segmentation import history, intake, publish, summary
+from segmentation.dbt_runner import Dbt
 from segmentation.project import project_dir, project_vars, resolve
 
 DEFAULT_DB_PATH = "warehouse/segments.duckdb"
@@ -252,17 +254,19 @@ def stop_messages(env: dict[str, str]) -> list[str]:
     return messages
 
 
-def run_dbt(arguments: list[str], env: dict[str, str]) -> int:
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt) if dbt.exists() else "dbt", *arguments]
-    print(f"$ dbt {' '.join(arguments)}", flush=True)
-    return subprocess.run(
-        command, cwd=project_dir(env), env=env, check=False
-    ).returncode
+def run_dbt(dbt: Dbt, arguments: list[str], env: dict[str, str]) -> int:
+    """Run ``dbt ARGUMENTS`` (printed, with its output) in this process
+    (segmentation.dbt_runner); when it fails, say why; return its exit
+    code."""
+    code, _ = dbt.invoke(arguments)
+    if code != 0:
+        _report_stop(dbt.last_command, code, env)
+    return code
 
 
 def _report_stop(arguments: list[str], code: int, env: dict[str, str]) -> None:
-    messages = stop_messages(env)
+    # dbt parse runs no data gate and writes no run results.
+    messages = stop_messages(env) if arguments[0] != "parse" else []
     if messages:
         print("\nThe build stopped:", file=sys.stderr)
         for message in messages:
@@ -292,6 +296,7 @@ def parse_history_from(value: str | None) -> str | None:
 
 
 def backfill_history(
+    dbt: Dbt,
     data_dir: str | None,
     variables: dict[str, Any],
     history_from: str,
@@ -322,9 +327,8 @@ def backfill_history(
         "unit_test",
         *var_args,
     ]
-    code = run_dbt(arguments, env)
+    code = run_dbt(dbt, arguments, env)
     if code != 0:
-        _report_stop(arguments, code, env)
         return code
     as_of, first_order_date, first_event_date = history.read_calendar(
         database_path(env)
@@ -351,19 +355,7 @@ def backfill_history(
         print(f"  note: {note}", flush=True)
     if not dates:
         return 0
-    command = [
-        sys.executable,
-        "-m",
-        "segmentation.history",
-        "backfill",
-        "--dates",
-        ",".join(day.isoformat() for day in dates),
-        "--vars",
-        json.dumps(variables),
-    ]
-    code = subprocess.run(
-        command, cwd=project_dir(env), env=env, check=False
-    ).returncode
+    code = history.backfill(dbt, [day.isoformat() for day in dates], variables)
     if code != 0:
         print(
             "\nThe build stopped: the history backfill failed (the error above"
@@ -400,15 +392,24 @@ def run(
     data_dir = check_data_dir(data, given, database_path(env))
     variables = dbt_vars(data_dir, as_of, given)
     commands = dbt_commands(data_dir, variables, full_refresh)
-    for number, arguments in enumerate(commands):
-        if backfill_from and number == len(commands) - 1:
-            code = backfill_history(data_dir, variables, backfill_from, every, env)
+    # Every dbt command of the build in this process (segmentation.dbt_runner),
+    # on one parse of the project when there are several.
+    with Dbt(env, variables) as dbt:
+        if len(commands) > 1 or backfill_from:
+            code = dbt.parse()
+            if code != 0:
+                _report_stop(dbt.last_command, code, env)
+                return code
+        for number, arguments in enumerate(commands):
+            if backfill_from and number == len(commands) - 1:
+                code = backfill_history(
+                    dbt, data_dir, variables, backfill_from, every, env
+                )
+                if code != 0:
+                    return code
+            code = run_dbt(dbt, arguments, env)
             if code != 0:
                 return code
-        code = run_dbt(arguments, env)
-        if code != 0:
-            _report_stop(arguments, code, env)
-            return code
     release = publish.publish(
         database_path(env),
         publish_path(env),

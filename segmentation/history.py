@@ -8,31 +8,30 @@ events and sign-ups before it, so the history (``segment_history``, kept in
 snapshot of every date from HISTORY_FROM up to the build's as-of date, then
 the build itself (``segmentation.cli``).
 
-The loop (``python -m segmentation.history backfill``) reuses the staged
-data: it rebuilds, per date, only the models that depend on the as-of date
-and lead to the history (dbt selector :data:`BACKFILL_SELECTOR`), without
-their tests (the build that follows runs every test once). dbt parses the
-project once: the parsed manifest is handed to every run (dbt's documented
-``dbtRunner(manifest=...)``), which is sound because the as-of date is read
-only when a model is compiled (``int_as_of_date``), never when the project
-is parsed. At size M that saves dbt's parse, about 5 s, per date. That
-one parse uses the build's own vars, so it reuses the partial parse of the
-staging build before it, and the build after it reuses its own in turn.
+The loop (:func:`backfill`, run by ``make run`` in its own process, or
+``python -m segmentation.history backfill --dates ...`` on a built
+warehouse) reuses the staged data: it rebuilds, per date, only the models
+that depend on the as-of date and lead to the history (dbt selector
+:data:`BACKFILL_SELECTOR`), without their tests (the build that follows
+runs every test once). dbt runs in the same process on the build's one
+parse of the project (segmentation.dbt_runner): at size M that saves dbt's
+parse, about 5 s, per date.
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
-import contextlib
 import datetime as dt
-import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import duckdb
+
+from segmentation.dbt_runner import Dbt
 
 # The models rebuilt per backfilled date: those that depend on the as-of
 # date and lead to the history's state.
@@ -182,34 +181,17 @@ def clear(database: Path) -> list[str]:
     return dropped
 
 
-def backfill(dates: list[str], variables: dict) -> int:
+def backfill(dbt: Dbt, dates: list[str], variables: dict) -> int:
     """Build the history's snapshot of every date, in order, on the staged
-    data; print one progress line per date; return an exit code."""
-    from dbt.cli.main import dbtRunner
-
-    def quiet(runner, arguments: list[str]):
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            result = runner.invoke(arguments)
-        return result, output.getvalue()
-
-    # Parsed with the build's own vars, as the build before (staging) and
-    # the build after parse it: dbt then reuses their partial parse
-    # (target/partial_parse.msgpack, kept only while the vars are the same)
-    # instead of parsing the whole project again here and once more in the
-    # build that follows. The as-of date of each run comes with its vars.
-    build_vars = ["--vars", json.dumps(variables)] if variables else []
-    parsed, output = quiet(dbtRunner(), ["parse", "--quiet", *build_vars])
-    if not parsed.success:
-        print(output, end="")
-        print("error: dbt could not parse the project for the backfill.")
+    data, with dbt (whose parse uses the build's own vars, variables; the
+    as-of date of each run comes with its vars); print one progress line per
+    date; return an exit code."""
+    if dbt.parse() != 0:
         return 1
-    runner = dbtRunner(manifest=parsed.result)
     for number, day in enumerate(dates, start=1):
         started = time.monotonic()
         print(f"  history {number}/{len(dates)}: as of {day} ...", end=" ", flush=True)
-        result, output = quiet(
-            runner,
+        code, output = dbt.invoke(
             [
                 "run",
                 "--quiet",
@@ -221,8 +203,9 @@ def backfill(dates: list[str], variables: dict) -> int:
                 "--vars",
                 json.dumps({**variables, "as_of_date": day}),
             ],
+            quiet=True,
         )
-        if not result.success:
+        if code != 0:
             print("failed")
             print(output, end="")
             return 1
@@ -237,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     loop.add_argument("--dates", required=True, help="YYYY-MM-DD,... in order")
     loop.add_argument("--vars", default="{}", help="dbt vars (JSON)")
     args = parser.parse_args(argv)
-    return backfill(args.dates.split(","), json.loads(args.vars))
+    variables = json.loads(args.vars)
+    with Dbt(dict(os.environ), variables) as dbt:
+        return backfill(dbt, args.dates.split(","), variables)
 
 
 if __name__ == "__main__":

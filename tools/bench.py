@@ -17,9 +17,12 @@ One run measures, on the same data:
 2. **Full build**: ``python -m segmentation run --data <copy>`` from scratch
    (fresh warehouse file and dbt target folder), as a subprocess with its
    wall time and peak memory: the largest resident set of the process tree
-   (``os.wait4``, which covers the dbt grandchild) and the peak of the
+   (``os.wait4``; dbt runs in that process) and the peak of the
    tree's summed resident sets, sampled from ``/proc``; the larger is
    reported. Every node's time comes from dbt's ``run_results.json``.
+   **Campaigns**: the summed node time of the campaigns' models and their
+   tests (:func:`campaign_node_ids`) against every node's and the wall
+   time (``campaigns: X s of Y s (Z%)``; "no campaigns" without them).
    **History backfill**: then ``python -m segmentation run --data <copy>
    --history-from <as-of date - 12 months>`` from scratch (fresh warehouse
    and target; ``--history-months N`` or ``BENCH_HISTORY_MONTHS`` for
@@ -122,6 +125,14 @@ BACKFILL_TARGET_RATIO = 4.0
 # earlier snapshots (stable ids), which the plain build does not have; the
 # comparison reports separately whether they are equal too.
 CLUSTER_COLUMNS = ("cluster_id", "cluster_label")
+# Campaign assignment and measurement (issue 15): the nodes under these
+# model folders, the campaigns' staging (base_ and stg_app__campaigns) and
+# every test on one of them. Their summed node time, against the full
+# build's, is the campaigns' cost (at L: at most CAMPAIGN_TARGET_SHARE added
+# to a full build).
+CAMPAIGN_MODEL_FOLDERS = ("models/intermediate/campaigns/", "models/marts/campaigns/")
+CAMPAIGN_STAGING_MODEL = re.compile(r"^(base|stg)_app__campaigns")
+CAMPAIGN_TARGET_SHARE = 0.10
 PROGRESS_LINE = re.compile(
     r"history (\d+)/(\d+): as of (\d{4}-\d{2}-\d{2}) \.\.\. done in ([\d.]+) s"
 )
@@ -1153,7 +1164,7 @@ def machine() -> dict[str, Any]:
 def _count_rows(warehouse: Path) -> dict[str, int]:
     counts = {}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        for table in ("users", "orders", "events"):
+        for table in ("users", "orders", "events", "campaigns"):
             found = connection.execute(
                 "select count(*) from information_schema.tables"
                 " where table_schema = 'raw' and table_name = ?",
@@ -1180,6 +1191,78 @@ def node_timings(run_results: Path) -> list[dict[str, Any]]:
         }
         for result in results["results"]
     ]
+
+
+def campaign_node_ids(manifest: dict[str, Any]) -> set[str]:
+    """The campaigns' nodes of a dbt manifest: models under
+    CAMPAIGN_MODEL_FOLDERS or named like the campaigns' staging, and every
+    data or unit test that depends on one of them."""
+    models = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+        and (
+            node["original_file_path"].startswith(CAMPAIGN_MODEL_FOLDERS)
+            or CAMPAIGN_STAGING_MODEL.match(node["name"])
+        )
+    }
+    tests = {
+        uid
+        for uid, node in {
+            **manifest["nodes"],
+            **manifest.get("unit_tests", {}),
+        }.items()
+        if node["resource_type"] in ("test", "unit_test")
+        and models & set(node.get("depends_on", {}).get("nodes", []))
+    }
+    return models | tests
+
+
+def campaign_share(
+    manifest: dict[str, Any], nodes: list[dict[str, Any]], wall_seconds: float
+) -> dict[str, Any]:
+    """What the campaigns' nodes cost in a build: their summed execution
+    time (dbt's run_results, ``nodes`` as node_timings gives them) against
+    every node's and against the build's wall time. ``added_share`` is what
+    they add to the build without them: their time over the wall time
+    less their time (their nodes run on the build's threads like any
+    other; none when the build has no campaign node)."""
+    chosen = campaign_node_ids(manifest)
+    timed = [node for node in nodes if node["unique_id"] in chosen]
+    seconds = sum(node["execution_time"] for node in timed)
+    node_seconds = sum(node["execution_time"] for node in nodes)
+    return {
+        "models": sum(node["resource_type"] == "model" for node in timed),
+        "tests": sum(node["resource_type"] != "model" for node in timed),
+        "seconds": round(seconds, 3),
+        "node_seconds": round(node_seconds, 3),
+        "wall_seconds": round(wall_seconds, 3),
+        "share_of_node_time": round(seconds / node_seconds, 4)
+        if timed and node_seconds
+        else None,
+        "added_share": round(seconds / (wall_seconds - seconds), 4)
+        if timed and wall_seconds > seconds
+        else None,
+    }
+
+
+def campaign_text(campaigns: dict[str, Any] | None) -> str:
+    """``campaigns: X s of Y s (Z%)``, the campaigns' node time of a build
+    against all of its node time, and what it adds to the wall time."""
+    if not campaigns or not (campaigns["models"] + campaigns["tests"]):
+        return "campaigns: no campaigns (no campaign model in the build)"
+    return (
+        f"campaigns: {_seconds(campaigns['seconds'])} s of"
+        f" {_seconds(campaigns['node_seconds'])} s"
+        f" ({campaigns['share_of_node_time']:.1%}) of node time,"
+        f" {campaigns['models']} models and {campaigns['tests']} tests;"
+        f" {_share(campaigns['added_share'])} added to the full build's"
+        f" {_seconds(campaigns['wall_seconds'])} s"
+    )
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 SIZE_ORDER = {"S": 0, "M": 1, "L": 2}
@@ -1312,6 +1395,17 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
         [measured[0] if measured else None],
         fits,
     )
+    large_campaigns = (large or {}).get("campaigns") or {}
+    add(
+        "campaign assignment and measurement <= 10% of a full build at L",
+        [large_campaigns if large_campaigns.get("added_share") is not None else None],
+        lambda: (
+            large_campaigns["added_share"] <= CAMPAIGN_TARGET_SHARE,
+            f"L: {_share(large_campaigns['added_share'])} added"
+            f" ({_seconds(large_campaigns['seconds'])} s of campaign nodes,"
+            f" full build {_seconds(large_campaigns['wall_seconds'])} s)",
+        ),
+    )
     backfill = (medium or {}).get("backfill") or {}
 
     def backfilled() -> tuple[bool, str]:
@@ -1391,6 +1485,20 @@ def _backfill_row(result: dict[str, Any]) -> str | None:
         f" | {'yes' if not compared['final_date_rows_differing'] else 'no'}"
         f" | {'yes' if clusters_equal else 'no'}"
         f" | {measured_at[:10]}{' (alone)' if backfill.get('alone') else ''} |"
+    )
+
+
+def _campaign_row(result: dict[str, Any]) -> str | None:
+    campaigns = result.get("campaigns")
+    if campaigns is None:
+        return None
+    return (
+        f"| {result['size']} | {result['data'].get('campaigns', 'n/a')}"
+        f" | {campaigns['models']} | {campaigns['tests']}"
+        f" | {_seconds(campaigns['seconds'])} | {_seconds(campaigns['node_seconds'])}"
+        f" | {_share(campaigns['share_of_node_time'])}"
+        f" | {_seconds(campaigns['wall_seconds'])}"
+        f" | {_share(campaigns['added_share'])} | {result['date'][:10]} |"
     )
 
 
@@ -1484,11 +1592,11 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         "by other work on the machine. Per date: the mean of the times the",
         "backfill prints per date (one dbt run each); final build: dbt's own",
         "time of the full build after the backfill; rest: the staging build",
-        "before it, the backfill's dbt parse, starting the processes, the",
-        "publish step and the summary. The checks: the history holds every",
-        "date, and its rows of the final date equal the plain build's (the",
-        "cluster columns left out: the ids may follow earlier snapshots; the",
-        "last column says whether they are equal too).",
+        "before it, dbt's one parse of the project (every dbt command runs in",
+        "the build's process), the publish step and the summary. The checks:",
+        "the history holds every date, and its rows of the final date equal",
+        "the plain build's (the cluster columns left out: the ids may follow",
+        "earlier snapshots; the last column says whether they are equal too).",
         "",
         "| size | months | full build (s) | build with backfill (s)"
         " | backfill / full | CPU time: backfill / full | per date (s)"
@@ -1508,6 +1616,37 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
             "",
             f"Not measured for {', '.join(missing)}: their results predate the"
             " backfill step (run `make bench` for that size again).",
+        ]
+    lines += [
+        "",
+        "## Campaign assignment and measurement",
+        "",
+        "In the full build above, the nodes of the campaigns (issue 15): the",
+        "models under `models/intermediate/campaigns` and `models/marts/campaigns`,",
+        "the campaigns' staging (`stg_app__campaigns`) and every test on them.",
+        "Their node time is the sum of their execution times in dbt's run",
+        "results, against every node's (share of node time); **added** is their",
+        "time over the full build's wall time less their time: what they add to",
+        "a build without them (campaigns: rows of the raw campaigns table).",
+        "",
+        "| size | campaigns | models | tests | campaign node time (s)"
+        " | all node time (s) | share of node time | full build (s) | added"
+        " | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    campaign_rows = [_campaign_row(result) for result in results]
+    lines += [row for row in campaign_rows if row]
+    if any(row is None for row in campaign_rows):
+        lines += [
+            "",
+            "Not measured for "
+            + ", ".join(
+                result["size"]
+                for result, row in zip(results, campaign_rows, strict=True)
+                if row is None
+            )
+            + ": their results predate the campaigns (run `make bench` for that"
+            " size again).",
         ]
     lines += [
         "",
@@ -1629,6 +1768,16 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
         )
     else:
         table.append(("history backfill", "not run", backfill.get("error", "")))
+    campaigns = result.get("campaigns")
+    table.append(
+        (
+            "campaigns (assignment, measurement)",
+            "none"
+            if not campaigns or campaigns["added_share"] is None
+            else f"{_seconds(campaigns['seconds'])} s",
+            campaign_text(campaigns),
+        )
+    )
     width = max(len(row[0]) for row in table)
     for name, value, detail in table:
         print(f"  {name:<{width}}  {value:>16}  {detail}")
@@ -1988,9 +2137,15 @@ def run_benchmark(
     for name in ("run_results.json", "manifest.json"):
         shutil.copy2(target / name, work / f"full_{name}")
     data.update(_count_rows(warehouse))
+    campaigns = campaign_share(
+        json.loads((work / "full_manifest.json").read_text()),
+        node_timings(work / "full_run_results.json"),
+        full.wall_seconds,
+    )
     _step(
         label,
-        f"  {full.wall_seconds:.1f} s, peak RSS {full.peak_rss_bytes / GB:.2f} GB",
+        f"  {full.wall_seconds:.1f} s, peak RSS {full.peak_rss_bytes / GB:.2f} GB;"
+        f" {campaign_text(campaigns)}",
     )
 
     _step(
@@ -2103,6 +2258,7 @@ def run_benchmark(
         "btyd": btyd_results,
         "incremental": incremental,
         "backfill": backfill,
+        "campaigns": campaigns,
         "nodes": node_timings(work / "full_run_results.json"),
         "failures": failures,
         "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},
