@@ -30,7 +30,7 @@ def test_build_warns_only_about_the_deliberately_dirty_demo(
     assert "[WARNING]" not in demo_build.output
     assert "deprecat" not in demo_build.output.lower()
     assert (
-        "  orders: 1.38% of 14,249 raw rows rejected (more than 1%, var"
+        "  orders: 1.37% of 14,342 raw rows rejected (more than 1%, var"
         " warn_rejected_share) — duplicate_order_id 42, e.g. "
     ) in demo_build.stdout
 

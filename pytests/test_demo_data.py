@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,7 +26,13 @@ REASONS_CSV = PROJECT_DIR / "seeds" / "lookups" / "reject_reasons.csv"
 
 def test_committed_seeds_are_exactly_what_the_generator_writes(tmp_path: Path) -> None:
     demo_data.write_demo(tmp_path)
-    for name in ("users.csv", "orders.csv", "events.csv", "_manifest.json"):
+    for name in (
+        "users.csv",
+        "orders.csv",
+        "events.csv",
+        "campaigns.csv",
+        "_manifest.json",
+    ):
         assert (tmp_path / name).read_bytes() == (DEMO_DIR / name).read_bytes(), name
 
 
@@ -292,6 +299,7 @@ def _parquet_rows(path: Path) -> int:
 def test_size_writes_one_folder_per_fact_table(size_dir: Path) -> None:
     assert sorted(p.relative_to(size_dir).as_posix() for p in size_dir.rglob("*")) == [
         "_manifest.json",
+        "campaigns.csv",
         "events",
         "events/part-0000.parquet",
         "orders",
@@ -316,6 +324,44 @@ def test_size_writes_one_folder_per_fact_table(size_dir: Path) -> None:
         schema = pq.ParquetFile(size_dir / table / "part-0000.parquet").schema_arrow
         assert schema.names == demo_data.PARQUET_SCHEMAS[table].names
         assert pa.types.is_timestamp(schema.field(2 if table == "orders" else 3).type)
+
+
+def test_size_defines_five_campaigns_over_its_last_months(size_dir: Path) -> None:
+    campaigns = pd.read_csv(
+        size_dir / "campaigns.csv", dtype=str, keep_default_na=False
+    )
+    assert list(campaigns.columns) == demo_data.CAMPAIGN_COLUMNS
+    assert len(campaigns) == 5
+    assert campaigns["campaign_id"].is_unique
+    assert _manifest(size_dir)["campaigns"] == campaigns["campaign_id"].tolist()
+    # Every campaign starts within the last three months before the end of
+    # history (2026-10-01), so the 12-month backfill has a snapshot for it.
+    assert campaigns["start_date"].between("2026-07-01", "2026-09-30").all()
+    targets = campaigns[[c for c in campaigns.columns if c.startswith("target_")]]
+    assert (targets != "").any(axis=1).all()  # every campaign targets someone
+    assert (targets != "").any(axis=0).all()  # every dimension is used
+    # At least one pair overlaps in time on the same channel.
+    ends = campaigns["end_date"].where(
+        campaigns["end_date"] != "",
+        (
+            pd.to_datetime(campaigns["start_date"])
+            + pd.to_timedelta(
+                pd.to_numeric(campaigns["conversion_window_days"], errors="coerce"),
+                "D",
+            )
+            - pd.Timedelta(days=1)
+        ).dt.strftime("%Y-%m-%d"),
+    )
+    overlapping = [
+        (a, b)
+        for a in campaigns.index
+        for b in campaigns.index
+        if a < b
+        and campaigns.at[a, "channel"] == campaigns.at[b, "channel"]
+        and campaigns.at[a, "start_date"] <= ends[b]
+        and campaigns.at[b, "start_date"] <= ends[a]
+    ]
+    assert overlapping
 
 
 def test_size_has_about_ten_orders_and_a_hundred_events_per_user(
@@ -397,7 +443,7 @@ def test_size_is_deterministic(tmp_path: Path) -> None:
     for name in ("a", "b"):
         demo_data.write_size(tmp_path / name, "S", users=700, progress=None)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
-    assert len(files) == 4
+    assert len(files) == 5  # with campaigns.csv
     for path in files:
         assert (tmp_path / "a" / path).read_bytes() == (
             tmp_path / "b" / path

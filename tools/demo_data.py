@@ -32,12 +32,30 @@ orders: that would add about 37% more events (about 25 MB) for dates
 nobody backfills by default. Its sessions show 2 impressions on average
 (3 in the benchmark sizes), which keeps ``events.csv`` near 18 MB.
 
+The demo also defines six marketing campaigns (``campaigns.csv``) and
+simulates their effect on the orders, so the warehouse's measured lift can
+be checked against a known truth: every user in the treatment group of the
+dormant win-back (``winback_2026_07``) makes one extra completed purchase
+(with a purchase session) within its 30-day window with a known
+probability; the VIP preview (``vip_preview_2026_08``) is the null
+campaign, and the other campaigns have no effect either. The effects are
+recorded under ``campaigns`` in ``_manifest.json`` and drawn from a random
+stream of their own, added after every other row, so the rest of the demo
+data is the same as without them. To know who is in a treatment group the
+generator recomputes the warehouse's split (:func:`campaign_buckets`:
+md5 of the salted user_key and the campaign id against the holdout share,
+with the demo's default salt). That mirror is deliberate, the one place the
+split is written twice: it simulates an outside marketing tool that sends
+the campaign to the group the warehouse exported, and
+``pytests/test_campaign_effects.py`` checks that both splits agree.
+
 Benchmark sizes (``--size S|M|L``: 10k, 100k or 1M users) use the same
 distributions under :meth:`Shape.benchmark` (about 10 orders and 100 events
 per user) and write typed Parquet with about 0.4% type-compatible dirty rows
 per table: ``DIR/users.parquet``, ``DIR/orders/part-*.parquet``,
-``DIR/events/part-*.parquet`` and ``DIR/_manifest.json`` (rows, dirty rows
-per reason, next free ids). ``--append-day DIR`` adds the next day of clean
+``DIR/events/part-*.parquet``, ``DIR/campaigns.csv`` (five campaigns over
+the last three months, without effect) and ``DIR/_manifest.json`` (rows,
+dirty rows per reason, next free ids). ``--append-day DIR`` adds the next day of clean
 orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files. They, and
 the plain ``--format parquet`` files, keep the event log of before the
 demo's grew (90 days, 3 impressions per session, a buyer's session rate
@@ -51,6 +69,7 @@ tools.demo_data --help`` for the command line.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -860,14 +879,371 @@ def generate_chunk(
     return users, orders, events
 
 
-def write_demo(
-    out_dir: Path,
+# --- Campaigns --------------------------------------------------------------
+
+CAMPAIGN_COLUMNS = [
+    "campaign_id",
+    "campaign_name",
+    "target_primary_segments",
+    "target_rfm_segments",
+    "target_lifecycle_stages",
+    "target_value_tiers",
+    "start_date",
+    "end_date",
+    "conversion_window_days",
+    "holdout_share",
+    "channel",
+    "priority",
+]
+# The demo's campaigns (seeds/demo/campaigns.csv), as of 2026-10-01: ended,
+# overlapping on a channel, running, starting on the as-of date, scheduled.
+DEMO_CAMPAIGNS = [
+    {
+        "campaign_id": "winback_2026_07",
+        "campaign_name": "Dormant win-back: time-limited cash-back",
+        "target_primary_segments": "dormant",
+        "start_date": "2026-07-01",
+        "conversion_window_days": "30",
+        "holdout_share": "0.2",
+        "channel": "email",
+        "priority": "1",
+    },
+    {
+        "campaign_id": "vip_preview_2026_08",
+        "campaign_name": "High-value early access",
+        "target_primary_segments": "high_value",
+        "start_date": "2026-08-01",
+        "end_date": "2026-08-30",
+        "holdout_share": "0.1",
+        "channel": "email",
+        "priority": "1",
+    },
+    {
+        "campaign_id": "crosssell_2026_08",
+        "campaign_name": "Cross-sell to high and medium value",
+        "target_value_tiers": "high|medium",
+        "start_date": "2026-08-01",
+        "end_date": "2026-08-30",
+        "holdout_share": "0.1",
+        "channel": "email",
+        "priority": "2",
+    },
+    {
+        "campaign_id": "at_risk_nudge_2026_09",
+        "campaign_name": "At-risk SMS nudge",
+        "target_rfm_segments": "At Risk|Can't Lose Them|About To Sleep",
+        "start_date": "2026-09-15",
+        "conversion_window_days": "30",
+        "holdout_share": "0.1",
+        "channel": "sms",
+        "priority": "1",
+    },
+    {
+        "campaign_id": "potential_welcome_2026_10",
+        "campaign_name": "Potential buyers: first-order offer",
+        "target_primary_segments": "potential",
+        "start_date": "2026-10-01",
+        "conversion_window_days": "14",
+        "holdout_share": "0.1",
+        "channel": "push",
+        "priority": "1",
+    },
+    {
+        "campaign_id": "holiday_2026_11",
+        "campaign_name": "Holiday promotion to active buyers",
+        "target_primary_segments": "active|high_value",
+        "start_date": "2026-11-20",
+        "end_date": "2026-12-31",
+        "holdout_share": "0.1",
+        "channel": "email",
+        "priority": "1",
+    },
+]
+# The simulated effect of each demo campaign: the probability that a user
+# of its treatment group makes one extra completed purchase within its
+# window (days from the start). Only the win-back works; the VIP preview is
+# the null campaign (no effect on purpose); the others have no effect
+# either (they are still running or have not started at the as-of date).
+CAMPAIGN_EFFECTS = {
+    "winback_2026_07": {"extra_purchase_probability": 0.08, "window_days": 30},
+    "vip_preview_2026_08": {"extra_purchase_probability": 0.0},
+}
+# The pseudonym salt of the demo (the default of dbt var pseudonym_salt).
+DEMO_PSEUDONYM_SALT = "segmentation-demo-salt"
+# The effect goes to users with no purchase in this many days before the
+# start: fewer than lifecycle_at_risk_days (90), so every dormant user gets
+# it (the warehouse then picks the eligible ones).
+CAMPAIGN_SILENCE_DAYS = 88
+# Spawn key of the campaigns' random stream, apart from the main stream so
+# that the rest of the demo data stays as it was.
+CAMPAIGN_STREAM = 15
+
+
+def campaign_buckets(
+    user_ids: np.ndarray, campaign_id: str, salt: str = DEMO_PSEUDONYM_SALT
+) -> np.ndarray:
+    """The warehouse's assignment bucket in [0, 1) of each user for a
+    campaign: the first 8 hex digits of md5(user_key || '|' || campaign_id)
+    / 2^32, with user_key = md5(salt || user_id) (macros
+    ``campaign_assignment_bucket`` and ``pseudonymize``). A deliberate
+    mirror of the warehouse's split: see the module docstring."""
+    buckets = np.empty(len(user_ids), dtype=np.float64)
+    for row, user_id in enumerate(user_ids):
+        user_key = hashlib.md5(f"{salt}{user_id}".encode()).hexdigest()
+        digest = hashlib.md5(f"{user_key}|{campaign_id}".encode()).hexdigest()
+        buckets[row] = int(digest[:8], 16) / 2**32
+    return buckets
+
+
+def campaigns_frame(campaigns: list[dict[str, str]]) -> pd.DataFrame:
+    """Campaign definitions as the raw ``campaigns`` table (text; a column
+    a definition leaves out is empty)."""
+    return pd.DataFrame(
+        [
+            [campaign.get(column, "") for column in CAMPAIGN_COLUMNS]
+            for campaign in campaigns
+        ],
+        columns=CAMPAIGN_COLUMNS,
+    )
+
+
+def size_campaigns(shape: Shape) -> list[dict[str, str]]:
+    """Five campaigns over the last three months of a benchmark size (no
+    simulated effect): targets by primary segment, value tier, RFM segment
+    and lifecycle stage; two of them overlap on the email channel."""
+    end = pd.Timestamp(shape.end)
+
+    def month(months: int, day: int = 1) -> str:
+        first = end - pd.DateOffset(months=months)
+        return str((first + pd.Timedelta(days=day - 1)).date())
+
+    def last_day(months: int) -> str:
+        return str(
+            (end - pd.DateOffset(months=months - 1) - pd.Timedelta(days=1)).date()
+        )
+
+    return [
+        {
+            "campaign_id": "winback",
+            "campaign_name": "Dormant win-back",
+            "target_primary_segments": "dormant",
+            "start_date": month(3),
+            "conversion_window_days": "30",
+            "holdout_share": "0.2",
+            "channel": "email",
+            "priority": "1",
+        },
+        {
+            "campaign_id": "vip_preview",
+            "campaign_name": "High-value early access",
+            "target_primary_segments": "high_value",
+            "start_date": month(2),
+            "end_date": last_day(2),
+            "holdout_share": "0.1",
+            "channel": "email",
+            "priority": "1",
+        },
+        {
+            "campaign_id": "crosssell",
+            "campaign_name": "Cross-sell to high and medium value",
+            "target_value_tiers": "high|medium",
+            "start_date": month(2),
+            "end_date": last_day(2),
+            "holdout_share": "0.1",
+            "channel": "email",
+            "priority": "2",
+        },
+        {
+            "campaign_id": "at_risk_nudge",
+            "campaign_name": "At-risk SMS nudge",
+            "target_rfm_segments": "At Risk|Can't Lose Them|About To Sleep",
+            "target_lifecycle_stages": "at_risk",
+            "start_date": month(1),
+            "conversion_window_days": "30",
+            "holdout_share": "0.1",
+            "channel": "sms",
+            "priority": "1",
+        },
+        {
+            "campaign_id": "potential_offer",
+            "campaign_name": "Potential buyers: first-order offer",
+            "target_primary_segments": "potential",
+            "start_date": month(1, 15),
+            "conversion_window_days": "14",
+            "holdout_share": "0.1",
+            "channel": "push",
+            "priority": "1",
+        },
+    ]
+
+
+@dataclass(frozen=True)
+class CampaignEffects:
+    """What :func:`simulate_campaign_effects` adds to the demo.
+
+    Attributes:
+        orders: the extra orders (typed, without ids), in time order.
+        events: the events of their purchase sessions (typed, without ids;
+            ``session_index`` numbers the sessions from 0).
+        extra_orders: number of extra orders per demo campaign.
+        treated: per campaign with an effect, the sorted ids of the users
+            who got the chance of an extra purchase (its treatment bucket
+            within the superset of its eligible users).
+    """
+
+    orders: pd.DataFrame
+    events: pd.DataFrame
+    extra_orders: dict[str, int]
+    treated: dict[str, np.ndarray]
+
+
+def simulate_campaign_effects(
+    rng: np.random.Generator,
+    user_rows: pd.DataFrame,
+    order_rows: pd.DataFrame,
+    clean_orders: pd.DataFrame,
+    purchase_statuses: list[str],
+    shape: Shape,
+) -> CampaignEffects:
+    """The extra purchases the demo campaigns cause, with their sessions.
+
+    For each campaign of CAMPAIGN_EFFECTS with an effect, the users in its
+    treatment bucket (see :func:`campaign_buckets`) who consent to
+    marketing (a consent value that reads as true), have ordered before the
+    start and made no purchase in the CAMPAIGN_SILENCE_DAYS before it (a
+    superset of its eligible dormant users) make one extra completed
+    purchase with the campaign's probability, at a uniform time in the
+    window, of about their usual order value. Who bought when is read off
+    the rows as written (``user_rows`` and ``order_rows``, CSV text with
+    their untidy values and dirty rows, as staging reads them); the value
+    and category of the extra orders off the typed ``clean_orders``.
+    """
+    consent = user_rows["marketing_opt_in"].astype(str).str.strip().str.lower()
+    consenting = set(
+        user_rows.loc[consent.isin(["true", "t", "yes", "y", "1"]), "user_id"]
+        .astype(str)
+        .str.strip()
+    )
+    written = pd.DataFrame(
+        {
+            "user_id": order_rows["user_id"].astype(str).str.strip(),
+            "ordered_at": pd.to_datetime(
+                order_rows["ordered_at"], format="%Y-%m-%d %H:%M:%S", errors="coerce"
+            ),
+            "is_purchase": order_rows["status"]
+            .astype(str)
+            .str.strip()
+            .str.lower()
+            .isin(purchase_statuses),
+        }
+    )
+    end = _seconds(shape.end)
+    orders: list[pd.DataFrame] = []
+    counts: dict[str, int] = {}
+    treated_users: dict[str, np.ndarray] = {}
+    for campaign in DEMO_CAMPAIGNS:
+        campaign_id = campaign["campaign_id"]
+        effect = CAMPAIGN_EFFECTS.get(campaign_id, {})
+        probability = effect.get("extra_purchase_probability", 0.0)
+        counts[campaign_id] = 0
+        if probability == 0.0:
+            continue
+        start = _seconds(campaign["start_date"])
+        window_end = min(start + effect["window_days"] * SECONDS_PER_DAY, end)
+        before = clean_orders[clean_orders["ordered_at"] < start]
+        start_time = pd.Timestamp(campaign["start_date"])
+        silence = start_time - pd.Timedelta(days=CAMPAIGN_SILENCE_DAYS)
+        ordered = written[written["ordered_at"] < start_time]
+        recent = ordered[(ordered["ordered_at"] >= silence) & ordered["is_purchase"]]
+        candidates = np.array(
+            sorted(
+                (set(ordered["user_id"]) - set(recent["user_id"]))
+                & consenting
+                & set(before["user_id"])
+            )
+        )
+        buckets = campaign_buckets(candidates, campaign_id)
+        treated = candidates[buckets >= float(campaign["holdout_share"])]
+        treated_users[campaign_id] = treated
+        buyers = treated[rng.random(treated.size) < probability]
+        last = before.groupby("user_id").agg(
+            amount=("amount", "median"), product_category=("product_category", "last")
+        )
+        orders.append(
+            pd.DataFrame(
+                {
+                    "user_id": buyers,
+                    "ordered_at": rng.integers(start, window_end, buyers.size),
+                    "amount": np.round(
+                        rng.gamma(4.0, last.loc[buyers, "amount"].to_numpy() / 4.0),
+                        2,
+                    ).clip(0.01),
+                    "status": "completed",
+                    "product_category": last.loc[buyers, "product_category"].to_numpy(),
+                }
+            )
+        )
+        counts[campaign_id] = int(buyers.size)
+    extra = pd.concat(orders, ignore_index=True).sort_values(
+        ["ordered_at", "user_id"], ignore_index=True
+    )
+    times = extra["ordered_at"].to_numpy()
+    events = _session_events(
+        rng,
+        times - rng.integers(120, 1800, times.size),
+        np.ones(times.size, dtype=bool),
+        times,
+        rng.beta(2.0, 12.0, times.size) + 0.05,
+        shape.extra_impressions,
+    )
+    session_events = pd.DataFrame(
+        {
+            "user_id": extra["user_id"].to_numpy()[events["session_index"]],
+            "session_index": events["session_index"],
+            "occurred_at": events["occurred_at"],
+            "event_type": EVENT_TYPES[events["kind_index"]],
+            "duration_seconds": events["duration_seconds"],
+        }
+    )
+    return CampaignEffects(extra, session_events, counts, treated_users)
+
+
+def _number(ids: pd.Series) -> pd.Series:
+    """The numeric part of ids such as O00000012 (NaN when none)."""
+    return pd.to_numeric(ids.astype(str).str[1:], errors="coerce")
+
+
+def _insert_in_time_order(
+    rows: pd.DataFrame,
+    clean: pd.DataFrame,
+    id_column: str,
+    time_column: str,
+    new_rows: pd.DataFrame,
+    new_times: np.ndarray,
+) -> pd.DataFrame:
+    """Insert ``new_rows`` (text) into ``rows`` (text, clean rows in time
+    order with dirty rows among them), each right after the clean row of
+    ``clean`` (typed, sorted by time) last at or before its time."""
+    anchor = np.searchsorted(clean[time_column].to_numpy(), new_times, "right") - 1
+    first_row = (
+        pd.Series(np.arange(len(rows)), index=rows[id_column]).groupby(level=0).min()
+    )
+    anchor_ids = clean[id_column].to_numpy()[np.maximum(anchor, 0)]
+    after = np.where(anchor >= 0, first_row.loc[anchor_ids].to_numpy() + 1, 0)
+    position = np.concatenate([np.arange(len(rows)), after - 0.5])
+    combined = pd.concat([rows, new_rows], ignore_index=True)
+    order = np.argsort(position, kind="stable")
+    return combined.iloc[order].reset_index(drop=True)
+
+
+def demo_tables(
     seed: int = DEMO_SEED,
     users: int = DEMO_USERS,
     project_dir: Path = Path("."),
-) -> dict:
-    """Write the demo seeds (CSV with dirty rows) and their manifest, with
-    the statuses and event types the dbt project in project_dir accepts."""
+) -> tuple[dict[str, pd.DataFrame], dict, CampaignEffects]:
+    """The demo seeds as CSV text frames (users, orders, events, campaigns),
+    their manifest and the simulated campaign effects, with the statuses and
+    event types the dbt project in project_dir accepts."""
     shape = Shape(Vocabulary.from_project(project_dir))
     rng = np.random.default_rng(seed)
     clean_users, clean_orders, clean_events = generate_chunk(
@@ -880,13 +1256,59 @@ def write_demo(
     event_rows, event_counts = make_dirty_events(
         rng, _as_text(clean_events), len(clean_events) + 1
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in (
-        ("users", user_rows),
-        ("orders", order_rows),
-        ("events", event_rows),
-    ):
-        frame.to_csv(out_dir / f"{name}.csv", index=False, lineterminator="\n")
+    # The campaigns' effects come last, from their own random stream, so
+    # every row above stays as it was without them; the extra rows take the
+    # next free ids and their place in time order.
+    effects = simulate_campaign_effects(
+        np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(CAMPAIGN_STREAM,))
+        ),
+        user_rows,
+        order_rows,
+        clean_orders,
+        list(project_vars(project_dir)["purchase_statuses"]),
+        shape,
+    )
+    extra_orders = effects.orders.copy()
+    extra_orders.insert(
+        0,
+        "order_id",
+        _ids("O", int(_number(order_rows["order_id"]).max()) + 1, len(extra_orders), 8),
+    )
+    order_rows = _insert_in_time_order(
+        order_rows,
+        clean_orders,
+        "order_id",
+        "ordered_at",
+        _as_text(extra_orders),
+        extra_orders["ordered_at"].to_numpy(),
+    )
+    extra_events = effects.events.copy()
+    extra_events.insert(
+        0,
+        "event_id",
+        _ids("E", int(_number(event_rows["event_id"]).max()) + 1, len(extra_events), 9),
+    )
+    first_session = int(_number(clean_events["session_id"]).max()) + 1
+    extra_events.insert(
+        2,
+        "session_id",
+        np.char.add(
+            "S",
+            np.char.zfill(
+                (extra_events["session_index"].to_numpy() + first_session).astype(str),
+                8,
+            ),
+        ),
+    )
+    event_rows = _insert_in_time_order(
+        event_rows,
+        clean_events,
+        "event_id",
+        "occurred_at",
+        _as_text(extra_events.drop(columns="session_index")),
+        extra_events["occurred_at"].to_numpy(),
+    )
     manifest = {
         "seed": seed,
         "users": users,
@@ -901,7 +1323,39 @@ def write_demo(
             "orders": order_counts,
             "events": event_counts,
         },
+        "campaigns": {
+            campaign["campaign_id"]: {"extra_purchase_probability": 0.0}
+            | CAMPAIGN_EFFECTS.get(campaign["campaign_id"], {})
+            | (
+                {"treated_users": len(effects.treated[campaign["campaign_id"]])}
+                if campaign["campaign_id"] in effects.treated
+                else {}
+            )
+            | {"extra_orders": effects.extra_orders[campaign["campaign_id"]]}
+            for campaign in DEMO_CAMPAIGNS
+        },
     }
+    frames = {
+        "users": user_rows,
+        "orders": order_rows,
+        "events": event_rows,
+        "campaigns": campaigns_frame(DEMO_CAMPAIGNS),
+    }
+    return frames, manifest, effects
+
+
+def write_demo(
+    out_dir: Path,
+    seed: int = DEMO_SEED,
+    users: int = DEMO_USERS,
+    project_dir: Path = Path("."),
+) -> dict:
+    """Write the demo seeds (CSV with dirty rows, see :func:`demo_tables`)
+    and their manifest; returns the manifest."""
+    frames, manifest, _ = demo_tables(seed, users, project_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.to_csv(out_dir / f"{name}.csv", index=False, lineterminator="\n")
     (out_dir / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -1327,10 +1781,13 @@ def write_size(
     ``DIR/users.parquet``, ``DIR/orders/part-0000.parquet`` and
     ``DIR/events/part-0000.parquet`` are streamed chunk by chunk of
     ``chunk_users`` users (memory stays flat) under :meth:`Shape.benchmark`:
-    about 10 orders and 100 events per user. ``users`` overrides the user
-    count of ``size`` (the manifest then says ``custom``). Statuses and
-    event types are those the dbt project in ``project_dir`` accepts.
-    Refuses a folder that already holds generated data. Returns the manifest.
+    about 10 orders and 100 events per user. ``DIR/campaigns.csv`` defines
+    the five campaigns of :func:`size_campaigns` (no simulated effect), so a
+    benchmark also measures their assignment and measurement. ``users``
+    overrides the user count of ``size`` (the manifest then says
+    ``custom``). Statuses and event types are those the dbt project in
+    ``project_dir`` accepts. Refuses a folder that already holds generated
+    data. Returns the manifest.
     """
     count = SIZES[size] if users is None else users
     paths = _size_paths(out_dir)
@@ -1387,6 +1844,11 @@ def write_size(
         "next_ids": next_ids,
         "increments": [],
     }
+    campaigns = size_campaigns(shape)
+    campaigns_frame(campaigns).to_csv(
+        out_dir / "campaigns.csv", index=False, lineterminator="\n"
+    )
+    manifest["campaigns"] = [campaign["campaign_id"] for campaign in campaigns]
     _write_manifest(out_dir, manifest)
     return manifest
 
