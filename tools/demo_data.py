@@ -914,7 +914,7 @@ DEMO_CAMPAIGNS = [
         "target_primary_segments": "high_value",
         "start_date": "2026-08-01",
         "end_date": "2026-08-30",
-        "holdout_share": "0.1",
+        "holdout_share": "0.3",
         "channel": "email",
         "priority": "1",
     },
