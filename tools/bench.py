@@ -1498,7 +1498,8 @@ def _campaign_row(result: dict[str, Any]) -> str | None:
         f" | {_seconds(campaigns['seconds'])} | {_seconds(campaigns['node_seconds'])}"
         f" | {_share(campaigns['share_of_node_time'])}"
         f" | {_seconds(campaigns['wall_seconds'])}"
-        f" | {_share(campaigns['added_share'])} | {result['date'][:10]} |"
+        f" | {_share(campaigns['added_share'])}"
+        f" | {campaigns.get('date', result['date'])[:10]} |"
     )
 
 
@@ -1636,6 +1637,11 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
     ]
     campaign_rows = [_campaign_row(result) for result in results]
     lines += [row for row in campaign_rows if row]
+    lines += [
+        f"\n{result['size']}: {result['campaigns']['measured_in']}"
+        for result in results
+        if (result.get("campaigns") or {}).get("measured_in")
+    ]
     if any(row is None for row in campaign_rows):
         lines += [
             "",
