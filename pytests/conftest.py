@@ -92,10 +92,14 @@ def build_env(workdir: Path) -> dict[str, str]:
 def _run(workdir: Path, command: list[str], project_dir: Path) -> Build:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "tmp").mkdir(exist_ok=True)
+    env = build_env(workdir)
+    # The project the build is given, even when the calling shell set
+    # another one (a copied project with a fault must be the one built).
+    env["SEGMENTS_PROJECT_DIR"] = str(project_dir)
     completed = subprocess.run(
         command,
         cwd=project_dir,
-        env=build_env(workdir),
+        env=env,
         capture_output=True,
         text=True,
         check=False,
