@@ -124,6 +124,40 @@ def run_dbt(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build
     return _run(workdir, [str(dbt), *args], project_dir)
 
 
+def build_selection(
+    workdir: Path,
+    data: Path,
+    *selectors: str,
+    project_dir: Path = PROJECT_DIR,
+    as_of_date: str | None = None,
+    exclude: tuple[str, ...] = (),
+) -> Build:
+    """``dbt build --select SELECTORS`` on the raw files of a data folder
+    (var data_dir, as make run's DATA; var as_of_date as its AS_OF_DATE),
+    with only the data tests whose parents are all selected: for a test about
+    one check, e.g. ``+rows_conserved_stg_app__orders*`` (the test and what
+    it reads), at a fraction of the whole build's cost. dbt's own output,
+    not make run's. exclude: nodes left out (e.g. another check that would
+    catch the same fault first and skip the one the test is about)."""
+    variables = {"data_dir": str(data)}
+    if as_of_date is not None:
+        variables["as_of_date"] = as_of_date
+    return run_dbt(
+        workdir,
+        "build",
+        "--select",
+        *selectors,
+        "--indirect-selection",
+        "cautious",
+        *(("--exclude", *exclude) if exclude else ()),
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps(variables),
+        project_dir=project_dir,
+    )
+
+
 def run_python(workdir: Path, *args: str, project_dir: Path = PROJECT_DIR) -> Build:
     """Run ``python ARGS`` (e.g. ``-m segmentation clear-history``) with the
     test's files."""
