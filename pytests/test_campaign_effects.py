@@ -63,7 +63,8 @@ def test_the_generators_buckets_are_duckdbs_md5_of_the_salted_key() -> None:
                 "select ('0x' || left(md5(md5(? || ?) || '|' || ?), 8))::ubigint"
                 " / 2^32",
                 [demo_data.DEMO_PSEUDONYM_SALT, user, campaign_id],
-            ).fetchone()[0]
+            ).fetchall()[0][0]  # all rows: fetchone would leave the
+            # shared default connection busy for later tests of the worker
             for user in users
         ]
         assert demo_data.campaign_buckets(users, campaign_id) == pytest.approx(
