@@ -1,7 +1,8 @@
 """The propensity classifiers (segmentation.methods.propensity) on synthetic
 examples of int_propensity_examples' schema: determinism, chance on noise,
 a planted signal found, categorical and missing values, a clear error on a
-single class, and the permutation importance. No dbt build."""
+single class, and the permutation importance; then the glue the dbt
+Python models call, on real in-memory DuckDB relations. No dbt build."""
 
 from __future__ import annotations
 
