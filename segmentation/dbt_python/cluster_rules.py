@@ -71,12 +71,12 @@ def rules_table(
     labels = assigned.groupby("cluster_id")["cluster_label"].first()
     rules["cluster_label"] = rules["cluster_id"].map(labels)
     if explanation.tree_agreement is not None:
-        without = rules.loc[rules["rule"].isna(), "cluster_id"].tolist()
+        without = ", ".join(map(str, rules.loc[rules["rule"].isna(), "cluster_id"]))
         log(
             f"cluster rules: a depth-{max_depth} tree puts"
             f" {explanation.tree_agreement:.1%} of {len(cluster_ids):,} purchasers"
             f" in their own cluster ({int(rules['rule'].notna().sum())} rules"
-            + (f"; no rule for cluster {', '.join(map(str, without))}" if without else "")
+            + (f"; no rule for cluster {without}" if without else "")
             + ")"
         )
     return _table(rules)

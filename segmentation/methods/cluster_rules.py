@@ -118,9 +118,7 @@ class Leaf:
     cluster_id: int
 
 
-def _readable_thresholds(
-    tree, values: np.ndarray
-) -> dict[int, float]:
+def _readable_thresholds(tree, values: np.ndarray) -> dict[int, float]:
     """Per split node, the readable threshold splitting ``values`` (the
     training rows) as the tree does. The tree compares float32 values with
     float64 thresholds; the bounds are taken from the rows it sends each way,
