@@ -9,16 +9,19 @@ conjunction of the conditions on its path, merged per feature into a range
 ("monetary > 420 and recency_days <= 60"); the leaves whose majority is a
 cluster are that cluster's rules.
 
-Thresholds are made readable without changing what a rule says about the
-data: a split at threshold t separates the largest value sent left (a) from
-the smallest value sent right (b), and any r with a <= r < b splits the
-purchasers the same way. The threshold shown is the roundest such number
-(the coarsest power-of-ten step that has a multiple in [a, b), the multiple
-nearest t), so counts, recency and money read as 60 or 420 rather than
-59.5 or 418.725. Every count of the result is then computed by evaluating
-the rounded rules on the data, and these rules put every purchaser in the
-same leaf as the tree (the unit tests check it), so the shares describe the
-rules as written.
+Thresholds are made readable: a split at threshold t separates the
+largest value sent left (a) from the smallest value sent right (b), and any
+r with a <= r < b splits the purchasers the same way. The threshold shown is
+the roundest such number (the coarsest power-of-ten step that has a
+multiple in [a, b), the multiple nearest t) when it is a whole number or has
+at most three significant digits, so counts, days and money read as 60 or
+420 rather than 59.5 or 418.725, and the rule puts every purchaser in the
+leaf the tree puts it in. When the gap is too narrow for that (dense
+decimal data), t is rounded to three significant digits and the few
+purchasers between t and the rounded value move to the other side. Every
+count of the result is computed by evaluating the rules as written on the
+data (and a leaf's cluster is the majority of the purchasers its rule holds
+for), so the shares describe the rules shown.
 
 The tree's agreement with the clusters (the share of clustered purchasers
 whose leaf's majority is their own cluster) is the brief's segment accuracy:
@@ -64,8 +67,13 @@ def no_leaf_reason(max_depth: int) -> str:
     )
 
 
-def readable_threshold(low: float, high: float, threshold: float) -> float:
-    """The roundest number r with low <= r < high, nearest ``threshold``.
+# Most significant digits of a threshold that is not a whole number.
+SIGNIFICANT_DIGITS = 3
+
+
+def roundest_in_gap(low: float, high: float, threshold: float) -> float | None:
+    """The roundest number r with low <= r < high, nearest ``threshold``;
+    None when the gap is empty.
 
     ``low`` is the largest value on the left of a split (x <= threshold),
     ``high`` the smallest on the right, so any such r splits the values the
@@ -73,7 +81,7 @@ def readable_threshold(low: float, high: float, threshold: float) -> float:
     wins; among its multiples, the one nearest the tree's threshold.
     """
     if not low < high:
-        return float(threshold)
+        return None
     scale = max(abs(low), abs(high), 1e-12)
     top = math.ceil(math.log10(scale)) + 1
     for exponent in range(top, -13, -1):
@@ -83,11 +91,43 @@ def readable_threshold(low: float, high: float, threshold: float) -> float:
         if first > last:
             continue
         multiple = min(max(round(threshold / step), first), last)
-        decimals = max(0, -exponent)
-        candidate = round(multiple * step, decimals)
+        candidate = round(multiple * step, max(0, -exponent))
         if low <= candidate < high:
             return float(candidate)
-    return float(threshold)
+    return None
+
+
+def significant_digits(value: float) -> int:
+    """Significant digits of a threshold as written (1200 -> 2, 0.0313 -> 3)."""
+    digits = format_threshold(value).lstrip("-").replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) if digits else 0
+
+
+def round_significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return float(round(value, decimals))
+
+
+def readable_threshold(low: float, high: float, threshold: float) -> float:
+    """The threshold a rule shows for a split of the tree.
+
+    The roundest number of the gap [low, high) (:func:`roundest_in_gap`)
+    when it is a whole number or has at most SIGNIFICANT_DIGITS significant
+    digits: it splits the purchasers exactly as the tree does. Otherwise
+    (dense data, a gap too narrow for a short number) the tree's threshold
+    rounded to SIGNIFICANT_DIGITS significant digits, which may move the few
+    purchasers between the two; the counts are taken with the rule as
+    written.
+    """
+    exact = roundest_in_gap(low, high, threshold)
+    if exact is not None and (
+        exact.is_integer() or significant_digits(exact) <= SIGNIFICANT_DIGITS
+    ):
+        return exact
+    return round_significant(threshold)
 
 
 def format_threshold(value: float) -> str:
@@ -211,7 +251,7 @@ class Explanation:
         tree_agreement: share of the purchasers the rules put in their own
             cluster (null when there are none).
         leaf_of_row: per row of the input, the leaf id (tree node) whose
-            readable rule it satisfies.
+            readable rule it satisfies (the rules partition the rows).
     """
 
     rules: pd.DataFrame
@@ -268,7 +308,16 @@ def explain_clusters(
     found = []
     for leaf in leaves:
         members = rule_members(leaf.conditions, values)
+        if not members.any():
+            continue
         leaf_of_row[members] = leaf.node
+        # The majority of the purchasers the rule holds for (the tree's
+        # majority unless a rounded threshold moved some; a tie keeps the
+        # tree's).
+        found_ids, found_counts = np.unique(cluster_ids[members], return_counts=True)
+        tied = found_ids[found_counts == found_counts.max()]
+        if leaf.cluster_id not in tied:
+            leaf.cluster_id = int(tied[0])
         in_cluster = int((members & (cluster_ids == leaf.cluster_id)).sum())
         found.append((leaf, int(members.sum()), in_cluster))
     agreed = sum(in_cluster for _, _, in_cluster in found)
@@ -277,7 +326,7 @@ def explain_clusters(
     for cluster in clusters:
         cluster = int(cluster)
         size = int(size_of[cluster])
-        own = [item for item in found if item[0].cluster_id == cluster and item[1]]
+        own = [item for item in found if item[0].cluster_id == cluster]
         own.sort(key=lambda item: (-item[2], -item[1], item[0].node))
         covered = sum(in_cluster for _, _, in_cluster in own)
         if not own:
