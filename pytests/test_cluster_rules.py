@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +23,8 @@ from sklearn.tree import DecisionTreeClassifier
 from segmentation.dbt_python import cluster_rules as glue
 from segmentation.methods import cluster_rules
 from segmentation.project import project_vars
+from segmentation.report import loaders, sections
+from segmentation.report.formatting import escape, format_share
 
 FEATURES = ["recency_days", "frequency", "monetary"]
 
@@ -357,3 +360,41 @@ def test_demo_rules_describe_the_clusters(demo_build: Build) -> None:
             f" from filled where {condition}"
         )[0]
         assert counted == (users, in_cluster), rule
+
+
+def test_report_shows_the_rules_beside_the_cluster_profile(demo_build: Build) -> None:
+    with duckdb.connect(str(demo_build.database), read_only=True) as connection:
+        data = loaders.load_cluster_profiles(connection)
+    rules = demo_build.query(
+        "select cluster_id, rule, tree_agreement from marts.cluster_rules"
+        " order by cluster_id, rule_rank"
+    )
+    assert [(item["cluster_id"], item["rule"]) for item in data["rules"]["rules"]] == [
+        row[:2] for row in rules
+    ]
+    assert data["rules"]["tree_agreement"] == pytest.approx(rules[0][2], abs=1e-4)
+    html = sections.cluster_section(data)
+    assert "<h3>Cluster rules</h3>" in html
+    # The rules table sits between the profile table and the scatter.
+    assert (
+        html.index("Mean monetary") < html.index("Cluster rules") < html.index("<svg")
+    )
+    for _, rule, _ in rules:
+        assert escape(rule) in html
+    assert format_share(rules[0][2]) in html
+
+
+def test_report_of_a_warehouse_without_the_mart_says_so() -> None:
+    cluster = {
+        "cluster_id": 1,
+        "cluster_label": "high spend, frequent, recent",
+        "user_count": 10,
+        "mean_monetary": 1.0,
+        "mean_frequency": 1.0,
+        "mean_recency_days": 1.0,
+    }
+    html = sections.cluster_section(
+        {"clusters": [cluster], "scatter": None, "rules": None}
+    )
+    assert sections.NO_CLUSTER_RULES_SENTENCE in html
+    assert "<h3>Cluster rules</h3>" not in html
