@@ -43,6 +43,10 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=RULES_SCHEMA, preserve_index=False)
 
 
+def _rules(count: int) -> str:
+    return f"{count} rule" if count == 1 else f"{count} rules"
+
+
 def rules_table(
     features: pa.Table, clusters: pa.Table, settings: str, max_depth: int
 ) -> pa.Table:
@@ -75,7 +79,7 @@ def rules_table(
         log(
             f"cluster rules: a depth-{max_depth} tree puts"
             f" {explanation.tree_agreement:.1%} of {len(cluster_ids):,} purchasers"
-            f" in their own cluster ({int(rules['rule'].notna().sum())} rules"
+            f" in their own cluster ({_rules(int(rules['rule'].notna().sum()))}"
             + (f"; no rule for cluster {without}" if without else "")
             + ")"
         )
