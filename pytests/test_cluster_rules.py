@@ -142,6 +142,26 @@ def test_dense_decimals_get_three_significant_digits() -> None:
     assert explanation.tree_agreement == pytest.approx(agreement, abs=0.01)
 
 
+def test_sibling_leaves_of_one_cluster_make_one_rule() -> None:
+    """Cluster 1 is x <= 50 but also holds some of cluster 2 below x = 20:
+    the tree splits at 20 (and on z below it) without changing the
+    majority, so cluster 1 gets the one rule x <= 50."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 100, 2000).astype(float)
+    z = rng.integers(0, 100, 2000).astype(float)
+    ids = np.where(x > 50, 2, 1)
+    ids[(x <= 20) & (rng.random(2000) < 0.4)] = 2
+    values = np.column_stack([x, z])
+    explanation = cluster_rules.explain_clusters(values, ["x", "z"], ids, 3, 42)
+    rules = explanation.rules.set_index("cluster_id")["rule"]
+    assert rules.to_dict() == {1: "x <= 50", 2: "x > 50"}
+    tree = DecisionTreeClassifier(max_depth=3, random_state=42).fit(values, ids)
+    assert tree.get_n_leaves() > 2
+    assert explanation.tree_agreement == pytest.approx(
+        (tree.predict(values) == ids).mean()
+    )
+
+
 @pytest.mark.parametrize(
     ("low", "high", "threshold", "expected"),
     [

@@ -7,7 +7,8 @@ from the clustering features in their original units (nulls filled with the
 purchasers' median, as the clustering fills them). Each leaf is a
 conjunction of the conditions on its path, merged per feature into a range
 ("monetary > 420 and recency_days <= 60"); the leaves whose majority is a
-cluster are that cluster's rules.
+cluster are that cluster's rules. Two sibling leaves with the same majority
+are one rule (their split changes no cluster).
 
 Thresholds are made readable: a split at threshold t separates the
 largest value sent left (a) from the smallest value sent right (b), and any
@@ -182,21 +183,29 @@ def _readable_thresholds(tree, values: np.ndarray) -> dict[int, float]:
 
 
 def _leaves(tree, classes: np.ndarray, readable: dict[int, float]) -> list[Leaf]:
-    """Every leaf with its path, depth first, left before right."""
-    leaves: list[Leaf] = []
-    stack: list[tuple[int, list[Condition]]] = [(0, [])]
-    while stack:
-        node, path = stack.pop()
+    """Every leaf with its path, left before right. Two sibling leaves with
+    the same majority are one leaf at their parent: the split between them
+    changes no cluster, so the rule leaves it out."""
+
+    def walk(node: int, path: list[Condition]) -> list[Leaf]:
         left, right = tree.children_left[node], tree.children_right[node]
         if left == right:
             majority = classes[int(np.argmax(tree.value[node][0]))]
-            leaves.append(Leaf(node, path, int(majority)))
-            continue
+            return [Leaf(int(node), path, int(majority))]
         feature = int(tree.feature[node])
         threshold = readable[node]
-        stack.append((right, [*path, Condition(feature, threshold, True)]))
-        stack.append((left, [*path, Condition(feature, threshold, False)]))
-    return leaves
+        below = walk(left, [*path, Condition(feature, threshold, False)])
+        above = walk(right, [*path, Condition(feature, threshold, True)])
+        if (
+            len(below) == len(above) == 1
+            and below[0].node == left
+            and above[0].node == right
+            and below[0].cluster_id == above[0].cluster_id
+        ):
+            return [Leaf(int(node), path, below[0].cluster_id)]
+        return below + above
+
+    return walk(0, [])
 
 
 def rule_text(conditions: Sequence[Condition], features: Sequence[str]) -> str:
@@ -250,8 +259,9 @@ class Explanation:
             without any rule has one row with rule null and a reason.
         tree_agreement: share of the purchasers the rules put in their own
             cluster (null when there are none).
-        leaf_of_row: per row of the input, the leaf id (tree node) whose
-            readable rule it satisfies (the rules partition the rows).
+        leaf_of_row: per row of the input, the tree node of the rule it
+            satisfies (a leaf, or the parent of merged sibling leaves); the
+            rules partition the rows.
     """
 
     rules: pd.DataFrame
