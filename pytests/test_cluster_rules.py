@@ -4,8 +4,9 @@ cluster_rules): a shallow decision tree reproducing the cluster ids.
 The unit tests need no build: clusters separable by known thresholds give
 back those thresholds with agreement 1; the rounded rules put every
 purchaser in the leaf the tree puts it in; degenerate inputs give a reason,
-never a crash. The build test reads the shared demo build and checks the
-mart against user_clusters and the features, evaluating every rule as SQL.
+never a crash. The build tests read the shared demo build: the mart
+against user_clusters and the features (every rule evaluated as SQL), and
+the report's rules table under the cluster profile.
 """
 
 from __future__ import annotations
