@@ -1100,6 +1100,15 @@ def load_propensity(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
+def is_featured_window(window: dict[str, Any]) -> bool:
+    """Whether the report draws a window's charts and the summary prints
+    it: a scoring window (its model scores the users) or a window of the
+    calibration holdout (the validation mode of var clv_calibration_end_date)."""
+    return bool(
+        window["is_scoring_window"] or window["window_kind"] == "calibration_holdout"
+    )
+
+
 def _by_model(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """A window's rows grouped by model, the model column left out."""
     found: dict[str, list[dict[str, Any]]] = {}

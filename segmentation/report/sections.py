@@ -41,6 +41,7 @@ from segmentation.report.loaders import (
     ALL_SEGMENTS,
     CAMPAIGN_STATUSES,
     PROPENSITY_TIERS,
+    is_featured_window,
     load_activity,
     load_arpu_trend,
     load_campaigns,
@@ -1674,8 +1675,7 @@ def propensity_section(data: dict[str, Any]) -> str:
         body += "".join(
             _propensity_window_charts(window)
             for window in ready
-            if window["is_scoring_window"]
-            or window["window_kind"] == "calibration_holdout"
+            if is_featured_window(window)
         )
     return _section(
         "propensity",
