@@ -220,12 +220,12 @@ def propensity_rows(build: Build) -> dict[tuple, dict]:
     for row in build.query(
         "select label, horizon_days, window_kind, status, fallback_reason,"
         " fallback_note, eval_snapshot_date, eval_label_end_date, model,"
-        " roc_auc, is_scoring_model from marts.propensity_evaluation as rows"
+        " roc_auc, is_scoring_model from marts.propensity_evaluation as evaluation"
         " where window_kind = 'calibration_holdout' or exists (select 1"
         " from marts.propensity_evaluation as scoring where scoring.is_scoring_model"
-        " and scoring.window_kind = rows.window_kind"
-        " and scoring.label = rows.label"
-        " and scoring.horizon_days = rows.horizon_days)"
+        " and scoring.window_kind = evaluation.window_kind"
+        " and scoring.label = evaluation.label"
+        " and scoring.horizon_days = evaluation.horizon_days)"
     ):
         entry = found.setdefault(
             tuple(row[:3]),
