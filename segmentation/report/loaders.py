@@ -31,6 +31,7 @@ TABLES = {
     "rfm": "rfm_grid",
     "value_activity": "value_activity_matrix",
     "clusters": "cluster_overview",
+    "cluster_rules": "cluster_rules",
     "activity": "activity_tiers",
     "lifecycle": "monthly_lifecycle",
     "arpu": "monthly_arpu",
@@ -69,6 +70,7 @@ OPTIONAL_ROLES = (
     "propensity_deciles",
     "propensity_calibration",
     "propensity_importance",
+    "cluster_rules",
 )
 # The campaign statuses of marts.campaigns, in the order shown.
 CAMPAIGN_STATUSES = ("running", "ended", "scheduled")
@@ -325,7 +327,57 @@ def load_cluster_profiles(connection: duckdb.DuckDBPyConnection) -> dict[str, An
                 for (x, y), cluster_id in zip(coordinates, cluster_ids, strict=True)
             ],
         }
-    return {"clusters": clusters, "scatter": scatter}
+    return {
+        "clusters": clusters,
+        "scatter": scatter,
+        "rules": load_cluster_rules(connection),
+    }
+
+
+def load_cluster_rules(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The readable rules of every cluster (marts.cluster_rules) and the
+    tree's agreement with the clusters; None when the warehouse predates
+    the mart."""
+    if not has_mart(connection, "cluster_rules"):
+        return None
+    rows = _rows(
+        connection,
+        "select cluster_id, cluster_label, rule_rank, rule, users_in_rule,"
+        " cluster_users_in_rule, rule_precision, rule_coverage, cluster_users,"
+        " cluster_rule_coverage, tree_agreement, no_rule_reason"
+        f" from {_mart('cluster_rules')} order by cluster_id, rule_rank",
+    )
+    rules = [
+        {
+            "cluster_id": int(cluster_id),
+            "cluster_label": label,
+            "rule_rank": None if rank is None else int(rank),
+            "rule": rule,
+            "users_in_rule": int(users),
+            "cluster_users_in_rule": int(in_cluster),
+            "rule_precision": as_ratio(precision, 4),
+            "rule_coverage": as_ratio(coverage, 4),
+            "cluster_users": int(cluster_users),
+            "cluster_rule_coverage": as_ratio(cluster_coverage, 4),
+            "no_rule_reason": reason,
+        }
+        for (
+            cluster_id,
+            label,
+            rank,
+            rule,
+            users,
+            in_cluster,
+            precision,
+            coverage,
+            cluster_users,
+            cluster_coverage,
+            _,
+            reason,
+        ) in rows
+    ]
+    agreement = as_ratio(rows[0][10], 4) if rows else None
+    return {"tree_agreement": agreement, "rules": rules}
 
 
 def load_lifecycle_trend(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:

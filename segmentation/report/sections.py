@@ -67,6 +67,10 @@ NO_CLUSTERS_SENTENCE = (
     "No clusters: the warehouse has no purchasers to cluster, so there are no "
     "cluster profiles to show."
 )
+NO_CLUSTER_RULES_SENTENCE = (
+    "No cluster rules: this warehouse was built before the mart cluster_rules "
+    "existed; make run builds it."
+)
 NO_SCATTER_SENTENCE = (
     "No purchasers with cluster assignments and features, so there is no "
     "scatter plot to draw."
@@ -298,6 +302,49 @@ def value_activity_section(data: dict[str, Any]) -> str:
     )
 
 
+def _cluster_rules_table(data: dict[str, Any] | None) -> str:
+    """The readable rules of every cluster under the cluster profile, with
+    the tree's agreement with the clusters (marts.cluster_rules)."""
+    if data is None:
+        return _notice(NO_CLUSTER_RULES_SENTENCE)
+    if not data["rules"]:
+        return ""
+    table = _table(
+        (
+            ("Cluster", False),
+            ("Rule", False),
+            ("Users in rule", True),
+            ("Precision", True),
+            ("Coverage of cluster", True),
+        ),
+        [
+            (
+                str(item["cluster_id"]),
+                item["rule"] or f"no rule: {item['no_rule_reason']}",
+                format_count(item["users_in_rule"]),
+                format_share(item["rule_precision"]),
+                format_share(item["rule_coverage"]),
+            )
+            for item in data["rules"]
+        ],
+    )
+    return (
+        "<h3>Cluster rules</h3>"
+        '<p class="note">'
+        + escape(
+            "Each cluster described by the leaves of a shallow decision tree "
+            "trained to reproduce it from the clustering features (a missing "
+            "value counts as the median). Precision: share of the users a rule "
+            "holds for that are in the cluster; coverage: share of the "
+            "cluster's users it holds for. The tree puts "
+            f"{format_share(data['tree_agreement'])} of clustered purchasers in "
+            "their own cluster (segment accuracy)."
+        )
+        + "</p>"
+        + table
+    )
+
+
 def cluster_section(data: dict[str, Any]) -> str:
     """Cluster profile table and the PCA scatter of a purchaser sample."""
     clusters = data["clusters"]
@@ -329,6 +376,7 @@ def cluster_section(data: dict[str, Any]) -> str:
             for item in clusters
         ],
     )
+    table += _cluster_rules_table(data.get("rules"))
     scatter = data["scatter"]
     if scatter is None:
         figure = _notice(NO_SCATTER_SENTENCE)
