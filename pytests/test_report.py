@@ -1185,7 +1185,7 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
         "model (no_history). no feature snapshot between 2026-04-04 and "
         "2026-07-03: backfill the history (make run HISTORY_FROM=2026-03-01)</p>"
     ) in text
-    assert "5,000 a purchase propensity" in text
+    assert "5,000 have a purchase propensity" in text
     assert "high 1,000, medium 1,500, low 2,500" in text
     assert chart_data(document)["propensity"]["windows"][0]["models"][0][
         "roc_auc"

@@ -1672,8 +1672,8 @@ def _propensity_scores_note(scores: dict[str, Any] | None) -> str:
     )
     return (
         f"Of the {format_count(scores['users'])} users in marts.user_profiles, "
-        f"{' and '.join(counts)} (churn risk is scored for recent buyers only); "
-        f"propensity tiers: {tiers}."
+        f"{' and '.join(counts).replace(' a ', ' have a ', 1)} (churn risk is "
+        f"scored for recent buyers only); propensity tiers: {tiers}."
     )
 
 
