@@ -1166,12 +1166,21 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
         propensity_data(propensity_window(), other, fallback_window())
     )
     text = html.unescape(document)
-    # The evaluation table: both windows, each model with its metrics.
-    assert text.count("<tr>") == 1 + 2 + 2
+    # A table per ready window, each model with its metrics; the scoring
+    # window first (with its charts), then the other one.
+    assert text.count("<table>") == 2
+    assert text.count("<tr>") == (1 + 2) * 2
+    assert text.index("Will purchase within 30 days") < text.index(
+        "Will purchase within 90 days"
+    )
     assert "gradient boosting (scores the users)" in text
     assert "probability alive (BG/NBD)" in text
     assert "0.783" in text and "+0.073" in text and "29.0%" in text
-    assert "train 2026-07-01, evaluate 2026-08-01 to 2026-08-31" in text
+    assert (
+        "Trained on the snapshot of 2026-07-01 (5,000 users), evaluated on the "
+        "1,000 users of 2026-08-01 and what they did until 2026-08-31: 190 "
+        "positives (19.0%)."
+    ) in text
     # Charts only for the scoring window: capture, lift, calibration, features.
     for chart in ("capture", "lift", "calibration", "features"):
         assert f'id="chart-propensity-out-of-time-will-purchase-30-{chart}"' in text
