@@ -1190,8 +1190,8 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
     assert ">recency days</text>" in text
     # The fallback window is a notice with its reason and note, no table row.
     assert (
-        '<p class="notice">Will churn (recent buyers who stop) within 90 days: no '
-        "model (no_history). no feature snapshot between 2026-04-04 and "
+        '<p class="notice">Will churn (recent buyers who stop) within 90 days (no '
+        "history): no feature snapshot between 2026-04-04 and "
         "2026-07-03: backfill the history (make run HISTORY_FROM=2026-03-01)</p>"
     ) in text
     assert "5,000 have a purchase propensity" in text
@@ -1202,16 +1202,17 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
 
 
 def test_propensity_section_without_any_model_says_why() -> None:
-    document = sections.propensity_section(
-        propensity_data(
-            fallback_window(label="will_purchase", horizon_days=30), fallback_window()
-        )
+    data = propensity_data(
+        fallback_window(label="will_purchase", horizon_days=30), fallback_window()
     )
+    data["scores"]["scored_users"] = {"purchase_propensity": 0, "churn_risk": 0}
+    document = sections.propensity_section(data)
     text = html.unescape(document)
     assert text.count('class="notice"') == 3
     assert sections.NO_PROPENSITY_MODEL_SENTENCE in text
     assert "<table" not in text and "<svg" not in text
-    assert "no model (no_history)" in text
+    assert "Will purchase within 30 days (no history): no feature snapshot" in text
+    assert "have a purchase propensity" not in text
     # A warehouse built before the propensity marts.
     older = sections.propensity_section(
         {"has_propensity": False, "windows": [], "scores": None}

@@ -1446,9 +1446,9 @@ def propensity_window_title(window: dict[str, Any]) -> str:
 
 def propensity_fallback_sentence(window: dict[str, Any]) -> str:
     """Why a window has no model, with what to do: the mart's note."""
-    reason = window["fallback_reason"] or "fallback"
+    reason = display_label(window["fallback_reason"] or "fallback")
     note = window["fallback_note"] or "no model for this window."
-    return f"{propensity_window_title(window)}: no model ({reason}). {note}"
+    return f"{propensity_window_title(window)} ({reason}): {note}"
 
 
 def _propensity_table(window: dict[str, Any]) -> str:
@@ -1655,7 +1655,8 @@ def _propensity_scores_note(scores: dict[str, Any] | None) -> str:
     if not scores:
         return ""
     scored = scores["scored_users"]
-    if all(count is None for count in scored.values()):
+    if not any(scored.values()):
+        # No score column, or nobody scored: the fallback notes say why.
         return ""
     named = {
         "purchase_propensity": "a purchase propensity",
