@@ -91,7 +91,9 @@ def _session_events(
     for number, (user, start) in enumerate(zip(user_ids, starts, strict=True)):
         session = f"s{first_session + number:07d}"
         for offset, kind in enumerate(kinds):
-            rows.append((user, session, start + pd.Timedelta(seconds=60 * offset), kind))
+            rows.append(
+                (user, session, start + pd.Timedelta(seconds=60 * offset), kind)
+            )
     frame = pd.DataFrame(rows, columns=["user_id", "session_id", "at", "event_type"])
     frame["duration_seconds"] = rng.integers(20, 240, len(frame))
     return frame
@@ -150,7 +152,14 @@ def leakage_tables() -> dict[str, pd.DataFrame]:
     events.insert(0, "event_id", [f"e{n:08d}" for n in range(len(events))])
     events["occurred_at"] = events.pop("at").dt.strftime("%Y-%m-%d %H:%M:%S")
     events = events[
-        ["event_id", "user_id", "session_id", "occurred_at", "event_type", "duration_seconds"]
+        [
+            "event_id",
+            "user_id",
+            "session_id",
+            "occurred_at",
+            "event_type",
+            "duration_seconds",
+        ]
     ]
     return {"orders": order_frame, "users": users, "events": events}
 
@@ -190,9 +199,7 @@ def degenerate_tables() -> dict[str, pd.DataFrame]:
     - 365 days: no snapshot a year back: no history.
     """
     rng = np.random.default_rng(61)
-    groups = (
-        ["w"] * WEEKLY_BUYERS + ["n"] * NEVER_BUYERS + ["a"] * APRIL_BUYERS
-    )
+    groups = ["w"] * WEEKLY_BUYERS + ["n"] * NEVER_BUYERS + ["a"] * APRIL_BUYERS
     ids = [f"{group}{number:04d}" for number, group in enumerate(groups, start=1)]
     users = _users(rng, ids, "2025-10-01", "2025-11-30")
     orders = []
