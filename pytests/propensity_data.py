@@ -9,7 +9,7 @@ events.csv).
   of the two label months, an independent random half of the users buys
   and browses heavily. A model that sees only what was known at its
   snapshot date can do no better than chance.
-- :func:`write_degenerate_data`: three groups of users whose labels leave
+- :func:`write_degenerate_data`: four groups of users whose labels leave
   every out-of-time window short of a model (too few negatives, too few
   positives, a single class) at the vars of the degenerate test.
 """
@@ -179,23 +179,28 @@ DEGENERATE_HISTORY_FROM = "2026-03-01"
 WEEKLY_BUYERS = 150  # buy every 7 days from 2025-12-01: never churn
 NEVER_BUYERS = 50  # signed up, never buy
 APRIL_BUYERS = 30  # buy once, in April 2026, then stop
+MAY_BUYERS = 30  # buy once, in May 2026, then stop
+DEGENERATE_USERS = WEEKLY_BUYERS + NEVER_BUYERS + APRIL_BUYERS + MAY_BUYERS
 
 
 def degenerate_tables() -> dict[str, pd.DataFrame]:
     """orders and users of the degenerate folder (no events).
 
     With horizons 30, 60 and 365 days, monthly snapshots from 2026-03-01
-    and T = 2026-07-01, the windows' training rows are:
+    and T = 2026-07-01 (min class size 100), the out-of-time windows are:
 
-    - will_purchase, 30 days (S0 2026-05-01, labels in May): the weekly
-      buyers positive (150), the others negative (80 < 100): too few
-      negatives; 60 days (S0 2026-03-01, labels in March and April):
-      weekly and April buyers positive, the 50 never-buyers negative: too
-      few negatives.
-    - will_churn, 30 days (S0 2026-05-01: the users who bought in April):
-      the April buyers churn (30 < 100), the weekly buyers do not: too few
-      positives; 60 days (S0 2026-03-01: only the weekly buyers bought in
-      January and February) nobody churns: a single class.
+    - will_purchase, 30 days (train 2026-05-01, labels in May; evaluate
+      2026-06-01, labels in June): training positives the weekly and May
+      buyers (180), negatives the never and April buyers (80 < 100): too
+      few negatives. 60 days (train 2026-03-01, labels in March and April;
+      evaluate 2026-05-01, labels in May and June): training negatives the
+      never and May buyers (80): too few negatives.
+    - will_churn, 30 days (the users who bought in the 30 days before the
+      snapshot): training at 2026-05-01 the weekly and April buyers, of
+      whom the April buyers churn (30 < 100); evaluation at 2026-06-01 the
+      weekly and May buyers, the May buyers churn (30): both classes, too
+      few positives. 60 days: at 2026-03-01 only the weekly buyers bought
+      in the 60 days before, and none churns: a single class.
     - 365 days: no snapshot a year back: no history.
     """
     rng = np.random.default_rng(61)
@@ -209,8 +214,9 @@ def degenerate_tables() -> dict[str, pd.DataFrame]:
             while day < _day(DEGENERATE_AS_OF):
                 orders.append((user, day + pd.Timedelta(hours=12)))
                 day += pd.Timedelta(days=7)
-        elif group == "a":
-            day = _day("2026-04-10") + pd.Timedelta(days=int(rng.integers(0, 15)))
+        elif group in ("a", "m"):
+            first = "2026-04-10" if group == "a" else "2026-05-10"
+            day = _day(first) + pd.Timedelta(days=int(rng.integers(0, 15)))
             orders.append((user, day + pd.Timedelta(hours=12)))
     frame = pd.DataFrame(orders, columns=["user_id", "at"])
     frame = frame.sort_values(["at", "user_id"], ignore_index=True)

@@ -33,6 +33,7 @@ from conftest import CDNOW_FIXTURE, Build, made_once, shared_build
 from propensity_data import (
     DEGENERATE_AS_OF,
     DEGENERATE_HISTORY_FROM,
+    DEGENERATE_USERS,
     LEAKAGE_AS_OF,
     LEAKAGE_SNAPSHOTS,
     write_degenerate_data,
@@ -308,7 +309,7 @@ def test_degenerate_scores_are_null(degenerate_build: Build, mart: str) -> None:
     users, *counts = degenerate_build.query(
         f"select count(*), {nulls} from marts.{mart}"
     )[0]
-    assert users == 230
+    assert users == DEGENERATE_USERS
     assert counts == [0] * len(SCORE_COLUMNS)
 
 
