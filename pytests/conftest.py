@@ -402,35 +402,46 @@ def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 # --- the feature history of a build (issue 16: propensity) ------------------
 
-# Stage a data folder, then build the history's models of each as-of date
-# (segmentation.history.backfill) in one dbt process: argv = the vars (JSON)
-# and the dates (comma-separated). The staging selection is make run's
-# before a backfill (segmentation.cli.backfill_history).
+# The models of the feature history (what the propensity windows train and
+# evaluate on) per as-of date: those that depend on the as-of date and lead
+# to it, a fraction of make run's backfill (no clustering, no segments).
+FEATURE_HISTORY_SELECTOR = "int_as_of_date+,+int_user_features_accumulated"
+# Stage a data folder (lookups, staging and the as-of date, without tests:
+# the build after it runs them), then build the feature history of each
+# as-of date, in one dbt process (one parse): argv = the vars (JSON) and
+# the dates (comma-separated).
 _BACKFILL_SCRIPT = """
 import json, os, sys
-from segmentation import history
 from segmentation.dbt_runner import Dbt
 variables, dates = json.loads(sys.argv[1]), sys.argv[2].split(",")
 staging = ["build", "--select", "resource_type:seed,path:seeds/lookups",
     "+path:models/staging,resource_type:model", "+int_as_of_date",
-    "--exclude", "path:seeds/demo", "--indirect-selection", "cautious",
-    "--exclude-resource-type", "unit_test", "--vars", json.dumps(variables)]
+    "--exclude", "path:seeds/demo", "--resource-type", "model",
+    "--resource-type", "seed", "--vars", json.dumps(variables)]
 with Dbt(dict(os.environ), variables) as dbt:
-    code = (dbt.parse() or dbt.invoke(staging)[0]
-        or history.backfill(dbt, dates, variables))
+    code = dbt.parse() or dbt.invoke(staging)[0]
+    for day in dates:
+        code = code or dbt.invoke(["run", "--no-write-json", "--select", sys.argv[3],
+            "--vars", json.dumps({**variables, "as_of_date": day})])[0]
 sys.exit(code)
 """
 
 
 def backfill_then(variables: dict, dates: tuple[str, ...]) -> Callable[..., Build]:
-    """A ``shared_build`` runner: the history's models (with the feature
-    history, ``int_user_features_accumulated``) of each date in dates,
-    built with variables (no as-of date), then ``dbt ARGS``; the outcome of
-    both (the first failure's exit code, both outputs)."""
+    """A ``shared_build`` runner: the feature history
+    (``int_user_features_accumulated``, FEATURE_HISTORY_SELECTOR) of each
+    date in dates, built with variables (no as-of date), then ``dbt
+    ARGS``; the outcome of both (the first failure's exit code, both
+    outputs)."""
 
     def runner(workdir: Path, *args: str) -> Build:
         first = run_python(
-            workdir, "-c", _BACKFILL_SCRIPT, json.dumps(variables), ",".join(dates)
+            workdir,
+            "-c",
+            _BACKFILL_SCRIPT,
+            json.dumps(variables),
+            ",".join(dates),
+            FEATURE_HISTORY_SELECTOR,
         )
         if first.returncode != 0:
             return first
