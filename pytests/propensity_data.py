@@ -204,7 +204,12 @@ def degenerate_tables() -> dict[str, pd.DataFrame]:
     - 365 days: no snapshot a year back: no history.
     """
     rng = np.random.default_rng(61)
-    groups = ["w"] * WEEKLY_BUYERS + ["n"] * NEVER_BUYERS + ["a"] * APRIL_BUYERS
+    groups = (
+        ["w"] * WEEKLY_BUYERS
+        + ["n"] * NEVER_BUYERS
+        + ["a"] * APRIL_BUYERS
+        + ["m"] * MAY_BUYERS
+    )
     ids = [f"{group}{number:04d}" for number, group in enumerate(groups, start=1)]
     users = _users(rng, ids, "2025-10-01", "2025-11-30")
     orders = []
