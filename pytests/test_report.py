@@ -1015,3 +1015,299 @@ def test_a_data_folder_without_campaigns_says_how_to_define_them(
     assert data["has_campaigns"] is True
     assert data["campaigns"] == []
     assert 'id="chart-campaign-' not in orders_only_report
+
+
+def propensity_window(**changes: Any) -> dict[str, Any]:
+    """One ready propensity window as load_propensity returns it."""
+    deciles = [
+        {
+            "decile": decile,
+            "users": 100,
+            "positives": 30 - 2 * decile,
+            "positive_rate": (30 - 2 * decile) / 100,
+            "lift": (30 - 2 * decile) / 19.0,
+            "cumulative_positives": sum(30 - 2 * d for d in range(1, decile + 1)),
+            "cumulative_capture": sum(30 - 2 * d for d in range(1, decile + 1)) / 190,
+        }
+        for decile in range(1, 11)
+    ]
+    calibration = [
+        {
+            "bin": index,
+            "users": 100,
+            "mean_predicted_probability": index / 20,
+            "observed_rate": index / 21,
+        }
+        for index in range(1, 11)
+    ]
+    window = {
+        "window_kind": "out_of_time",
+        "label": "will_purchase",
+        "horizon_days": 30,
+        "status": "ready",
+        "fallback_reason": None,
+        "fallback_note": None,
+        "train_snapshot_date": "2026-07-01",
+        "eval_snapshot_date": "2026-08-01",
+        "eval_label_end_date": "2026-08-31",
+        "eval_label_days": 30,
+        "train_rows": 5000,
+        "eval_rows": 1000,
+        "eval_positives": 190,
+        "base_rate": 0.19,
+        "best_ranker_roc_auc": 0.71,
+        "is_scoring_window": True,
+        "models": [
+            {
+                "model": "gradient_boosting",
+                "model_kind": "classifier",
+                "roc_auc": 0.7834,
+                "pr_auc": 0.41,
+                "log_loss": 0.42,
+                "brier_score": 0.13,
+                "top_decile_lift": 2.9,
+                "top_decile_capture": 0.29,
+                "roc_auc_gain_over_best_ranker": 0.0734,
+                "is_scoring_model": True,
+            },
+            {
+                "model": "probability_alive",
+                "model_kind": "ranker",
+                "roc_auc": 0.71,
+                "pr_auc": 0.33,
+                "log_loss": None,
+                "brier_score": None,
+                "top_decile_lift": 2.1,
+                "top_decile_capture": 0.21,
+                "roc_auc_gain_over_best_ranker": None,
+                "is_scoring_model": False,
+            },
+        ],
+        "deciles": {"gradient_boosting": deciles, "probability_alive": deciles},
+        "calibration": {"gradient_boosting": calibration},
+        "importance": [
+            {
+                "model": "gradient_boosting",
+                "feature": "recency_days",
+                "importance_mean": 0.08,
+                "importance_std": 0.01,
+                "importance_rank": 1,
+            },
+            {
+                "model": "gradient_boosting",
+                "feature": "sessions_30d",
+                "importance_mean": 0.02,
+                "importance_std": 0.005,
+                "importance_rank": 2,
+            },
+        ],
+    }
+    return window | changes
+
+
+def fallback_window(**changes: Any) -> dict[str, Any]:
+    return (
+        propensity_window(
+            label="will_churn",
+            horizon_days=90,
+            status="fallback",
+            fallback_reason="no_history",
+            fallback_note="no feature snapshot between 2026-04-04 and 2026-07-03: "
+            "backfill the history (make run HISTORY_FROM=2026-03-01)",
+            train_snapshot_date=None,
+            eval_snapshot_date=None,
+            eval_label_end_date=None,
+            train_rows=0,
+            eval_rows=0,
+            eval_positives=0,
+            base_rate=None,
+            best_ranker_roc_auc=None,
+            deciles={},
+            calibration={},
+            importance=[],
+        )
+        | {
+            "models": [
+                {
+                    "model": model,
+                    "model_kind": "classifier",
+                    "roc_auc": None,
+                    "pr_auc": None,
+                    "log_loss": None,
+                    "brier_score": None,
+                    "top_decile_lift": None,
+                    "top_decile_capture": None,
+                    "roc_auc_gain_over_best_ranker": None,
+                    "is_scoring_model": model == "gradient_boosting",
+                }
+                for model in ("gradient_boosting", "logistic_regression")
+            ]
+        }
+        | changes
+    )
+
+
+def propensity_data(*windows: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "has_propensity": True,
+        "windows": list(windows),
+        "scores": {
+            "users": 5000,
+            "scored_users": {"purchase_propensity": 5000, "churn_risk": None},
+            "tier_users": {"high": 1000, "medium": 1500, "low": 2500},
+        },
+    }
+
+
+def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
+    other = propensity_window(horizon_days=90, is_scoring_window=False)
+    other["models"] = [dict(model, is_scoring_model=False) for model in other["models"]]
+    document = sections.propensity_section(
+        propensity_data(propensity_window(), other, fallback_window())
+    )
+    text = html.unescape(document)
+    # The evaluation table: both windows, each model with its metrics.
+    assert text.count("<tr>") == 1 + 2 + 2
+    assert "gradient boosting (scores the users)" in text
+    assert "probability alive (BG/NBD)" in text
+    assert "0.783" in text and "+0.073" in text and "29.0%" in text
+    assert "train 2026-07-01, evaluate 2026-08-01 to 2026-08-31" in text
+    # Charts only for the scoring window: capture, lift, calibration, features.
+    for chart in ("capture", "lift", "calibration", "features"):
+        assert f'id="chart-propensity-out-of-time-will-purchase-30-{chart}"' in text
+        assert f'id="chart-propensity-out-of-time-will-purchase-90-{chart}"' not in (
+            text
+        )
+    assert ">recency days</text>" in text
+    # The fallback window is a notice with its reason and note, no table row.
+    assert (
+        '<p class="notice">Will churn (recent buyers who stop) within 90 days: no '
+        "model (no_history). no feature snapshot between 2026-04-04 and "
+        "2026-07-03: backfill the history (make run HISTORY_FROM=2026-03-01)</p>"
+    ) in text
+    assert "5,000 a purchase propensity" in text
+    assert "high 1,000, medium 1,500, low 2,500" in text
+    assert chart_data(document)["propensity"]["windows"][0]["models"][0][
+        "roc_auc"
+    ] == pytest.approx(0.7834)
+
+
+def test_propensity_section_without_any_model_says_why() -> None:
+    document = sections.propensity_section(
+        propensity_data(
+            fallback_window(label="will_purchase", horizon_days=30), fallback_window()
+        )
+    )
+    text = html.unescape(document)
+    assert text.count('class="notice"') == 3
+    assert sections.NO_PROPENSITY_MODEL_SENTENCE in text
+    assert "<table" not in text and "<svg" not in text
+    assert "no model (no_history)" in text
+    # A warehouse built before the propensity marts.
+    older = sections.propensity_section(
+        {"has_propensity": False, "windows": [], "scores": None}
+    )
+    assert sections.NO_PROPENSITY_MARTS_SENTENCE in html.unescape(older)
+    assert "<table" not in older
+
+
+def test_calibration_holdout_window_is_named_by_its_end() -> None:
+    window = propensity_window(
+        window_kind="calibration_holdout",
+        eval_snapshot_date="1997-10-01",
+        eval_label_end_date="1998-07-01",
+        is_scoring_window=False,
+    )
+    assert sections.propensity_window_title(window) == (
+        "Will purchase by 1998-07-01 (calibration holdout, 30-day training labels)"
+    )
+    # Drawn like a scoring window: it is the validation the README reports.
+    document = sections.propensity_section(propensity_data(window))
+    assert 'id="chart-propensity-calibration-holdout-will-purchase-30-lift"' in (
+        document
+    )
+
+
+def test_propensity_section_matches_the_propensity_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["propensity"]
+    assert data["has_propensity"] is True
+    rows = demo_build.query(
+        "select window_kind, label, horizon_days, model, status, roc_auc,"
+        " is_scoring_model from marts.propensity_evaluation"
+    )
+    shown = {
+        (w["window_kind"], w["label"], w["horizon_days"], m["model"]): (
+            w["status"],
+            m["roc_auc"],
+            m["is_scoring_model"],
+        )
+        for w in data["windows"]
+        for m in w["models"]
+    }
+    assert set(shown) == {row[:4] for row in rows}
+    for *key, status, auc, scoring in rows:
+        assert shown[tuple(key)][0] == status
+        assert shown[tuple(key)][2] is scoring
+        if auc is None:
+            assert shown[tuple(key)][1] is None
+        else:
+            assert shown[tuple(key)][1] == pytest.approx(auc, abs=1e-7)
+    # Windows run out of time first, will_purchase before will_churn.
+    kinds = [w["window_kind"] for w in data["windows"]]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "out_of_time")
+    (users, purchase, churn, high) = demo_build.query(
+        "select count(*), count(purchase_propensity), count(churn_risk),"
+        " count(*) filter (where propensity_tier = 'high') from marts.user_profiles"
+    )[0]
+    scores = data["scores"]
+    assert scores["users"] == users
+    assert scores["scored_users"] == {
+        "purchase_propensity": purchase,
+        "churn_risk": churn,
+    }
+    assert scores["tier_users"]["high"] == high
+    # Every ready scoring window is drawn, with the mart's deciles.
+    drawn = 0
+    for window in data["windows"]:
+        chart = sections._propensity_chart_id(window, "capture")
+        if window["status"] == "ready" and window["is_scoring_window"]:
+            assert f'id="chart-{chart}"' in demo_report
+            capture = demo_build.query(
+                "select cumulative_capture from marts.propensity_deciles"
+                " where window_kind = ? and label = ? and horizon_days = ?"
+                " and model = 'gradient_boosting' order by decile",
+                [window["window_kind"], window["label"], window["horizon_days"]],
+            )
+            assert [
+                row["cumulative_capture"]
+                for row in window["deciles"]["gradient_boosting"]
+            ] == pytest.approx([value for (value,) in capture], abs=1e-7)
+            drawn += 1
+        elif window["status"] != "ready":
+            assert window["fallback_note"]
+    # The demo has the year of history the purchase window needs.
+    assert drawn >= 1
+
+
+def test_orders_only_report_says_why_there_is_no_propensity_model(
+    orders_only_build: Build, orders_only_report: str
+) -> None:
+    # Built without HISTORY_FROM: no feature snapshot before the as-of date.
+    data = chart_data(orders_only_report)["propensity"]
+    notes = orders_only_build.query(
+        "select distinct window_kind, label, horizon_days, fallback_reason,"
+        " fallback_note from marts.propensity_evaluation where status = 'fallback'"
+    )
+    assert notes
+    assert {note[3] for note in notes} == {"no_history"}
+    text = html.unescape(orders_only_report)
+    for window in data["windows"]:
+        assert window["status"] == "fallback"
+        assert sections.propensity_fallback_sentence(window) in text
+    assert sections.NO_PROPENSITY_MODEL_SENTENCE in text
+    assert data["scores"]["scored_users"] == {
+        "purchase_propensity": 0,
+        "churn_risk": 0,
+    }

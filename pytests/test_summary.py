@@ -203,3 +203,169 @@ def test_a_data_folder_without_campaigns_prints_one_line(
     (start,) = [i for i, line in enumerate(lines) if line.startswith("Campaigns")]
     assert lines[start] == "Campaigns: none defined (campaigns.csv in the DATA folder)"
     assert not lines[start + 1].startswith("  ")
+
+
+PROPENSITY_LINE = re.compile(
+    r"  (will_\w+) (\d+) days( \(calibration holdout\))?: (?:"
+    r"(\w+) ROC-AUC (\d\.\d{3}|n/a)(?: vs (.+?))?, evaluated (\S+) to (\S+)"
+    r"(?:; ([\d,]+) users scored \((\w+)\))?"
+    r"|no model \((\w+)\): (.+))"
+)
+
+
+def propensity_rows(build: Build) -> dict[tuple, dict]:
+    """The scoring and calibration-holdout windows of the evaluation mart,
+    by (label, horizon, kind): status, note, dates and AUC per model."""
+    found: dict[tuple, dict] = {}
+    for row in build.query(
+        "select label, horizon_days, window_kind, status, fallback_reason,"
+        " fallback_note, eval_snapshot_date, eval_label_end_date, model,"
+        " roc_auc, is_scoring_model from marts.propensity_evaluation as evaluation"
+        " where window_kind = 'calibration_holdout' or exists (select 1"
+        " from marts.propensity_evaluation as scoring where scoring.is_scoring_model"
+        " and scoring.window_kind = evaluation.window_kind"
+        " and scoring.label = evaluation.label"
+        " and scoring.horizon_days = evaluation.horizon_days)"
+    ):
+        entry = found.setdefault(
+            tuple(row[:3]),
+            {
+                "status": row[3],
+                "reason": row[4],
+                "note": row[5],
+                "dates": (str(row[6]), str(row[7])),
+                "auc": {},
+                "scoring": None,
+            },
+        )
+        entry["auc"][row[8]] = row[9]
+        if row[10]:
+            entry["scoring"] = row[8]
+    return found
+
+
+def propensity_block(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("Propensity")]
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
+
+
+def test_make_run_prints_the_propensity_of_each_scoring_label(
+    demo_build: Build,
+) -> None:
+    windows = propensity_rows(demo_build)
+    block = propensity_block(demo_build.stdout)
+    assert len(block) == len(windows) >= 2
+    scored = dict(
+        zip(
+            ("purchase_propensity", "churn_risk"),
+            demo_build.query(
+                "select count(purchase_propensity), count(churn_risk)"
+                " from marts.user_profiles"
+            )[0],
+            strict=True,
+        )
+    )
+    ready = 0
+    for line in block:
+        match = PROPENSITY_LINE.fullmatch(line)
+        assert match, line
+        kind = "calibration_holdout" if match.group(3) else "out_of_time"
+        window = windows[(match.group(1), int(match.group(2)), kind)]
+        if window["status"] != "ready":
+            assert (match.group(11), match.group(12)) == (
+                window["reason"],
+                window["note"],
+            )
+            continue
+        ready += 1
+        model = match.group(4)
+        assert model == window["scoring"]
+        assert float(match.group(5)) == pytest.approx(window["auc"][model], abs=0.0006)
+        rankers = dict(
+            part.rsplit(" ", 1) for part in (match.group(6) or "").split(", ")
+        )
+        assert float(rankers["probability alive"]) == pytest.approx(
+            window["auc"]["probability_alive"], abs=0.0006
+        )
+        assert float(rankers["RFM score"]) == pytest.approx(
+            window["auc"]["rfm_score"], abs=0.0006
+        )
+        assert (match.group(7), match.group(8)) == window["dates"]
+        column = match.group(10)
+        assert int(match.group(9).replace(",", "")) == scored[column] > 0
+    # The demo's year of history gives the 30-day purchase window a model.
+    assert ready >= 1
+
+
+def test_without_history_the_propensity_block_gives_the_fallback_notes(
+    orders_only_build: Build,
+) -> None:
+    windows = propensity_rows(orders_only_build)
+    block = propensity_block(orders_only_build.stdout)
+    assert len(block) == len(windows) >= 2
+    for line in block:
+        match = PROPENSITY_LINE.fullmatch(line)
+        assert match, line
+        assert match.group(11) == "no_history"
+        assert "HISTORY_FROM" in match.group(12)
+
+
+def test_propensity_line_of_a_ready_and_a_fallback_window() -> None:
+    ready = {
+        "window_kind": "out_of_time",
+        "label": "will_purchase",
+        "horizon_days": 30,
+        "status": "ready",
+        "eval_snapshot_date": "2026-08-01",
+        "eval_label_end_date": "2026-08-31",
+        "is_scoring_window": True,
+        "models": [
+            {
+                "model": "gradient_boosting",
+                "model_kind": "classifier",
+                "roc_auc": 0.78123,
+                "is_scoring_model": True,
+            },
+            {
+                "model": "logistic_regression",
+                "model_kind": "classifier",
+                "roc_auc": 0.79,
+                "is_scoring_model": False,
+            },
+            {
+                "model": "probability_alive",
+                "model_kind": "ranker",
+                "roc_auc": 0.7049,
+                "is_scoring_model": False,
+            },
+            {
+                "model": "rfm_score",
+                "model_kind": "ranker",
+                "roc_auc": 0.69,
+                "is_scoring_model": False,
+            },
+        ],
+    }
+    scores = {"scored_users": {"purchase_propensity": 4321, "churn_risk": 900}}
+    assert summary._propensity_line(ready, scores) == (
+        "  will_purchase 30 days: gradient_boosting ROC-AUC 0.781 vs"
+        " probability alive 0.705, RFM score 0.690, evaluated 2026-08-01 to"
+        " 2026-08-31; 4,321 users scored (purchase_propensity)"
+    )
+    fallback = ready | {
+        "label": "will_churn",
+        "horizon_days": 90,
+        "status": "fallback",
+        "fallback_reason": "too_few_positives",
+        "fallback_note": "only 12 churners: backfill more history",
+    }
+    assert summary._propensity_line(fallback, scores) == (
+        "  will_churn 90 days: no model (too_few_positives):"
+        " only 12 churners: backfill more history"
+    )

@@ -1,6 +1,6 @@
 """The summary printed after a build: rows per layer, rejects, segments,
-the campaigns and their lift, and the main flows between segments since the
-previous as-of date."""
+purchase and churn propensity, the campaigns and their lift, and the main
+flows between segments since the previous as-of date."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from segmentation.report.loaders import (
     CAMPAIGN_STATUSES,
     GONE,
     NEW,
+    PROPENSITY_SCORES,
+    is_featured_window,
     latest_migrations,
     load_campaigns,
+    load_propensity,
 )
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
@@ -149,6 +152,72 @@ def _campaigns(
     return lines
 
 
+# The rankers the Propensity block compares the classifier with.
+PROPENSITY_RANKERS = {
+    "probability_alive": "probability alive",
+    "rfm_score": "RFM score",
+}
+
+
+def _propensity_line(window: dict, scores: dict | None) -> str:
+    """One scoring (or calibration holdout) window: the scoring model's
+    out-of-time ROC-AUC beside the rankers' on the same users and the users
+    it scored, or the fallback reason and note (marts.propensity_evaluation,
+    read with the report's loader)."""
+    name = f"{window['label']} {window['horizon_days']} days"
+    if window["window_kind"] != "out_of_time":
+        name += f" ({window['window_kind'].replace('_', ' ')})"
+    if window["status"] != "ready":
+        return (
+            f"  {name}: no model ({window['fallback_reason']}):"
+            f" {window['fallback_note']}"
+        )
+    models = {model["model"]: model for model in window["models"]}
+    scoring = next(
+        (model for model in window["models"] if model["is_scoring_model"]),
+        next(
+            (m for m in window["models"] if m["model_kind"] == "classifier"),
+            window["models"][0],
+        ),
+    )
+    rankers = ", ".join(
+        f"{title} {models[model]['roc_auc']:.3f}"
+        for model, title in PROPENSITY_RANKERS.items()
+        if model in models and models[model]["roc_auc"] is not None
+    )
+    auc = scoring["roc_auc"]
+    line = (
+        f"  {name}: {scoring['model']} ROC-AUC "
+        f"{'n/a' if auc is None else f'{auc:.3f}'}"
+        + (f" vs {rankers}" if rankers else "")
+        + f", evaluated {window['eval_snapshot_date']} to"
+        f" {window['eval_label_end_date']}"
+    )
+    column = PROPENSITY_SCORES.get(window["label"])
+    scored = ((scores or {}).get("scored_users") or {}).get(column)
+    if window["is_scoring_window"] and scored is not None:
+        line += f"; {scored:,} users scored ({column})"
+    return line
+
+
+def _propensity(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """The Propensity block: per scoring label (and calibration holdout
+    window) the classifier's out-of-time ROC-AUC against probability alive
+    and the RFM score, and the users scored, or why there is no model.
+    Nothing on a warehouse built before the propensity marts."""
+    if ("marts", "propensity_evaluation") not in known:
+        return []
+    data = load_propensity(connection)
+    windows = [window for window in data["windows"] if is_featured_window(window)]
+    if not windows:
+        return []
+    lines = ["", "Propensity (marts.propensity_evaluation; scores in user_profiles)"]
+    lines += [_propensity_line(window, data["scores"]) for window in windows]
+    return lines
+
+
 def _flows(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """The Flows block: the largest moves between primary segments from the
     previous as-of date of the segment history to the latest one (from
@@ -253,6 +322,7 @@ def _lines(
         lines += ["", title]
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
+    lines += _propensity(connection, known)
     lines += _campaigns(connection, known)
     lines += _flows(connection)
     lines += _history_warnings(connection, known)

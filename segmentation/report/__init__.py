@@ -35,7 +35,9 @@ Choices written down once:
   marts, gives a sentence in the history and migration sections, never an
   error; so does calibration and holdout mode being off in the CLV section,
   and a warehouse without campaigns (or built before the campaign marts)
-  in the campaigns and conversion-by-segment sections.
+  in the campaigns and conversion-by-segment sections; a propensity window
+  with no model shows its fallback reason and note (what to do), and a
+  warehouse built before the propensity marts a sentence.
 """
 
 from __future__ import annotations

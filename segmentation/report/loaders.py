@@ -31,6 +31,7 @@ TABLES = {
     "rfm": "rfm_grid",
     "value_activity": "value_activity_matrix",
     "clusters": "cluster_overview",
+    "cluster_rules": "cluster_rules",
     "activity": "activity_tiers",
     "lifecycle": "monthly_lifecycle",
     "arpu": "monthly_arpu",
@@ -45,6 +46,10 @@ TABLES = {
     "campaign_results": "campaign_results",
     "campaign_overlaps": "campaign_overlaps",
     "segment_conversion": "segment_conversion_monthly",
+    "propensity_evaluation": "propensity_evaluation",
+    "propensity_deciles": "propensity_deciles",
+    "propensity_calibration": "propensity_calibration",
+    "propensity_importance": "propensity_feature_importance",
 }
 # The dbt model of a table the report reads, where the two names differ (a
 # model alias): marts.campaigns is the model campaign_overview, because the
@@ -61,6 +66,11 @@ OPTIONAL_ROLES = (
     "campaign_results",
     "campaign_overlaps",
     "segment_conversion",
+    "propensity_evaluation",
+    "propensity_deciles",
+    "propensity_calibration",
+    "propensity_importance",
+    "cluster_rules",
 )
 # The campaign statuses of marts.campaigns, in the order shown.
 CAMPAIGN_STATUSES = ("running", "ended", "scheduled")
@@ -317,7 +327,57 @@ def load_cluster_profiles(connection: duckdb.DuckDBPyConnection) -> dict[str, An
                 for (x, y), cluster_id in zip(coordinates, cluster_ids, strict=True)
             ],
         }
-    return {"clusters": clusters, "scatter": scatter}
+    return {
+        "clusters": clusters,
+        "scatter": scatter,
+        "rules": load_cluster_rules(connection),
+    }
+
+
+def load_cluster_rules(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The readable rules of every cluster (marts.cluster_rules) and the
+    tree's agreement with the clusters; None when the warehouse predates
+    the mart."""
+    if not has_mart(connection, "cluster_rules"):
+        return None
+    rows = _rows(
+        connection,
+        "select cluster_id, cluster_label, rule_rank, rule, users_in_rule,"
+        " cluster_users_in_rule, rule_precision, rule_coverage, cluster_users,"
+        " cluster_rule_coverage, tree_agreement, no_rule_reason"
+        f" from {_mart('cluster_rules')} order by cluster_id, rule_rank",
+    )
+    rules = [
+        {
+            "cluster_id": int(cluster_id),
+            "cluster_label": label,
+            "rule_rank": None if rank is None else int(rank),
+            "rule": rule,
+            "users_in_rule": int(users),
+            "cluster_users_in_rule": int(in_cluster),
+            "rule_precision": as_ratio(precision, 4),
+            "rule_coverage": as_ratio(coverage, 4),
+            "cluster_users": int(cluster_users),
+            "cluster_rule_coverage": as_ratio(cluster_coverage, 4),
+            "no_rule_reason": reason,
+        }
+        for (
+            cluster_id,
+            label,
+            rank,
+            rule,
+            users,
+            in_cluster,
+            precision,
+            coverage,
+            cluster_users,
+            cluster_coverage,
+            _,
+            reason,
+        ) in rows
+    ]
+    agreement = as_ratio(rows[0][10], 4) if rows else None
+    return {"tree_agreement": agreement, "rules": rules}
 
 
 def load_lifecycle_trend(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -907,3 +967,205 @@ def load_segment_conversion(connection: duckdb.DuckDBPyConnection) -> dict[str, 
             for name in names
         ],
     }
+
+
+# The propensity marts (models/marts/propensity): the evaluation of every
+# window (one row per model, fallback windows one row per classifier), lift
+# and capture by decile, calibration bins and permutation importance. A
+# window is one (window_kind, label, horizon_days).
+PROPENSITY_WINDOW_KEY = ("window_kind", "label", "horizon_days")
+PROPENSITY_WINDOW_COLUMNS = (
+    "status",
+    "fallback_reason",
+    "fallback_note",
+    "train_snapshot_date",
+    "eval_snapshot_date",
+    "eval_label_end_date",
+    "eval_label_days",
+    "train_rows",
+    "eval_rows",
+    "eval_positives",
+    "base_rate",
+    "best_ranker_roc_auc",
+)
+PROPENSITY_MODEL_COLUMNS = (
+    "model",
+    "model_kind",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier_score",
+    "top_decile_lift",
+    "top_decile_capture",
+    "roc_auc_gain_over_best_ranker",
+    "is_scoring_model",
+)
+# The score columns of marts.user_profiles, per label (the scoring window's
+# label), and the tiers of propensity_tier in the order shown.
+PROPENSITY_SCORES = {"will_purchase": "purchase_propensity", "will_churn": "churn_risk"}
+PROPENSITY_TIERS = ("high", "medium", "low")
+# Features of the permutation importance shown per window, most important
+# first.
+PROPENSITY_TOP_FEATURES = 10
+
+
+def _by_window(rows: Sequence[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Rows grouped by window key, the rows' order kept."""
+    found: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = tuple(row[name] for name in PROPENSITY_WINDOW_KEY)
+        found.setdefault(key, []).append(
+            {
+                name: value
+                for name, value in row.items()
+                if name not in PROPENSITY_WINDOW_KEY
+            }
+        )
+    return found
+
+
+def _propensity_scores(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Users scored per score column of marts.user_profiles and users per
+    propensity tier (none of them on a warehouse built before the scores)."""
+    columns = {
+        name
+        for (name,) in _rows(
+            connection,
+            "select column_name from information_schema.columns"
+            f" where table_schema = '{MARTS_SCHEMA}'"
+            f" and table_name = '{TABLES['profiles']}'",
+        )
+    }
+    scored = {
+        score: (
+            int(
+                _rows(
+                    connection,
+                    f"select count({score}) from {_mart('profiles')}",
+                )[0][0]
+            )
+            if score in columns
+            else None
+        )
+        for score in PROPENSITY_SCORES.values()
+    }
+    tiers = (
+        dict(
+            _rows(
+                connection,
+                "select propensity_tier, count(*)"
+                f" from {_mart('profiles')} where propensity_tier is not null"
+                " group by 1",
+            )
+        )
+        if "propensity_tier" in columns
+        else {}
+    )
+    return {
+        "users": int(
+            _rows(connection, f"select count(*) from {_mart('profiles')}")[0][0]
+        ),
+        "scored_users": scored,
+        "tier_users": {tier: int(tiers.get(tier, 0)) for tier in PROPENSITY_TIERS},
+    }
+
+
+def load_propensity(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Every propensity window of marts.propensity_evaluation with its
+    status (and, for a fallback, the reason and the note saying what to
+    do), its dates and row counts, and its models: classifiers first, then
+    the rankers users already have (probability alive, RFM score), each
+    with its ranking metrics; per ready window the lift and capture by
+    decile (marts.propensity_deciles), the calibration bins of the
+    classifiers (marts.propensity_calibration) and the most important
+    features (marts.propensity_feature_importance, top
+    PROPENSITY_TOP_FEATURES); and the users scored in marts.user_profiles.
+
+    Windows run out of time first, then the calibration holdout, labels
+    will_purchase before will_churn, shorter horizons first. A scoring
+    window (``is_scoring_window``) is one whose model scores the users
+    (a row with is_scoring_model). ``has_propensity`` is false on a
+    warehouse built before the propensity marts existed.
+    """
+    if not has_mart(connection, "propensity_evaluation"):
+        return {"has_propensity": False, "windows": [], "scores": None}
+    order = "window_kind <> 'out_of_time', window_kind, label desc, horizon_days"
+    evaluation = _records(
+        connection,
+        "select "
+        + ", ".join(
+            PROPENSITY_WINDOW_KEY + PROPENSITY_WINDOW_COLUMNS + PROPENSITY_MODEL_COLUMNS
+        )
+        + f" from {_mart('propensity_evaluation')}"
+        f" order by {order}, model_kind, roc_auc desc nulls last, model",
+    )
+    deciles = _by_window(
+        _records(
+            connection,
+            "select window_kind, label, horizon_days, model, decile, users,"
+            " positives, positive_rate, lift, cumulative_positives,"
+            f" cumulative_capture from {_mart('propensity_deciles')}"
+            f" order by {order}, model, decile",
+        )
+        if has_mart(connection, "propensity_deciles")
+        else []
+    )
+    calibration = _by_window(
+        _records(
+            connection,
+            "select window_kind, label, horizon_days, model, bin, users,"
+            " mean_predicted_probability, observed_rate"
+            f" from {_mart('propensity_calibration')}"
+            f" order by {order}, model, bin",
+        )
+        if has_mart(connection, "propensity_calibration")
+        else []
+    )
+    importance = _by_window(
+        _records(
+            connection,
+            "select window_kind, label, horizon_days, model, feature,"
+            " importance_mean, importance_std, importance_rank"
+            f" from {_mart('propensity_importance')}"
+            f" where importance_rank <= {PROPENSITY_TOP_FEATURES}"
+            f" order by {order}, model, importance_rank, feature",
+        )
+        if has_mart(connection, "propensity_importance")
+        else []
+    )
+    windows = []
+    for key, rows in _by_window(evaluation).items():
+        window = dict(zip(PROPENSITY_WINDOW_KEY, key, strict=True))
+        window |= {name: rows[0][name] for name in PROPENSITY_WINDOW_COLUMNS}
+        window["is_scoring_window"] = any(row["is_scoring_model"] for row in rows)
+        window["models"] = [
+            {name: row[name] for name in PROPENSITY_MODEL_COLUMNS} for row in rows
+        ]
+        window["deciles"] = _by_model(deciles.get(key, []))
+        window["calibration"] = _by_model(calibration.get(key, []))
+        window["importance"] = importance.get(key, [])
+        windows.append(window)
+    return {
+        "has_propensity": True,
+        "windows": windows,
+        "scores": _propensity_scores(connection),
+    }
+
+
+def is_featured_window(window: dict[str, Any]) -> bool:
+    """Whether the report draws a window's charts and the summary prints
+    it: a scoring window (its model scores the users) or a window of the
+    calibration holdout (the validation mode of var clv_calibration_end_date)."""
+    return bool(
+        window["is_scoring_window"] or window["window_kind"] == "calibration_holdout"
+    )
+
+
+def _by_model(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A window's rows grouped by model, the model column left out."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["model"], []).append(
+            {name: value for name, value in row.items() if name != "model"}
+        )
+    return found

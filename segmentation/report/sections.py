@@ -40,6 +40,8 @@ from segmentation.report.formatting import (
 from segmentation.report.loaders import (
     ALL_SEGMENTS,
     CAMPAIGN_STATUSES,
+    PROPENSITY_TIERS,
+    is_featured_window,
     load_activity,
     load_arpu_trend,
     load_campaigns,
@@ -49,6 +51,7 @@ from segmentation.report.loaders import (
     load_lifecycle_trend,
     load_migrations,
     load_playbook,
+    load_propensity,
     load_rfm_grid,
     load_segment_conversion,
     load_segment_history,
@@ -63,6 +66,10 @@ NO_BEHAVIOUR_SENTENCE = (
 NO_CLUSTERS_SENTENCE = (
     "No clusters: the warehouse has no purchasers to cluster, so there are no "
     "cluster profiles to show."
+)
+NO_CLUSTER_RULES_SENTENCE = (
+    "No cluster rules: this warehouse was built before the mart cluster_rules "
+    "existed; make run builds it."
 )
 NO_SCATTER_SENTENCE = (
     "No purchasers with cluster assignments and features, so there is no "
@@ -295,6 +302,49 @@ def value_activity_section(data: dict[str, Any]) -> str:
     )
 
 
+def _cluster_rules_table(data: dict[str, Any] | None) -> str:
+    """The readable rules of every cluster under the cluster profile, with
+    the tree's agreement with the clusters (marts.cluster_rules)."""
+    if data is None:
+        return _notice(NO_CLUSTER_RULES_SENTENCE)
+    if not data["rules"]:
+        return ""
+    table = _table(
+        (
+            ("Cluster", False),
+            ("Rule", False),
+            ("Users in rule", True),
+            ("Precision", True),
+            ("Coverage of cluster", True),
+        ),
+        [
+            (
+                str(item["cluster_id"]),
+                item["rule"] or f"no rule: {item['no_rule_reason']}",
+                format_count(item["users_in_rule"]),
+                format_share(item["rule_precision"]),
+                format_share(item["rule_coverage"]),
+            )
+            for item in data["rules"]
+        ],
+    )
+    return (
+        "<h3>Cluster rules</h3>"
+        '<p class="note">'
+        + escape(
+            "Each cluster described by the leaves of a shallow decision tree "
+            "trained to reproduce it from the clustering features (a missing "
+            "value counts as the median). Precision: share of the users a rule "
+            "holds for that are in the cluster; coverage: share of the "
+            "cluster's users it holds for. The tree puts "
+            f"{format_share(data['tree_agreement'])} of clustered purchasers in "
+            "their own cluster (segment accuracy)."
+        )
+        + "</p>"
+        + table
+    )
+
+
 def cluster_section(data: dict[str, Any]) -> str:
     """Cluster profile table and the PCA scatter of a purchaser sample."""
     clusters = data["clusters"]
@@ -326,6 +376,7 @@ def cluster_section(data: dict[str, Any]) -> str:
             for item in clusters
         ],
     )
+    table += _cluster_rules_table(data.get("rules"))
     scatter = data["scatter"]
     if scatter is None:
         figure = _notice(NO_SCATTER_SENTENCE)
@@ -1350,6 +1401,339 @@ def campaigns_section(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Propensity
+
+NO_PROPENSITY_MARTS_SENTENCE = (
+    "No propensity marts: this warehouse was built before purchase and churn "
+    "propensity existed; make run builds them."
+)
+NO_PROPENSITY_MODEL_SENTENCE = (
+    "No propensity model could be trained: every window fell back (see the "
+    "notes above), so purchase_propensity and churn_risk are empty. Models "
+    "need earlier feature snapshots: make run HISTORY_FROM=auto (or a date "
+    "a few months back) backfills them."
+)
+# Models by name, for people; other names are shown as they are.
+PROPENSITY_MODEL_NAMES = {
+    "gradient_boosting": "gradient boosting",
+    "logistic_regression": "logistic regression",
+    "probability_alive": "probability alive (BG/NBD)",
+    "rfm_score": "RFM score",
+}
+PROPENSITY_LABEL_NAMES = {
+    "will_purchase": "Will purchase",
+    "will_churn": "Will churn (recent buyers who stop)",
+}
+
+
+def propensity_model_name(model: str) -> str:
+    return PROPENSITY_MODEL_NAMES.get(model, display_label(model))
+
+
+def propensity_window_title(window: dict[str, Any]) -> str:
+    """A window in words: 'Will purchase within 30 days' (out of time) or
+    'Will purchase by 1998-07-01 (calibration holdout, 30-day training
+    labels)'."""
+    label = PROPENSITY_LABEL_NAMES.get(window["label"], display_label(window["label"]))
+    if window["window_kind"] == "calibration_holdout":
+        end = window["eval_label_end_date"] or "the as-of date"
+        return (
+            f"{label} by {end} (calibration holdout, "
+            f"{window['horizon_days']}-day training labels)"
+        )
+    return f"{label} within {window['horizon_days']} days"
+
+
+def propensity_fallback_sentence(window: dict[str, Any]) -> str:
+    """Why a window has no model, with what to do: the mart's note."""
+    reason = window["fallback_reason"] or "fallback"
+    note = window["fallback_note"] or "no model for this window."
+    return f"{propensity_window_title(window)}: no model ({reason}). {note}"
+
+
+def _propensity_table(windows: Sequence[dict[str, Any]]) -> str:
+    """One row per model of every ready window: the ranking metrics side by
+    side, classifiers first, then the rankers users already have."""
+    rows = []
+    for window in windows:
+        title = propensity_window_title(window)
+        dates = (
+            f"train {window['train_snapshot_date']}, evaluate "
+            f"{window['eval_snapshot_date']} to {window['eval_label_end_date']}"
+        )
+        for model in window["models"]:
+            gain = model["roc_auc_gain_over_best_ranker"]
+            rows.append(
+                (
+                    title,
+                    propensity_model_name(model["model"])
+                    + (" (scores the users)" if model["is_scoring_model"] else ""),
+                    model["model_kind"] or "",
+                    dates,
+                    f"{format_count(window['eval_rows'])} "
+                    f"({format_share(window['base_rate'])})",
+                    format_number(model["roc_auc"], 3),
+                    format_number(model["pr_auc"], 3),
+                    format_number(model["brier_score"], 3),
+                    format_number(model["log_loss"], 3),
+                    format_number(model["top_decile_lift"], 2),
+                    format_share(model["top_decile_capture"]),
+                    "" if gain is None else f"{gain:+.3f}",
+                )
+            )
+    table = _table(
+        (
+            ("Window", False),
+            ("Model", False),
+            ("Kind", False),
+            ("Snapshots", False),
+            ("Evaluated users (positive share)", True),
+            ("ROC-AUC", True),
+            ("PR-AUC", True),
+            ("Brier", True),
+            ("Log loss", True),
+            ("Top-decile lift", True),
+            ("Top-decile capture", True),
+            ("AUC gain over best ranker", True),
+        ),
+        rows,
+    )
+    return f'<div class="table-wrap">{table}</div>'
+
+
+def _propensity_chart_id(window: dict[str, Any], chart: str) -> str:
+    parts = (window["window_kind"], window["label"], str(window["horizon_days"]))
+    return (
+        "propensity-"
+        + "-".join(part.replace("_", "-") for part in parts)
+        + (f"-{chart}")
+    )
+
+
+def _propensity_window_charts(window: dict[str, Any]) -> str:
+    """Capture and lift by decile per model, calibration of the classifiers
+    and the most important features of one ready window."""
+    title = propensity_window_title(window)
+    models = [model["model"] for model in window["models"]]
+    deciles = window["deciles"]
+    shown = [model for model in models if deciles.get(model)]
+    parts = [f"<h3>{escape(title)}</h3>"]
+    if shown:
+        labels = [str(row["decile"]) for row in deciles[shown[0]]]
+        series = [
+            Series(
+                propensity_model_name(model),
+                [row["cumulative_capture"] for row in deciles[model]],
+                PALETTE[index % len(PALETTE)],
+            )
+            for index, model in enumerate(shown)
+        ]
+        series.append(
+            Series(
+                "random order",
+                [(index + 1) / len(labels) for index in range(len(labels))],
+                PALETTE[7],
+                dashed=True,
+            )
+        )
+        capture = line_chart_svg(
+            _propensity_chart_id(window, "capture"),
+            labels,
+            series,
+            title="Share of the positives found in the top deciles",
+            x_label="Top deciles of users by score (1 = the highest 10%)",
+            y_label="Positives captured",
+            value_format=format_share,
+            width=760,
+        )
+        lift = line_chart_svg(
+            _propensity_chart_id(window, "lift"),
+            labels,
+            [
+                Series(
+                    propensity_model_name(model),
+                    [row["lift"] for row in deciles[model]],
+                    PALETTE[index % len(PALETTE)],
+                )
+                for index, model in enumerate(shown)
+            ]
+            + [Series("no lift", [1.0] * len(labels), PALETTE[7], dashed=True)],
+            title="Lift per decile: positive rate over the base rate",
+            x_label="Decile of users by score (1 = the highest 10%)",
+            y_label="Lift",
+            value_format=lambda value: format_number(value, 2),
+            width=760,
+        )
+        parts.append(
+            _figure(
+                capture,
+                f"Of the {format_count(window['eval_positives'])} positives among "
+                f"the {format_count(window['eval_rows'])} evaluated users, the "
+                "share in the top 10%, 20%, ... of each model's scores; the "
+                "dashed line is what picking users at random finds.",
+            )
+            + _figure(
+                lift,
+                "How many times the base rate "
+                f"({format_share(window['base_rate'])}) each decile's positive "
+                "rate is: a good model starts high and falls below 1.",
+            )
+        )
+    calibration = window["calibration"]
+    classifiers = [model for model in models if calibration.get(model)]
+    if classifiers:
+        series = []
+        for index, model in enumerate(classifiers):
+            colour = PALETTE[index % len(PALETTE)]
+            name = propensity_model_name(model)
+            series.append(
+                Series(
+                    f"{name}, observed",
+                    [row["observed_rate"] for row in calibration[model]],
+                    colour,
+                )
+            )
+            series.append(
+                Series(
+                    f"{name}, predicted",
+                    [row["mean_predicted_probability"] for row in calibration[model]],
+                    colour,
+                    dashed=True,
+                )
+            )
+        chart = line_chart_svg(
+            _propensity_chart_id(window, "calibration"),
+            [str(row["bin"]) for row in calibration[classifiers[0]]],
+            series,
+            title="Calibration: predicted probability against the observed rate",
+            x_label="Bin of users by predicted probability (deciles)",
+            y_label="Probability",
+            value_format=format_share,
+            width=760,
+        )
+        parts.append(
+            _figure(
+                chart,
+                "Where the dashed line (mean predicted probability) sits on the "
+                "solid one (observed rate), the probabilities can be read as "
+                "they are, e.g. to size a campaign's expected buyers.",
+            )
+        )
+    importance = window["importance"]
+    if importance:
+        model = importance[0]["model"]
+        bars = [
+            Bar(
+                display_label(row["feature"]),
+                row["importance_mean"] or 0.0,
+                f"{format_number(row['importance_mean'], 3)} "
+                f"(+/- {format_number(row['importance_std'], 3)})",
+            )
+            for row in importance
+            if row["model"] == model
+        ]
+        parts.append(
+            _figure(
+                bar_chart_svg(
+                    _propensity_chart_id(window, "features"),
+                    bars,
+                    title=f"Most important features ({propensity_model_name(model)})",
+                    x_label="ROC-AUC lost when the feature is shuffled",
+                    y_label="Feature",
+                    legend_label="Mean AUC decrease (+/- standard deviation)",
+                    colour=PALETTE[2],
+                ),
+                "Permutation importance on the evaluation window: how much the "
+                "model's ROC-AUC drops when one feature's values are shuffled "
+                "between users. Near zero: the model does not rely on it.",
+            )
+        )
+    return "".join(parts)
+
+
+def _propensity_scores_note(scores: dict[str, Any] | None) -> str:
+    if not scores:
+        return ""
+    scored = scores["scored_users"]
+    if all(count is None for count in scored.values()):
+        return ""
+    named = {
+        "purchase_propensity": "a purchase propensity",
+        "churn_risk": "a churn risk",
+    }
+    counts = [
+        f"{format_count(count)} {named.get(column, column)}"
+        for column, count in scored.items()
+        if count is not None
+    ]
+    tiers = ", ".join(
+        f"{tier} {format_count(scores['tier_users'][tier])}"
+        for tier in PROPENSITY_TIERS
+    )
+    return (
+        f"Of the {format_count(scores['users'])} users in marts.user_profiles, "
+        f"{' and '.join(counts)} (churn risk is scored for recent buyers only); "
+        f"propensity tiers: {tiers}."
+    )
+
+
+def propensity_section(data: dict[str, Any]) -> str:
+    """Purchase and churn propensity: the evaluation of every window, the
+    classifiers beside the rankers users already have (probability alive,
+    RFM score); per scoring or calibration-holdout window that has a model,
+    capture and lift by decile, calibration and the top features; every
+    fallback with its reason and what to do."""
+    lead = (
+        "Who is likely to buy, and which recent buyers are likely to stop? "
+        "Each model learnt from an earlier snapshot of the profiles what "
+        "happened next, and was then tested on a later snapshot it never saw "
+        "(out of time), next to the rankers the warehouse already has. A "
+        "classifier earns its place when its ROC-AUC beats the best ranker's "
+        "(marts.propensity_evaluation; the dbt docs, propensity reading, "
+        "explain the measures)."
+    )
+    if not data["has_propensity"]:
+        return _section(
+            "propensity",
+            "Purchase and churn propensity",
+            lead,
+            _notice(NO_PROPENSITY_MARTS_SENTENCE) + json_script("propensity", data),
+        )
+    windows = data["windows"]
+    ready = [window for window in windows if window["status"] == "ready"]
+    fallbacks = [window for window in windows if window["status"] != "ready"]
+    body = ""
+    note = _propensity_scores_note(data["scores"])
+    if note:
+        body += f'<p class="note">{escape(note)}</p>'
+    body += "".join(
+        _notice(propensity_fallback_sentence(window)) for window in fallbacks
+    )
+    if not ready:
+        body += _notice(NO_PROPENSITY_MODEL_SENTENCE)
+    else:
+        body += _propensity_table(ready)
+        body += (
+            '<p class="note">ROC-AUC: the chance that a random positive user '
+            "is ranked above a random negative one (0.5 = a coin toss, 1 = "
+            "perfect). PR-AUC: average precision, to compare with the "
+            "positive share. Brier and log loss (classifiers only): how close "
+            "the probabilities are to what happened, lower is better.</p>"
+        )
+        body += "".join(
+            _propensity_window_charts(window)
+            for window in ready
+            if is_featured_window(window)
+        )
+    return _section(
+        "propensity",
+        "Purchase and churn propensity",
+        lead,
+        body + json_script("propensity", data),
+    )
+
+
+# ---------------------------------------------------------------------------
 # Page
 
 STYLE = f"""
@@ -1413,6 +1797,7 @@ NAVIGATION = (
     ("segment-history", "Over time"),
     ("migration", "Migration"),
     ("clv", "CLV"),
+    ("propensity", "Propensity"),
     ("trends", "Trends"),
     ("activity", "Behaviour"),
     ("playbook", "Playbook"),
@@ -1432,6 +1817,7 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         segment_history_section(load_segment_history(connection)),
         migration_section(load_migrations(connection)),
         clv_section(load_clv(connection)),
+        propensity_section(load_propensity(connection)),
         lifecycle_section(
             load_lifecycle_trend(connection), load_arpu_trend(connection)
         ),

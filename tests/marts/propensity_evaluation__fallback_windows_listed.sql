@@ -11,4 +11,4 @@ select distinct
     fallback_note
 from {{ ref('propensity_evaluation') }}
 where status = 'fallback'
-order by window_kind, label, horizon_days
+order by 1, 2, 3

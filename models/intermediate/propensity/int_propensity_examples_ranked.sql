@@ -56,7 +56,7 @@ probability_alive_scores as (
         window_kind,
         label,
         horizon_days,
-        'probability_alive' as model,
+        'probability_alive' as model,  -- noqa: RF04
         'ranker' as model_kind,
         user_id,
         user_key,
@@ -76,14 +76,14 @@ rfm_scores as (
         window_kind,
         label,
         horizon_days,
-        'rfm_score' as model,
+        'rfm_score' as model,  -- noqa: RF04
         'ranker' as model_kind,
         user_id,
         user_key,
         label_value,
         (case when label = 'will_churn' then -1.0 else 1.0 end)
         * coalesce(recency_score + frequency_score + monetary_score, 0)
-        as score
+            as score
     from evaluation_examples
 ),
 
@@ -105,4 +105,4 @@ ranked as (
 )
 
 select * from ranked
-order by window_kind, label, horizon_days, model, user_id
+order by 1, 2, 3, 4, 6

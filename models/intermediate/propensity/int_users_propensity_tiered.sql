@@ -30,7 +30,7 @@ ranked as (
     select
         *,
         {{ score_decile('purchase_propensity') }}
-        as purchase_propensity_decile,
+            as purchase_propensity_decile,
         {{ score_decile('churn_risk') }} as churn_risk_decile,
         case
             when purchase_propensity is not null

@@ -17,15 +17,15 @@ binned as (
         cast(horizon_days as integer) as horizon_days,
         model,
         11 - score_decile as bin,
-        count(*) as users,
+        count(*) as users,  -- noqa: RF04
         avg(score) as mean_predicted_probability,
         avg(cast(label_value as integer)) as observed_rate,
         min(score) as min_predicted_probability,
         max(score) as max_predicted_probability
     from ranked
     where model_kind = 'classifier'
-    group by window_kind, label, horizon_days, model, score_decile
+    group by 1, 2, 3, 4, 5
 )
 
 select * from binned
-order by window_kind, label, horizon_days, model, bin
+order by 1, 2, 3, 4, 5

@@ -17,7 +17,7 @@ deciles as (
         model,
         model_kind,
         score_decile as decile,
-        count(*) as users,
+        count(*) as users,  -- noqa: RF04
         count(*) filter (where label_value) as positives,
         min(score) as min_score,
         max(score) as max_score
@@ -64,4 +64,4 @@ final as (
 )
 
 select * from final
-order by window_kind, label, horizon_days, model, decile
+order by 1, 2, 3, 4, 6

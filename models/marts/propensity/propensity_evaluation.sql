@@ -43,7 +43,7 @@ top_deciles as (
         label,
         horizon_days,
         model,
-        count(*) as users,
+        count(*) as users,  -- noqa: RF04
         count(*) filter (where label_value) as positives
     from ranked
     where score_decile = 1
@@ -175,4 +175,4 @@ final as (
 )
 
 select * from final
-order by window_kind, label, horizon_days, model_kind, model
+order by 1, 2, 3, 5, 4

@@ -35,4 +35,4 @@ final as (
 )
 
 select * from final
-order by window_kind, label, horizon_days, model, importance_rank
+order by 1, 2, 3, 4, 8
