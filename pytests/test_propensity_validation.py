@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -316,17 +317,26 @@ def test_degenerate_scores_are_null(degenerate_build: Build, mart: str) -> None:
 def test_degenerate_build_warns_for_each_fallback_window(
     degenerate_build: Build,
 ) -> None:
-    """The build succeeded (the fixture checks exit 0) and the warn test
-    reported the fallback windows: one result per window."""
-    warned = [
-        line
-        for line in degenerate_build.output.splitlines()
-        if "propensity" in line and "WARN" in line.upper()
-    ]
-    assert warned, degenerate_build.output[-3000:]
-    assert any(f"Got {len(DEGENERATE_REASONS)} result" in line for line in warned), (
-        warned
+    """The build succeeded (the fixture checks exit 0), the warn test
+    reported one result per fallback window, and the summary of make run
+    names each scoring window with its reason and note (the log line)."""
+    test = "propensity_evaluation__fallback_windows_listed"
+    output = re.sub(r"\x1b\[[0-9;]*m", "", degenerate_build.output)
+    assert re.search(rf"WARN {len(DEGENERATE_REASONS)} {test} ", output), output[-3000:]
+    warning = output[output.index(f"Warning in test {test} ") :]
+    assert f"Got {len(DEGENERATE_REASONS)} results" in warning.splitlines()[1]
+    scoring = degenerate_build.query(
+        "select label, horizon_days, fallback_reason, fallback_note"
+        " from intermediate.int_propensity_windows_checked"
+        " where is_scoring_window order by label"
     )
+    assert [(label, days) for label, days, *_ in scoring] == [
+        ("will_churn", 60),
+        ("will_purchase", 30),
+    ]
+    for label, days, reason, note in scoring:
+        line = f"  {label} {days} days: no model ({reason}): {note}"
+        assert line in output.splitlines(), line
 
 
 # --- CDNOW (issue point 7) --------------------------------------------------------
