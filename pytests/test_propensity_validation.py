@@ -224,6 +224,26 @@ def test_the_fixture_would_catch_a_leak(leakage_build: Build) -> None:
     assert abs(honest - 0.5) < CHANCE_TOLERANCE, honest
 
 
+def test_a_feature_missing_in_every_training_row_is_left_out() -> None:
+    """As in the leakage build, whose BG/NBD fit falls back (every user
+    buys at one rate: no heterogeneity to fit), so probability_alive is
+    null for everyone: both classifiers fit without it and predict."""
+    size = 400
+    frame = pd.DataFrame(
+        {
+            "user_id": [f"u{number:04d}" for number in range(size)],
+            "label_value": [number % 2 == 0 for number in range(size)],
+            "frequency": [float(number % 7) for number in range(size)],
+            "probability_alive": [None] * size,
+            "region": ["north", "south"] * (size // 2),
+        }
+    )
+    frame["probability_alive"] = frame["probability_alive"].astype(float)
+    for model in propensity.MODELS:
+        scored = propensity.fit_and_predict(frame, frame, model, 42)
+        assert scored["predicted_probability"].between(0, 1).all(), model
+
+
 # --- degenerate data -----------------------------------------------------------
 
 # Horizons of 30 and 60 days (monthly snapshots from 2026-03-01 cover them)
