@@ -87,14 +87,17 @@ def _session_events(
     kinds = ["impression", "page_view"]
     if heavy:
         kinds += ["click", "page_view", "page_view", "add_to_cart"]
-    rows = []
-    for number, (user, start) in enumerate(zip(user_ids, starts, strict=True)):
-        session = f"s{first_session + number:07d}"
-        for offset, kind in enumerate(kinds):
-            rows.append(
-                (user, session, start + pd.Timedelta(seconds=60 * offset), kind)
-            )
-    frame = pd.DataFrame(rows, columns=["user_id", "session_id", "at", "event_type"])
+    count, width = len(user_ids), len(kinds)
+    numbers = np.arange(first_session, first_session + count)
+    offsets = pd.to_timedelta(np.tile(np.arange(width) * 60, count), unit="s")
+    frame = pd.DataFrame(
+        {
+            "user_id": np.repeat(np.asarray(user_ids), width),
+            "session_id": np.repeat([f"s{number:07d}" for number in numbers], width),
+            "at": np.repeat(pd.DatetimeIndex(starts), width) + offsets,
+            "event_type": np.tile(kinds, count),
+        }
+    )
     frame["duration_seconds"] = rng.integers(20, 240, len(frame))
     return frame
 
