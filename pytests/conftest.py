@@ -406,23 +406,28 @@ def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 # evaluate on) per as-of date: those that depend on the as-of date and lead
 # to it, a fraction of make run's backfill (no clustering, no segments).
 FEATURE_HISTORY_SELECTOR = "int_as_of_date+,+int_user_features_accumulated"
-# Stage a data folder (lookups, staging and the as-of date, without tests:
-# the build after it runs them), then build the feature history of each
-# as-of date, in one dbt process (one parse): argv = the vars (JSON) and
-# the dates (comma-separated).
+# In one dbt process (one parse, with the vars of the final build): stage
+# a data folder (lookups, staging and the as-of date, without tests: the
+# final build runs them), build the feature history of each as-of date
+# with the history's vars, then run the final dbt command. argv: the
+# history's vars (JSON), the dates (comma-separated), the selector, then
+# the final command's arguments (with its --vars).
 _BACKFILL_SCRIPT = """
 import json, os, sys
 from segmentation.dbt_runner import Dbt
-variables, dates = json.loads(sys.argv[1]), sys.argv[2].split(",")
+history_vars, dates, selector = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+final = sys.argv[4:]
+variables = json.loads(final[final.index("--vars") + 1])
 staging = ["build", "--select", "resource_type:seed,path:seeds/lookups",
     "+path:models/staging,resource_type:model", "+int_as_of_date",
     "--exclude", "path:seeds/demo", "--resource-type", "model",
     "--resource-type", "seed", "--vars", json.dumps(variables)]
 with Dbt(dict(os.environ), variables) as dbt:
     code = dbt.parse() or dbt.invoke(staging)[0]
-    for day in dates:
-        code = code or dbt.invoke(["run", "--no-write-json", "--select", sys.argv[3],
-            "--vars", json.dumps({**variables, "as_of_date": day})])[0]
+    for day in dates.split(","):
+        code = code or dbt.invoke(["run", "--no-write-json", "--select", selector,
+            "--vars", json.dumps({**history_vars, "as_of_date": day})])[0]
+    code = code or dbt.invoke(final)[0]
 sys.exit(code)
 """
 
@@ -430,27 +435,18 @@ sys.exit(code)
 def backfill_then(variables: dict, dates: tuple[str, ...]) -> Callable[..., Build]:
     """A ``shared_build`` runner: the feature history
     (``int_user_features_accumulated``, FEATURE_HISTORY_SELECTOR) of each
-    date in dates, built with variables (no as-of date), then ``dbt
-    ARGS``; the outcome of both (the first failure's exit code, both
-    outputs)."""
+    date in dates, built with variables (no as-of date), then ``dbt ARGS``
+    (which must give ``--vars``), in one process."""
 
     def runner(workdir: Path, *args: str) -> Build:
-        first = run_python(
+        return run_python(
             workdir,
             "-c",
             _BACKFILL_SCRIPT,
             json.dumps(variables),
             ",".join(dates),
             FEATURE_HISTORY_SELECTOR,
-        )
-        if first.returncode != 0:
-            return first
-        second = run_dbt(workdir, *args)
-        return Build(
-            second.returncode,
-            first.stdout + second.stdout,
-            first.stderr + second.stderr,
-            second.database,
+            *args,
         )
 
     return runner
