@@ -467,7 +467,7 @@ CDNOW_PROPENSITY_VARS = {
 
 @pytest.fixture(scope="session")
 def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The CDNOW sample built once per test session (about 25 s).
+    """The CDNOW sample built once per test session (about 40 s).
 
     As in Fader, Hardie & Lee (2005): as_of_date 1998-07-01 (every purchase
     of the sample, to 1998-06-30), calibration to 1997-09-30 and a 39-week
