@@ -77,7 +77,9 @@ purchasers_in_periods as (
     where orders.is_purchase
 ),
 
-labelled as (
+-- Keys only up to the sample: at a million users per snapshot the
+-- ranking then carries a few columns, not every feature.
+positioned as (
     select
         roles.window_kind,
         roles.label,
@@ -101,9 +103,6 @@ labelled as (
                 ) }},
                 features.user_id
         ) as sample_position
-    {%- for column in feature_columns %},
-            features.{{ column }}
-        {%- endfor %}
     from roles
     inner join features on roles.snapshot_date = features.as_of_date
     left join purchasers_in_periods
@@ -120,22 +119,28 @@ labelled as (
 
 sampled as (
     select
-        window_kind,
-        label,
-        horizon_days,
-        role,
-        snapshot_date,
-        label_end_date,
-        user_id,
-        user_key,
+        positioned.window_kind,
+        positioned.label,
+        positioned.horizon_days,
+        positioned.role,
+        positioned.snapshot_date,
+        positioned.label_end_date,
+        positioned.user_id,
+        positioned.user_key,
         -- noqa: disable=LT02
-        label_value
+        positioned.label_value
         {%- for column in feature_columns %},
-            {{ column }}
+            features.{{ column }}
         {%- endfor %}
     -- noqa: enable=LT02
-    from labelled
-    where sample_position <= {{ var('propensity_sample_size') | int }}
+    from positioned
+    inner join features
+        on
+            positioned.snapshot_date = features.as_of_date
+            and positioned.user_id = features.user_id
+    where
+        positioned.sample_position
+        <= {{ var('propensity_sample_size') | int }}
     -- window_kind, label, horizon_days, role, user_id
     order by 1, 2, 3, 4, 7
 )
