@@ -14,7 +14,7 @@ segments as (
 
 select
     primary_segment,
-    count(*) as users,
+    count(*) as user_count,
     count(purchase_propensity) as purchase_scored_users,
     avg(purchase_propensity) as mean_purchase_propensity,
     sum(purchase_propensity) as expected_buyers,
@@ -25,5 +25,5 @@ select
     avg(churn_risk) as mean_churn_risk,
     count(*) filter (where churn_risk_decile <= 2) as top_churn_risk_users
 from segments
-group by primary_segment
-order by expected_buyers desc nulls last, primary_segment
+group by 1
+order by 5 desc nulls last, 1 asc

@@ -1166,12 +1166,21 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
         propensity_data(propensity_window(), other, fallback_window())
     )
     text = html.unescape(document)
-    # The evaluation table: both windows, each model with its metrics.
-    assert text.count("<tr>") == 1 + 2 + 2
+    # A table per ready window, each model with its metrics; the scoring
+    # window first (with its charts), then the other one.
+    assert text.count("<table>") == 2
+    assert text.count("<tr>") == (1 + 2) * 2
+    assert text.index("Will purchase within 30 days") < text.index(
+        "Will purchase within 90 days"
+    )
     assert "gradient boosting (scores the users)" in text
     assert "probability alive (BG/NBD)" in text
     assert "0.783" in text and "+0.073" in text and "29.0%" in text
-    assert "train 2026-07-01, evaluate 2026-08-01 to 2026-08-31" in text
+    assert (
+        "Trained on the snapshot of 2026-07-01 (5,000 users), evaluated on the "
+        "1,000 users of 2026-08-01 and what they did until 2026-08-31: 190 "
+        "positives (19.0%)."
+    ) in text
     # Charts only for the scoring window: capture, lift, calibration, features.
     for chart in ("capture", "lift", "calibration", "features"):
         assert f'id="chart-propensity-out-of-time-will-purchase-30-{chart}"' in text
@@ -1181,11 +1190,11 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
     assert ">recency days</text>" in text
     # The fallback window is a notice with its reason and note, no table row.
     assert (
-        '<p class="notice">Will churn (recent buyers who stop) within 90 days: no '
-        "model (no_history). no feature snapshot between 2026-04-04 and "
+        '<p class="notice">Will churn (recent buyers who stop) within 90 days (no '
+        "history): no feature snapshot between 2026-04-04 and "
         "2026-07-03: backfill the history (make run HISTORY_FROM=2026-03-01)</p>"
     ) in text
-    assert "5,000 a purchase propensity" in text
+    assert "5,000 have a purchase propensity" in text
     assert "high 1,000, medium 1,500, low 2,500" in text
     assert chart_data(document)["propensity"]["windows"][0]["models"][0][
         "roc_auc"
@@ -1193,16 +1202,17 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
 
 
 def test_propensity_section_without_any_model_says_why() -> None:
-    document = sections.propensity_section(
-        propensity_data(
-            fallback_window(label="will_purchase", horizon_days=30), fallback_window()
-        )
+    data = propensity_data(
+        fallback_window(label="will_purchase", horizon_days=30), fallback_window()
     )
+    data["scores"]["scored_users"] = {"purchase_propensity": 0, "churn_risk": 0}
+    document = sections.propensity_section(data)
     text = html.unescape(document)
     assert text.count('class="notice"') == 3
     assert sections.NO_PROPENSITY_MODEL_SENTENCE in text
     assert "<table" not in text and "<svg" not in text
-    assert "no model (no_history)" in text
+    assert "Will purchase within 30 days (no history): no feature snapshot" in text
+    assert "have a purchase propensity" not in text
     # A warehouse built before the propensity marts.
     older = sections.propensity_section(
         {"has_propensity": False, "windows": [], "scores": None}

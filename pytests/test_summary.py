@@ -206,10 +206,10 @@ def test_a_data_folder_without_campaigns_prints_one_line(
 
 
 PROPENSITY_LINE = re.compile(
-    r"  (will_\w+) (\d+) days( \(calibration holdout\))?: (?:"
+    r"  (will_\w+) (\d+) days( \(calibration holdout\))?(?:: "
     r"(\w+) ROC-AUC (\d\.\d{3}|n/a)(?: vs (.+?))?, evaluated (\S+) to (\S+)"
     r"(?:; ([\d,]+) users scored \((\w+)\))?"
-    r"|no model \((\w+)\): (.+))"
+    r"| \((\w+)\): (.+))"
 )
 
 
@@ -366,6 +366,6 @@ def test_propensity_line_of_a_ready_and_a_fallback_window() -> None:
         "fallback_note": "only 12 churners: backfill more history",
     }
     assert summary._propensity_line(fallback, scores) == (
-        "  will_churn 90 days: no model (too_few_positives):"
+        "  will_churn 90 days (too_few_positives):"
         " only 12 churners: backfill more history"
     )

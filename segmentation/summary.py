@@ -168,10 +168,7 @@ def _propensity_line(window: dict, scores: dict | None) -> str:
     if window["window_kind"] != "out_of_time":
         name += f" ({window['window_kind'].replace('_', ' ')})"
     if window["status"] != "ready":
-        return (
-            f"  {name}: no model ({window['fallback_reason']}):"
-            f" {window['fallback_note']}"
-        )
+        return f"  {name} ({window['fallback_reason']}): {window['fallback_note']}"
     models = {model["model"]: model for model in window["models"]}
     scoring = next(
         (model for model in window["models"] if model["is_scoring_model"]),

@@ -1446,48 +1446,45 @@ def propensity_window_title(window: dict[str, Any]) -> str:
 
 def propensity_fallback_sentence(window: dict[str, Any]) -> str:
     """Why a window has no model, with what to do: the mart's note."""
-    reason = window["fallback_reason"] or "fallback"
+    reason = display_label(window["fallback_reason"] or "fallback")
     note = window["fallback_note"] or "no model for this window."
-    return f"{propensity_window_title(window)}: no model ({reason}). {note}"
+    return f"{propensity_window_title(window)} ({reason}): {note}"
 
 
-def _propensity_table(windows: Sequence[dict[str, Any]]) -> str:
-    """One row per model of every ready window: the ranking metrics side by
-    side, classifiers first, then the rankers users already have."""
+def _propensity_table(window: dict[str, Any]) -> str:
+    """One ready window: its snapshots and users, then one row per model
+    with the ranking metrics side by side, classifiers first, then the
+    rankers users already have."""
+    facts = (
+        f"Trained on the snapshot of {window['train_snapshot_date']} "
+        f"({format_count(window['train_rows'])} users), evaluated on the "
+        f"{format_count(window['eval_rows'])} users of "
+        f"{window['eval_snapshot_date']} and what they did until "
+        f"{window['eval_label_end_date']}: "
+        f"{format_count(window['eval_positives'])} positives "
+        f"({format_share(window['base_rate'])})."
+    )
     rows = []
-    for window in windows:
-        title = propensity_window_title(window)
-        dates = (
-            f"train {window['train_snapshot_date']}, evaluate "
-            f"{window['eval_snapshot_date']} to {window['eval_label_end_date']}"
-        )
-        for model in window["models"]:
-            gain = model["roc_auc_gain_over_best_ranker"]
-            rows.append(
-                (
-                    title,
-                    propensity_model_name(model["model"])
-                    + (" (scores the users)" if model["is_scoring_model"] else ""),
-                    model["model_kind"] or "",
-                    dates,
-                    f"{format_count(window['eval_rows'])} "
-                    f"({format_share(window['base_rate'])})",
-                    format_number(model["roc_auc"], 3),
-                    format_number(model["pr_auc"], 3),
-                    format_number(model["brier_score"], 3),
-                    format_number(model["log_loss"], 3),
-                    format_number(model["top_decile_lift"], 2),
-                    format_share(model["top_decile_capture"]),
-                    "" if gain is None else f"{gain:+.3f}",
-                )
+    for model in window["models"]:
+        gain = model["roc_auc_gain_over_best_ranker"]
+        rows.append(
+            (
+                propensity_model_name(model["model"])
+                + (" (scores the users)" if model["is_scoring_model"] else ""),
+                model["model_kind"] or "",
+                format_number(model["roc_auc"], 3),
+                format_number(model["pr_auc"], 3),
+                format_number(model["brier_score"], 3),
+                format_number(model["log_loss"], 3),
+                format_number(model["top_decile_lift"], 2),
+                format_share(model["top_decile_capture"]),
+                "" if gain is None else f"{gain:+.3f}",
             )
+        )
     table = _table(
         (
-            ("Window", False),
             ("Model", False),
             ("Kind", False),
-            ("Snapshots", False),
-            ("Evaluated users (positive share)", True),
             ("ROC-AUC", True),
             ("PR-AUC", True),
             ("Brier", True),
@@ -1498,7 +1495,11 @@ def _propensity_table(windows: Sequence[dict[str, Any]]) -> str:
         ),
         rows,
     )
-    return f'<div class="table-wrap">{table}</div>'
+    return (
+        f"<h3>{escape(propensity_window_title(window))}</h3>"
+        f'<p class="note">{escape(facts)}</p>'
+        f'<div class="table-wrap">{table}</div>'
+    )
 
 
 def _propensity_chart_id(window: dict[str, Any], chart: str) -> str:
@@ -1513,11 +1514,10 @@ def _propensity_chart_id(window: dict[str, Any], chart: str) -> str:
 def _propensity_window_charts(window: dict[str, Any]) -> str:
     """Capture and lift by decile per model, calibration of the classifiers
     and the most important features of one ready window."""
-    title = propensity_window_title(window)
     models = [model["model"] for model in window["models"]]
     deciles = window["deciles"]
     shown = [model for model in models if deciles.get(model)]
-    parts = [f"<h3>{escape(title)}</h3>"]
+    parts = []
     if shown:
         labels = [str(row["decile"]) for row in deciles[shown[0]]]
         series = [
@@ -1655,7 +1655,8 @@ def _propensity_scores_note(scores: dict[str, Any] | None) -> str:
     if not scores:
         return ""
     scored = scores["scored_users"]
-    if all(count is None for count in scored.values()):
+    if not any(scored.values()):
+        # No score column, or nobody scored: the fallback notes say why.
         return ""
     named = {
         "purchase_propensity": "a purchase propensity",
@@ -1672,8 +1673,8 @@ def _propensity_scores_note(scores: dict[str, Any] | None) -> str:
     )
     return (
         f"Of the {format_count(scores['users'])} users in marts.user_profiles, "
-        f"{' and '.join(counts)} (churn risk is scored for recent buyers only); "
-        f"propensity tiers: {tiers}."
+        f"{' and '.join(counts).replace(' a ', ' have a ', 1)} (churn risk is "
+        f"scored for recent buyers only); propensity tiers: {tiers}."
     )
 
 
@@ -1712,18 +1713,24 @@ def propensity_section(data: dict[str, Any]) -> str:
     if not ready:
         body += _notice(NO_PROPENSITY_MODEL_SENTENCE)
     else:
-        body += _propensity_table(ready)
         body += (
             '<p class="note">ROC-AUC: the chance that a random positive user '
             "is ranked above a random negative one (0.5 = a coin toss, 1 = "
             "perfect). PR-AUC: average precision, to compare with the "
             "positive share. Brier and log loss (classifiers only): how close "
-            "the probabilities are to what happened, lower is better.</p>"
+            "the probabilities are to what happened, lower is better. The "
+            "windows whose model scores the users come first, with their "
+            "charts.</p>"
+        )
+        featured = [window for window in ready if is_featured_window(window)]
+        body += "".join(
+            _propensity_table(window) + _propensity_window_charts(window)
+            for window in featured
         )
         body += "".join(
-            _propensity_window_charts(window)
+            _propensity_table(window)
             for window in ready
-            if is_featured_window(window)
+            if not is_featured_window(window)
         )
     return _section(
         "propensity",
