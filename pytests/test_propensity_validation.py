@@ -426,6 +426,25 @@ def test_cdnow_auc_of_classifier_and_rankers(cdnow_build: Build) -> None:
     assert {model: round(auc, 3) for model, auc in measured.items()} == CDNOW_AUC
 
 
+def test_cdnow_customers_are_scored(cdnow_build: Build) -> None:
+    """Both 90-day scoring windows are ready on CDNOW: every customer has
+    a purchase propensity and a decile, and the churn risk is there for
+    exactly the customers who bought in the 90 days before 1998-07-01."""
+    customers = pd.read_csv(CDNOW_FIXTURE)["customer_id"].nunique()
+    row = cdnow_build.query(
+        "select count(*), count(purchase_propensity),"
+        " min(purchase_propensity_decile), max(purchase_propensity_decile),"
+        " count(churn_risk), count(propensity_tier)"
+        " from intermediate.int_users_propensity_tiered"
+    )[0]
+    recent = cdnow_build.scalar(
+        "select count(*) from intermediate.int_user_features_accumulated"
+        " where as_of_date = date '1998-07-01' and recency_days <= 90"
+    )
+    assert 0 < recent < customers
+    assert row == (customers, customers, 1, 10, recent, customers)
+
+
 # --- demo ------------------------------------------------------------------------
 
 
