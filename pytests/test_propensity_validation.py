@@ -44,8 +44,6 @@ from sklearn.metrics import roc_auc_score
 
 from segmentation.methods import propensity
 
-FEATURE_KEYS = ("as_of_date", "user_id", "user_key")
-
 # --- leakage -----------------------------------------------------------------
 
 # One 30-day horizon for both labels: the two monthly snapshots before T
@@ -101,20 +99,13 @@ def leakage_build(
 
 
 def evaluation(build: Build, window_kind: str) -> pd.DataFrame:
-    with_columns = build.query(
-        "select * from marts.propensity_evaluation where window_kind = ?"
-        " order by label, horizon_days, model",
-        [window_kind],
-    )
-    columns = [
-        row[0]
-        for row in build.query(
-            "select column_name from information_schema.columns"
-            " where table_schema = 'marts' and table_name = 'propensity_evaluation'"
-            " order by ordinal_position"
-        )
-    ]
-    return pd.DataFrame(with_columns, columns=columns)
+    """The rows of marts.propensity_evaluation of one window kind."""
+    with duckdb.connect(str(build.database), read_only=True) as connection:
+        return connection.execute(
+            "select * from marts.propensity_evaluation where window_kind = ?"
+            " order by label, horizon_days, model",
+            [window_kind],
+        ).df()
 
 
 def test_leakage_windows_train_and_evaluate_before_the_cutoff(
