@@ -400,9 +400,74 @@ def orders_only_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return shared_build(tmp_path_factory, "orders_only", "--data", str(data))
 
 
+# --- the feature history of a build (issue 16: propensity) ------------------
+
+# The models of the feature history (what the propensity windows train and
+# evaluate on) per as-of date: those that depend on the as-of date and lead
+# to it, a fraction of make run's backfill (no clustering, no segments).
+FEATURE_HISTORY_SELECTOR = "int_as_of_date+,+int_user_features_accumulated"
+# In one dbt process (one parse, with the vars of the final build): stage
+# a data folder (lookups, staging and the as-of date, without tests: the
+# final build runs them), build the feature history of each as-of date
+# with the history's vars, then run the final dbt command. argv: the
+# history's vars (JSON), the dates (comma-separated), the selector, then
+# the final command's arguments (with its --vars).
+_BACKFILL_SCRIPT = """
+import json, os, sys
+from segmentation.dbt_runner import Dbt
+history_vars, dates, selector = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+final = sys.argv[4:]
+variables = json.loads(final[final.index("--vars") + 1])
+staging = ["build", "--select", "resource_type:seed,path:seeds/lookups",
+    "+path:models/staging,resource_type:model", "+int_as_of_date",
+    "--exclude", "path:seeds/demo", "--resource-type", "model",
+    "--resource-type", "seed", "--vars", json.dumps(variables)]
+with Dbt(dict(os.environ), variables) as dbt:
+    code = dbt.parse() or dbt.invoke(staging)[0]
+    for day in dates.split(","):
+        code = code or dbt.invoke(["run", "--no-write-json", "--select", selector,
+            "--vars", json.dumps({**history_vars, "as_of_date": day})])[0]
+    code = code or dbt.invoke(final)[0]
+sys.exit(code)
+"""
+
+
+def backfill_then(variables: dict, dates: tuple[str, ...]) -> Callable[..., Build]:
+    """A ``shared_build`` runner: the feature history
+    (``int_user_features_accumulated``, FEATURE_HISTORY_SELECTOR) of each
+    date in dates, built with variables (no as-of date), then ``dbt ARGS``
+    (which must give ``--vars``), in one process."""
+
+    def runner(workdir: Path, *args: str) -> Build:
+        return run_python(
+            workdir,
+            "-c",
+            _BACKFILL_SCRIPT,
+            json.dumps(variables),
+            ",".join(dates),
+            FEATURE_HISTORY_SELECTOR,
+            *args,
+        )
+
+    return runner
+
+
+# The CDNOW feature snapshots of the propensity windows: quarterly, so that
+# 1997-10-01 (the day after the calibration) is the evaluation snapshot of
+# the calibration-holdout window and 1997-07-01 its training snapshot
+# (90-day horizon), and 1998-04-01 / 1998-01-01 those of the 90-day
+# out-of-time windows at 1998-07-01.
+CDNOW_FEATURE_SNAPSHOTS = ("1997-07-01", "1997-10-01", "1998-01-01", "1998-04-01")
+CDNOW_PROPENSITY_VARS = {
+    "propensity_horizons_days": [90],
+    "propensity_purchase_horizon_days": 90,
+    "propensity_churn_horizon_days": 90,
+}
+
+
 @pytest.fixture(scope="session")
 def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The CDNOW sample built once per test session (about 25 s).
+    """The CDNOW sample built once per test session (about 40 s).
 
     As in Fader, Hardie & Lee (2005): as_of_date 1998-07-01 (every purchase
     of the sample, to 1998-06-30), calibration to 1997-09-30 and a 39-week
@@ -411,13 +476,21 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     ``int_users_btyd_holdout_summarized``), the fits and predictions
     (``clv_model_fits``, ``clv_holdout_comparison``) and value tiers cut on
     predicted CLV (``int_users_valued``, var ``value_tier_metric``).
+
+    And the propensity marts (issue 16, ``test_propensity_validation``):
+    first the feature history of CDNOW_FEATURE_SNAPSHOTS, plain builds
+    (without the calibration), then the marts at 1998-07-01 with one
+    90-day horizon, whose calibration-holdout window is the papers' (labels
+    from 1997-10-01 to 1998-06-30).
     """
     data = made_once(tmp_path_factory, "cdnow_data", write_cdnow_orders)
+    plain = {"data_dir": str(data), **CDNOW_PROPENSITY_VARS}
     variables = {
         "data_dir": str(data),
         "as_of_date": "1998-07-01",
         "clv_calibration_end_date": "1997-09-30",
         "value_tier_metric": "predicted_clv",
+        **CDNOW_PROPENSITY_VARS,
     }
     return shared_build(
         tmp_path_factory,
@@ -427,9 +500,14 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         "+clv_holdout_comparison",
         "+clv_model_fits",
         "+int_users_valued",
+        "+propensity_evaluation",
+        "+propensity_deciles",
+        "+propensity_calibration",
+        "+propensity_feature_importance",
+        "+int_users_propensity_tiered",
         "--indirect-selection",
         "cautious",
         "--vars",
         json.dumps(variables),
-        runner=run_dbt,
+        runner=backfill_then(plain, CDNOW_FEATURE_SNAPSHOTS),
     )

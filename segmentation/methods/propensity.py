@@ -287,6 +287,13 @@ def fit(
     if model not in MODELS:
         raise ValueError(f"unknown propensity model {model!r}: use one of {MODELS}")
     features = features or split_features(train)
+    # A numeric feature missing in every training row (e.g. probability
+    # alive when the BG/NBD fit fell back) carries nothing and breaks the
+    # gradient boosting's binning: left out of this fit.
+    features = Features(
+        tuple(column for column in features.numeric if train[column].notna().any()),
+        features.categorical,
+    )
     if not features.columns:
         raise ValueError("the examples have no feature columns")
     train = sorted_rows(train)
