@@ -17,6 +17,7 @@ below), so that fixture is made once too.
 from __future__ import annotations
 
 import fcntl
+import inspect
 import json
 import os
 import re
@@ -303,15 +304,48 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return ModuleFixtureScheduling(config, log)
 
 
+# A single test that calls one of these runs a build (or another
+# subprocess) of its own: tens of seconds, where most others take less than
+# one. So does, probably, one with its own temporary folder in a module that
+# calls them (through a helper), and the first test to ask for a shared
+# build that no worker makes first (FIRST_BUILDS).
+_BUILDING_CALLS = re.compile(
+    r"\b(?:run_build|run_dbt|run_python|build_selection|subprocess\.\w+)\("
+)
+
+
+def _runs_a_build(item: pytest.Item) -> bool:
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function else ""
+    except (OSError, TypeError):
+        source = ""
+    if _BUILDING_CALLS.search(source):
+        return True
+    names = set(getattr(item, "fixturenames", ()))
+    if "tmp_path" in names and _BUILDING_CALLS.search(item.path.read_text()):
+        return True
+    first = set(FIRST_BUILDS.values())
+    return any(
+        name.endswith("_build") and not name.startswith("_") and name not in first
+        for name in names
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     """The modules that run as one unit on one worker (a module-scoped
-    fixture: a build, a bench run) first, the single tests after them: the
-    longest indivisible units start early and the short ones even out the
-    two workers' ends (under xdist, units are handed out in this order)."""
+    fixture: a build, a bench run) first, then the single tests that run a
+    build of their own, then the other single tests: the longest
+    indivisible units start early and the short ones even out the two
+    workers' ends. Under xdist, units are handed out in this order, the
+    modules by their number of tests (pytest-xdist's loadscope reorder;
+    it keeps this order among the single tests)."""
     grouped = {
         path: _has_module_fixture(path) for path in {item.path for item in items}
     }
-    items.sort(key=lambda item: not grouped[item.path])
+    items.sort(
+        key=lambda item: 0 if grouped[item.path] else 1 if _runs_a_build(item) else 2
+    )
 
 
 # The shared build each xdist worker makes first, so that neither waits for

@@ -14,8 +14,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Build, build_selection, copy_project, made_once, run_build
+from conftest import (
+    Build,
+    build_selection,
+    copy_build,
+    copy_project,
+    made_once,
+    run_build,
+)
 
+from segmentation import history
 from tools import demo_data
 from tools.digest import table_hashes
 
@@ -128,16 +136,23 @@ def test_a_daily_rerun_loads_only_the_new_files(daily_rerun) -> None:
 
 
 def test_changed_and_removed_files_are_replaced_not_added(
-    base_data: Path, tmp_path: Path
+    daily_rerun, tmp_path: Path
 ) -> None:
-    data = _copy(base_data, tmp_path / "data")
-    demo_data.append_day(data, progress=None)
-    workdir = tmp_path / "build"
-    assert run_build(workdir, "--data", str(data)).returncode == 0
+    # On copies of what the daily rerun left (its warehouse and its folder:
+    # the first file, the repeat file and the appended day, each loaded file
+    # by file), a build fewer than a first build of its own. Its history is
+    # cleared (make clear-history): the build compared below is a first
+    # build, which has no earlier snapshot to carry cluster ids over from.
+    _, daily, daily_data = daily_rerun
+    data = _copy(daily_data, tmp_path / "data")
+    workdir = copy_build(daily, tmp_path / "build")
+    assert history.clear(workdir / "warehouse.duckdb")
     events = sorted((data / "events").iterdir())
-    # The day's file is rewritten with half its rows, then a second day's
-    # files are removed again: the rerun must mirror the folder exactly.
+    # The day's file is rewritten with half its rows, then it and the
+    # repeat file are removed again: the rerun must mirror the folder exactly.
     day_file = events[-1]
+    repeat_file = data / "events" / "part-0001-repeat.parquet"
+    assert repeat_file in events and day_file != repeat_file
     duckdb.sql(
         f"copy (select * from read_parquet('{day_file}') where event_id like '%0'"
         f" or event_id like '%2' or event_id like '%4' or event_id like '%6'"
@@ -146,16 +161,22 @@ def test_changed_and_removed_files_are_replaced_not_added(
     Path(f"{day_file}.tmp").replace(day_file)
     rerun = run_build(workdir, "--data", str(data))
     assert rerun.returncode == 0, rerun.output[-5000:]
+    assert (
+        "incremental base_app__events: 1 new or changed file(s) of raw.events to"
+        " load, 2 unchanged" in rerun.output
+    )
     full = run_build(tmp_path / "full", "--data", str(data))
     assert full.returncode == 0, full.output[-5000:]
     assert table_hashes(rerun.database) == table_hashes(full.database)
 
     day_file.unlink()
-    # Only the events' loading is what this step is about: the file's rows
+    repeat_file.unlink()
+    # Only the events' loading is what this step is about: the files' rows
     # go from base_app__events (and the marts were compared above).
     removed = build_selection(workdir, data, "+base_app__events")
     assert removed.returncode == 0, removed.output[-5000:]
     assert day_file.name not in dict(_loaded_files(removed))
+    assert repeat_file.name not in dict(_loaded_files(removed))
     assert "0 new or changed file(s) of raw.events to load, 1 unchanged" in (
         removed.output
     )
