@@ -3,7 +3,9 @@ clearing the history.
 
 Every metric of the warehouse is computed as of a date from the orders,
 events and sign-ups before it, so the history (``segment_history``, kept in
-``int_user_snapshots_accumulated``) can start on the first day of the data:
+``int_user_snapshots_accumulated``, and the feature history the propensity
+models train on, ``int_user_features_accumulated``) can start on the first
+day of the data:
 ``make run HISTORY_FROM=YYYY-MM-DD [HISTORY_EVERY=month|week]`` builds the
 snapshot of every date from HISTORY_FROM up to the build's as-of date, then
 the build itself (``segmentation.cli``).
@@ -34,16 +36,24 @@ import duckdb
 from segmentation.dbt_runner import Dbt
 
 # The models rebuilt per backfilled date: those that depend on the as-of
-# date and lead to the history's state.
+# date and lead to the history's states: the segment history, and the
+# feature history the propensity models learn from (named too, so it is
+# backfilled whether or not the segments read the propensity scores).
 HISTORY_MODEL = "int_user_snapshots_accumulated"
-BACKFILL_SELECTOR = f"int_as_of_date+,+{HISTORY_MODEL}"
+FEATURE_HISTORY_MODEL = "int_user_features_accumulated"
+BACKFILL_SELECTOR = (
+    f"int_as_of_date+,+{HISTORY_MODEL} int_as_of_date+,+{FEATURE_HISTORY_MODEL}"
+)
 # The tables `clear-history` drops: the history's state and the marts made
-# from it (the next build starts a new history), and the clustering's
-# state kept per as-of date (k and cluster ids carried from the previous
-# snapshot; the next build clusters as a first run). Schema, table.
+# from it (the next build starts a new history), the feature history (the
+# next build has no earlier snapshot: the propensity windows fall back to
+# no_history until a backfill), and the clustering's state kept per as-of
+# date (k and cluster ids carried from the previous snapshot; the next
+# build clusters as a first run). Schema, table.
 HISTORY_TABLES: tuple[tuple[str, str], ...] = (
     ("intermediate", HISTORY_MODEL),
     ("marts", "segment_history"),
+    ("intermediate", FEATURE_HISTORY_MODEL),
     ("intermediate", "int_clustering_k_selected"),
     ("intermediate", "int_users_clustered"),
 )
