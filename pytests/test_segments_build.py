@@ -191,13 +191,15 @@ def test_coverage_test_fails_when_a_user_is_lost_or_doubled(tmp_path: Path) -> N
     project = copy_project(tmp_path / "project")
     model = project / "models" / "intermediate" / "segments" / "int_users_segmented.py"
     source = model.read_text()
-    call = "return segments.segments_table(profiles, clusters, settings)"
+    call = "return segments.segments_table(profiles, clusters, settings, propensity)"
     assert call in source
     model.write_text(
         source.replace(
             call,
             "import pyarrow as pa\n"
-            "    table = segments.segments_table(profiles, clusters, settings)\n"
+            "    table = segments.segments_table(\n"
+            "        profiles, clusters, settings, propensity\n"
+            "    )\n"
             "    return pa.concat_tables([table.slice(1), table.slice(1, 1)])",
         )
     )

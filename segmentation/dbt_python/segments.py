@@ -8,12 +8,23 @@ from segmentation.methods.segments import (
     SEGMENTS_SCHEMA,
     SegmentRules,
     assign_segments,
+    with_propensity,
 )
 
 
-def segments_table(profiles: pa.Table, clusters: pa.Table, settings: str) -> pa.Table:
-    """Arrow in, Arrow out: the rows of user_segments."""
+def segments_table(
+    profiles: pa.Table,
+    clusters: pa.Table,
+    settings: str,
+    propensity: pa.Table | None = None,
+) -> pa.Table:
+    """Arrow in, Arrow out: the rows of user_segments. propensity: the
+    scores, deciles and tier per user (int_users_propensity_tiered), joined
+    to the profiles so that rules may test them."""
     rules = SegmentRules.from_json(settings)
-    frame = assign_segments(profiles.to_pandas(), clusters.to_pandas(), rules)
+    frame = profiles.to_pandas()
+    if propensity is not None:
+        frame = with_propensity(frame, propensity.to_pandas())
+    frame = assign_segments(frame, clusters.to_pandas(), rules)
     frame["cluster_id"] = frame["cluster_id"].astype("Int32")
     return pa.Table.from_pandas(frame, schema=SEGMENTS_SCHEMA, preserve_index=False)

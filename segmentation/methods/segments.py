@@ -5,7 +5,8 @@ Behind the dbt Python model ``int_users_segmented`` (mart
 ``user_segments``). The rules come from the dbt
 var ``primary_segment_rules``: checked in order, the first rule whose
 conditions all hold names the user's primary segment. A condition is a
-column of ``user_profiles`` (or ``is_engaged``) and the values it may take.
+column of ``user_profiles`` (or ``is_engaged``) and the values it may take,
+the propensity tier and deciles included (``with_propensity``).
 ``cluster_precedence`` says whether clusters come after the rules (a
 purchaser's cluster names its segment only when no rule matches) or before
 them (every clustered purchaser's primary segment is its cluster). A user
@@ -81,6 +82,24 @@ class SegmentRules:
         return cls(rules, precedence)
 
 
+PROPENSITY_COLUMNS = (
+    "purchase_propensity",
+    "purchase_propensity_decile",
+    "churn_risk",
+    "churn_risk_decile",
+    "propensity_tier",
+)
+
+
+def with_propensity(profiles: pd.DataFrame, propensity: pd.DataFrame) -> pd.DataFrame:
+    """The profiles with each user's propensity scores, deciles and tier
+    (``int_users_propensity_tiered``; null for a user it has no row for),
+    so a rule may test them."""
+    return profiles.merge(
+        propensity[["user_id", *PROPENSITY_COLUMNS]], on="user_id", how="left"
+    )
+
+
 def engagement(profiles: pd.DataFrame) -> pd.Series:
     """A user is engaged with a session in the last 90 days or a medium or
     high activity tier."""
@@ -122,7 +141,35 @@ def describe_conditions(profiles: pd.DataFrame) -> dict[str, pd.Series]:
             "engaged (" + sessions + " sessions in 90 days)",
         ),
         "rfm_segment": "RFM " + profiles["rfm_segment"].fillna("none").astype(str),
+        **describe_propensity(profiles),
     }
+
+
+def describe_propensity(profiles: pd.DataFrame) -> dict[str, pd.Series]:
+    """Readable text of the propensity fields a rule can test, per user
+    (none when the profiles carry no propensity)."""
+    if "propensity_tier" not in profiles:
+        return {}
+    purchase = _number(profiles["purchase_propensity"], "{:.0%}")
+    churn = _number(profiles["churn_risk"], "{:.0%}")
+    texts = {
+        "propensity_tier": "propensity tier "
+        + profiles["propensity_tier"].fillna("none").astype(str)
+        + np.where(
+            purchase == "", " (unscored)", " (purchase propensity " + purchase + ")"
+        )
+    }
+    for field, name, score in (
+        ("purchase_propensity_decile", "purchase propensity", purchase),
+        ("churn_risk_decile", "churn risk", churn),
+    ):
+        decile = _number(profiles[field], "{:,.0f}")
+        texts[field] = np.where(
+            decile == "",
+            name + " unscored",
+            name + " decile " + decile + " (" + score + ")",
+        )
+    return texts
 
 
 def assign_segments(

@@ -4,7 +4,9 @@ readable reason.
 
 Thin on purpose: the logic is segmentation.methods.segments, called through
 segmentation.dbt_python.segments. The clusters are the build's as-of date's
-(int_users_clustered keeps every date).
+(int_users_clustered keeps every date). The propensity scores, deciles and
+tier (int_users_propensity_tiered) join the profiles, so the rules may use
+them as conditions.
 """
 
 from segmentation.dbt_python import as_of_date, segments, snapshot_rows
@@ -16,4 +18,5 @@ def model(dbt, session):
     profiles = dbt.ref("int_users_profiled").to_arrow_table()
     day = as_of_date(dbt.ref("int_as_of_date"))
     clusters = snapshot_rows(dbt.ref("int_users_clustered"), day)
-    return segments.segments_table(profiles, clusters, settings)
+    propensity = dbt.ref("int_users_propensity_tiered").to_arrow_table()
+    return segments.segments_table(profiles, clusters, settings, propensity)

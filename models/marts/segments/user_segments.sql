@@ -1,7 +1,8 @@
 {#- The final segment table, for BI and the marketing audiences: assigned
     once in int_users_segmented (a dbt Python model), with each user's time
     in the primary segment from the segment history
-    (int_users_segment_tenure), only selected here. -#}
+    (int_users_segment_tenure) and the propensity scores, deciles and tier
+    (int_users_propensity_tiered), only selected here. -#}
 with
 
 segmented as (
@@ -10,6 +11,10 @@ segmented as (
 
 tenure as (
     select * from {{ ref('int_users_segment_tenure') }}
+),
+
+propensity as (
+    select * from {{ ref('int_users_propensity_tiered') }}
 ),
 
 final as (
@@ -31,9 +36,15 @@ final as (
         tenure.previous_primary_segment,
         tenure.primary_segment_since,
         tenure.days_in_primary_segment,
-        tenure.primary_segment_changes
+        tenure.primary_segment_changes,
+        propensity.purchase_propensity,
+        propensity.purchase_propensity_decile,
+        propensity.churn_risk,
+        propensity.churn_risk_decile,
+        propensity.propensity_tier
     from segmented
     left join tenure on segmented.user_id = tenure.user_id
+    left join propensity on segmented.user_id = propensity.user_id
 )
 
 select * from final
