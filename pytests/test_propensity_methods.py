@@ -1,15 +1,19 @@
 """The propensity classifiers (segmentation.methods.propensity) on synthetic
 examples of int_propensity_examples' schema: determinism, chance on noise,
 a planted signal found, categorical and missing values, a clear error on a
-single class, and the permutation importance. No dbt build."""
+single class, and the permutation importance; then the glue the dbt
+Python models call, on real in-memory DuckDB relations. No dbt build."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from segmentation.dbt_python import propensity as glue
 from segmentation.methods import propensity as p
 
 SEED = 42
@@ -167,3 +171,117 @@ def test_churn_population_is_recent_purchasers():
         False,
         True,
     ]
+
+
+# The glue (segmentation.dbt_python.propensity) on real DuckDB relations,
+# as the dbt Python models call it: windows and examples in an in-memory
+# database, no dbt build.
+
+SETTINGS = '{"random_state": 42, "importance_sample_size": 300}'
+
+
+def window_row(label: str, horizon: int, status: str, scoring: bool) -> dict:
+    return {
+        "window_kind": "out_of_time",
+        "label": label,
+        "horizon_days": horizon,
+        "is_scoring_window": scoring,
+        "status": status,
+        "fallback_reason": None if status == "ready" else "no_history",
+        "fallback_note": None if status == "ready" else "backfill the history",
+    }
+
+
+def window_examples(label: str, horizon: int, seed: int) -> pd.DataFrame:
+    parts = []
+    for role, offset in (("train", 0), ("eval", 1)):
+        part = examples(600, seed + offset, signal=1.5, role=role)
+        part = part.assign(label=label, horizon_days=horizon)
+        part.insert(part.columns.get_loc("x0"), "recency_days", 0.0)
+        part["recency_days"] = np.where(
+            np.arange(len(part)) % 3 == 0, np.nan, np.arange(len(part)) % 150
+        )
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture
+def database():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def test_glue_gives_typed_empty_tables_and_null_scores_without_a_ready_window(
+    database,
+):
+    rows = window_examples("will_purchase", 30, 20)
+    windows = pd.DataFrame([window_row("will_purchase", 30, "fallback", True)])
+    database.register("examples", rows)
+    relation = database.table("examples")
+    windows_table = pa_table(windows)
+    predicted = glue.predicted_table(relation, windows_table, SETTINGS)
+    assert predicted.num_rows == 0
+    assert predicted.schema == glue.PREDICTED_SCHEMA
+    ranked = glue.importance_table(relation, windows_table, SETTINGS)
+    assert ranked.num_rows == 0
+    assert ranked.schema == glue.IMPORTANCE_SCHEMA
+    users = scoring_users(rows)
+    scored = glue.scored_table(relation, windows_table, users, SETTINGS)
+    assert scored.schema == glue.SCORED_SCHEMA
+    assert scored.num_rows == users.num_rows
+    assert scored["purchase_propensity"].null_count == users.num_rows
+    assert scored["churn_risk"].null_count == users.num_rows
+
+
+def test_glue_fits_ready_windows_and_scores_every_user(database):
+    rows = pd.concat(
+        [
+            window_examples("will_purchase", 30, 30),
+            window_examples("will_churn", 90, 40),
+        ],
+        ignore_index=True,
+    )
+    windows = pd.DataFrame(
+        [
+            window_row("will_purchase", 30, "ready", True),
+            window_row("will_churn", 90, "ready", True),
+            window_row("will_churn", 30, "fallback", False),
+        ]
+    )
+    database.register("examples", rows)
+    relation = database.table("examples")
+    windows_table = pa_table(windows)
+    predicted = glue.predicted_table(relation, windows_table, SETTINGS).to_pandas()
+    counts = predicted.groupby(["label", "model"]).size()
+    assert counts.to_dict() == {
+        (label, model): 600
+        for label in ("will_churn", "will_purchase")
+        for model in p.MODELS
+    }
+    ranked = glue.importance_table(relation, windows_table, SETTINGS).to_pandas()
+    assert set(ranked["model"]) == {p.GRADIENT_BOOSTING}
+    assert ranked.groupby("label")["importance_rank"].max().to_dict() == {
+        "will_churn": 10,
+        "will_purchase": 10,
+    }
+    users = scoring_users(rows.query("label == 'will_purchase' and role == 'eval'"))
+    scored = glue.scored_table(relation, windows_table, users, SETTINGS).to_pandas()
+    assert scored["user_id"].tolist() == sorted(users["user_id"].to_pylist())
+    assert scored["purchase_propensity"].notna().all()
+    recency = users.to_pandas().set_index("user_id").loc[scored["user_id"]]
+    in_population = recency["recency_days"].le(90).to_numpy()
+    assert scored["churn_risk"].notna().to_numpy().tolist() == in_population.tolist()
+    assert scored["churn_risk"].dropna().between(0, 1).all()
+    again = glue.scored_table(relation, windows_table, users, SETTINGS).to_pandas()
+    pd.testing.assert_frame_equal(scored, again)
+
+
+def pa_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def scoring_users(rows: pd.DataFrame):
+    """The feature rows of the as-of date, as snapshot_rows gives them."""
+    users = rows.drop(columns=[*p.KEY_COLUMNS[:6], "label_value"])
+    return pa_table(users.drop_duplicates("user_id"))

@@ -125,6 +125,8 @@ def _rows(examples, window: Window, role: str) -> pd.DataFrame:
 
 
 def _table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    if frame.empty:
+        return schema.empty_table()
     frame = frame.reindex(columns=schema.names)
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
