@@ -499,6 +499,9 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "campaign assignment and measurement <= 10% of a full build at L": (
             "not measured"
         ),
+        "propensity training and scoring add <= 60 s to a full build at L": (
+            "not measured"
+        ),
         "backfill of 12 monthly dates <= 4x one full build at M": "met",
     }
     campaign_target = "campaign assignment and measurement <= 10% of a full build at L"
@@ -727,3 +730,155 @@ def test_the_campaign_nodes_and_their_share_of_a_build() -> None:
         "\n| L | 5 | 3 | 2 | 6.00 | 40.0 | 15.0% | 26.0 | 30.0% | 2026-11-27 |"
     ) in text
     assert "Not measured for M: their results predate the campaigns" in text
+
+
+# ---------------------------------------------------------------------------
+# The propensity models' share of a build (issue 16)
+# ---------------------------------------------------------------------------
+
+
+def test_the_propensity_nodes_and_their_share_of_a_build() -> None:
+    folder = "models/intermediate/propensity/"
+    manifest = {
+        "nodes": {
+            "model.p.int_user_features_accumulated": _node(
+                "int_user_features_accumulated",
+                folder + "int_user_features_accumulated.sql",
+            ),
+            "model.p.int_propensity_examples_predicted": _node(
+                "int_propensity_examples_predicted",
+                folder + "int_propensity_examples_predicted.py",
+            ),
+            "model.p.propensity_evaluation": _node(
+                "propensity_evaluation",
+                "models/marts/propensity/propensity_evaluation.sql",
+            ),
+            "model.p.int_users_profiled": _node(
+                "int_users_profiled",
+                "models/intermediate/users/int_users_profiled.sql",
+            ),
+            # Not propensity: the campaigns' staging, and the cluster rules.
+            "model.p.stg_app__campaigns": _node(
+                "stg_app__campaigns", "models/staging/app/stg_app__campaigns.sql"
+            ),
+            "model.p.int_clusters_explained": _node(
+                "int_clusters_explained",
+                "models/intermediate/clustering/int_clusters_explained.py",
+            ),
+            "test.p.not_null_propensity_evaluation_model": _node(
+                "not_null_propensity_evaluation_model",
+                "models/marts/propensity/_propensity.yml",
+                "test",
+                ("propensity_evaluation",),
+            ),
+            "test.p.not_null_int_users_profiled_user_id": _node(
+                "not_null_int_users_profiled_user_id",
+                "models/intermediate/users/_users.yml",
+                "test",
+                ("int_users_profiled",),
+            ),
+        },
+        "unit_tests": {
+            "unit_test.p.int_propensity_examples_predicted.sorted": {
+                "resource_type": "unit_test",
+                "depends_on": {"nodes": ["model.p.int_propensity_examples_predicted"]},
+            }
+        },
+    }
+    chosen = {
+        "model.p.int_user_features_accumulated",
+        "model.p.int_propensity_examples_predicted",
+        "model.p.propensity_evaluation",
+        "test.p.not_null_propensity_evaluation_model",
+        "unit_test.p.int_propensity_examples_predicted.sorted",
+    }
+    assert bench.propensity_node_ids(manifest) == chosen
+    # The campaigns' selection is unchanged by sharing its code.
+    assert bench.campaign_node_ids(manifest) == {"model.p.stg_app__campaigns"}
+    seconds = {
+        "model.p.int_user_features_accumulated": 4.0,
+        "model.p.int_propensity_examples_predicted": 30.0,
+        "model.p.propensity_evaluation": 1.5,
+        "model.p.int_users_profiled": 50.0,
+        "model.p.stg_app__campaigns": 0.25,
+        "model.p.int_clusters_explained": 10.0,
+        "test.p.not_null_propensity_evaluation_model": 0.5,
+        "test.p.not_null_int_users_profiled_user_id": 3.75,
+    }
+    nodes = [
+        {"unique_id": uid, "resource_type": uid.split(".")[0], "execution_time": time}
+        for uid, time in seconds.items()
+    ]
+    share = bench.propensity_share(manifest, nodes, wall_seconds=100.0)
+    assert share == {
+        "models": 3,
+        "tests": 1,
+        "seconds": 36.0,
+        "node_seconds": 100.0,
+        "wall_seconds": 100.0,
+        "share_of_node_time": 0.36,
+        "added_share": 0.5625,
+        "per_model": {
+            "int_propensity_examples_predicted": 30.0,
+            "int_user_features_accumulated": 4.0,
+            "propensity_evaluation": 1.5,
+        },
+        "test_seconds": 0.5,
+        "within_target": True,
+    }
+    assert bench.propensity_text(share) == (
+        "propensity: 36.0 s of 100.0 s (36.0%) of node time, 3 models and 1 tests"
+        " (slowest: int_propensity_examples_predicted 30.0 s,"
+        " int_user_features_accumulated 4.00 s, propensity_evaluation 1.50 s);"
+        " 56.2% added to the build's 100.0 s (within the 60 s target)"
+    )
+    # Over the target: 61 s of propensity nodes.
+    nodes[1]["execution_time"] = 55.0
+    slow = bench.propensity_share(manifest, nodes, wall_seconds=125.0)
+    assert slow["seconds"] == 61.0 and slow["within_target"] is False
+    assert bench.propensity_text(slow).endswith("(over the 60 s target)")
+    # Before the propensity models exist: said, nothing to compare.
+    before = bench.propensity_share({"nodes": {}}, nodes, wall_seconds=125.0)
+    assert before["per_model"] == {} and before["within_target"] is None
+    assert bench.propensity_text(before) == (
+        "propensity: no propensity model in the build"
+    )
+    # BENCHMARKS.md: the row and the target of L, a note for the sizes without.
+    windows = [
+        {
+            "window_kind": "out_of_time",
+            "label": label,
+            "horizon_days": horizon,
+            "status": "fallback"
+            if horizon == 90 and label == "will_churn"
+            else "ready",
+            "train_rows": 50_000,
+            "eval_rows": 48_000 if label == "will_purchase" else 20_000,
+            "is_scoring_window": (label, horizon)
+            in (("will_purchase", 30), ("will_churn", 90)),
+        }
+        for label in ("will_purchase", "will_churn")
+        for horizon in (30, 90)
+    ]
+    measured = _row("L", 100.0, 1, 2, 0.5)
+    measured["propensity"] = {**share, "windows": windows, "scored_users": 1_004_000}
+    text = bench.render_benchmarks([_row("M", 10.0, 1, 2, 0.5), measured])
+    assert "## Propensity training and scoring" in text
+    assert (
+        "\n| L | 3 | 1 | 36.0 | 0.50 | `int_propensity_examples_predicted` 30.0,"
+        " `int_user_features_accumulated` 4.00, `propensity_evaluation` 1.50"
+        " | 100.0 | 56.2% | 3 of 4 | 50,000 / 48,000 | 1,004,000 | 2026-11-27 |"
+    ) in text
+    assert "Not measured for M: their results predate the propensity models" in text
+    status = {t: (s, d) for t, s, d in bench.evaluate_targets({"L": measured})}
+    assert status[
+        "propensity training and scoring add <= 60 s to a full build at L"
+    ] == (
+        "met",
+        "L: 36.0 s of propensity nodes (56.2% added to a build of 100.0 s)",
+    )
+    measured["propensity"] = {**slow, "windows": windows}
+    status = {t: s for t, s, _ in bench.evaluate_targets({"L": measured})}
+    assert status[
+        "propensity training and scoring add <= 60 s to a full build at L"
+    ] == ("not met")

@@ -137,6 +137,19 @@ def test_a_single_class_raises_a_clear_error(model):
         p.fit(examples(300, 11, signal=1.0), "random_forest", SEED)
 
 
+@pytest.mark.parametrize("model", p.MODELS)
+def test_a_feature_without_values_in_training_is_left_out(model):
+    # Behaviour features before the events start (benchmark size L), or
+    # data without events: every training value missing.
+    train = examples(3000, 16, signal=1.5).assign(x5=np.nan)
+    fitted = p.fit(train, model, SEED)
+    assert "x5" not in fitted.features.columns
+    assert "x4" in fitted.features.columns
+    evaluate = examples(3000, 17, signal=1.5)
+    predicted = fitted.predict(evaluate)
+    assert roc_auc_score(evaluate["label_value"], predicted) > 0.8
+
+
 def test_small_windows_fit_without_early_stopping():
     # Fewer rows of a class than early stopping needs: still a fit.
     train = examples(80, 12, signal=2.0)

@@ -23,6 +23,12 @@ One run measures, on the same data:
    **Campaigns**: the summed node time of the campaigns' models and their
    tests (:func:`campaign_node_ids`) against every node's and the wall
    time (``campaigns: X s of Y s (Z%)``; "no campaigns" without them).
+   **Propensity**: the same for the propensity models and their tests
+   (:func:`propensity_node_ids`), measured on the final build of the
+   history backfill below (the only build of the run with a feature
+   history to train on), with each model's time, the training windows and
+   how many users each trained on (:func:`propensity_share`,
+   :func:`propensity_trained`); target: at most 60 s added at L.
    **History backfill**: then ``python -m segmentation run --data <copy>
    --history-from <as-of date - 12 months>`` from scratch (fresh warehouse
    and target; ``--history-months N`` or ``BENCH_HISTORY_MONTHS`` for
@@ -133,6 +139,20 @@ CLUSTER_COLUMNS = ("cluster_id", "cluster_label")
 CAMPAIGN_MODEL_FOLDERS = ("models/intermediate/campaigns/", "models/marts/campaigns/")
 CAMPAIGN_STAGING_MODEL = re.compile(r"^(base|stg)_app__campaigns")
 CAMPAIGN_TARGET_SHARE = 0.10
+# Propensity training and scoring (issue 16): the nodes under these model
+# folders (the feature history, the training windows and examples, the
+# classifiers' fits, permutation importance, the scores and their tiers, the
+# evaluation marts) and every test on one of them. Their summed node time
+# is what they add to a full build (at L: at most PROPENSITY_TARGET_SECONDS).
+# It is measured on the final build of the backfill step, the one build of a
+# run whose feature history reaches back far enough to train on.
+PROPENSITY_MODEL_FOLDERS = (
+    "models/intermediate/propensity/",
+    "models/marts/propensity/",
+)
+PROPENSITY_TARGET_SECONDS = 60.0
+PROPENSITY_WINDOWS = "intermediate.int_propensity_windows_checked"
+PROPENSITY_SCORES = "intermediate.int_users_propensity_scored"
 PROGRESS_LINE = re.compile(
     r"history (\d+)/(\d+): as of (\d{4}-\d{2}-\d{2}) \.\.\. done in ([\d.]+) s"
 )
@@ -1193,17 +1213,21 @@ def node_timings(run_results: Path) -> list[dict[str, Any]]:
     ]
 
 
-def campaign_node_ids(manifest: dict[str, Any]) -> set[str]:
-    """The campaigns' nodes of a dbt manifest: models under
-    CAMPAIGN_MODEL_FOLDERS or named like the campaigns' staging, and every
-    data or unit test that depends on one of them."""
+def area_node_ids(
+    manifest: dict[str, Any],
+    folders: tuple[str, ...],
+    name: re.Pattern[str] | None = None,
+) -> set[str]:
+    """The nodes of one area of a dbt manifest: the models under ``folders``
+    or whose name ``name`` matches, and every data or unit test that depends
+    on one of them."""
     models = {
         uid
         for uid, node in manifest["nodes"].items()
         if node["resource_type"] == "model"
         and (
-            node["original_file_path"].startswith(CAMPAIGN_MODEL_FOLDERS)
-            or CAMPAIGN_STAGING_MODEL.match(node["name"])
+            node["original_file_path"].startswith(folders)
+            or (name is not None and name.match(node["name"]) is not None)
         )
     }
     tests = {
@@ -1218,16 +1242,28 @@ def campaign_node_ids(manifest: dict[str, Any]) -> set[str]:
     return models | tests
 
 
-def campaign_share(
-    manifest: dict[str, Any], nodes: list[dict[str, Any]], wall_seconds: float
+def campaign_node_ids(manifest: dict[str, Any]) -> set[str]:
+    """The campaigns' nodes of a dbt manifest: models under
+    CAMPAIGN_MODEL_FOLDERS or named like the campaigns' staging, and every
+    data or unit test that depends on one of them."""
+    return area_node_ids(manifest, CAMPAIGN_MODEL_FOLDERS, CAMPAIGN_STAGING_MODEL)
+
+
+def propensity_node_ids(manifest: dict[str, Any]) -> set[str]:
+    """The propensity nodes of a dbt manifest: models under
+    PROPENSITY_MODEL_FOLDERS and every data or unit test on one of them."""
+    return area_node_ids(manifest, PROPENSITY_MODEL_FOLDERS)
+
+
+def node_share(
+    chosen: set[str], nodes: list[dict[str, Any]], wall_seconds: float
 ) -> dict[str, Any]:
-    """What the campaigns' nodes cost in a build: their summed execution
+    """What the ``chosen`` nodes cost in a build: their summed execution
     time (dbt's run_results, ``nodes`` as node_timings gives them) against
     every node's and against the build's wall time. ``added_share`` is what
     they add to the build without them: their time over the wall time
     less their time (their nodes run on the build's threads like any
-    other; none when the build has no campaign node)."""
-    chosen = campaign_node_ids(manifest)
+    other; none when the build has none of them)."""
     timed = [node for node in nodes if node["unique_id"] in chosen]
     seconds = sum(node["execution_time"] for node in timed)
     node_seconds = sum(node["execution_time"] for node in nodes)
@@ -1244,6 +1280,117 @@ def campaign_share(
         if timed and wall_seconds > seconds
         else None,
     }
+
+
+def campaign_share(
+    manifest: dict[str, Any], nodes: list[dict[str, Any]], wall_seconds: float
+) -> dict[str, Any]:
+    """What the campaigns' nodes cost in a build (:func:`node_share`)."""
+    return node_share(campaign_node_ids(manifest), nodes, wall_seconds)
+
+
+def propensity_share(
+    manifest: dict[str, Any], nodes: list[dict[str, Any]], wall_seconds: float
+) -> dict[str, Any]:
+    """What the propensity nodes cost in a build (:func:`node_share`), with
+    each propensity model's own time (``per_model``: name -> seconds, the
+    slowest first) and the seconds of their tests; ``within_target``: the
+    added seconds are at most PROPENSITY_TARGET_SECONDS (none without
+    propensity nodes)."""
+    chosen = propensity_node_ids(manifest)
+    share = node_share(chosen, nodes, wall_seconds)
+    models = sorted(
+        (
+            (node["unique_id"].split(".", 2)[-1], node["execution_time"])
+            for node in nodes
+            if node["unique_id"] in chosen and node["resource_type"] == "model"
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
+    model_seconds = sum(seconds for _, seconds in models)
+    return {
+        **share,
+        "per_model": dict(models),
+        "test_seconds": round(share["seconds"] - model_seconds, 3),
+        "within_target": share["seconds"] <= PROPENSITY_TARGET_SECONDS
+        if share["models"] + share["tests"]
+        else None,
+    }
+
+
+def propensity_text(propensity: dict[str, Any] | None) -> str:
+    """``propensity: X s of Y s (Z%)``, the propensity nodes' time in a
+    build, its slowest models, and whether it is within the target."""
+    if not propensity or not (propensity["models"] + propensity["tests"]):
+        return "propensity: no propensity model in the build"
+    slowest = ", ".join(
+        f"{name} {_seconds(seconds)} s"
+        for name, seconds in list(propensity["per_model"].items())[:3]
+    )
+    return (
+        f"propensity: {_seconds(propensity['seconds'])} s of"
+        f" {_seconds(propensity['node_seconds'])} s"
+        f" ({propensity['share_of_node_time']:.1%}) of node time,"
+        f" {propensity['models']} models and {propensity['tests']} tests"
+        f" (slowest: {slowest});"
+        f" {_share(propensity['added_share'])} added to the build's"
+        f" {_seconds(propensity['wall_seconds'])} s"
+        f" ({'within' if propensity['within_target'] else 'over'} the"
+        f" {PROPENSITY_TARGET_SECONDS:g} s target)"
+    )
+
+
+def propensity_trained(warehouse: Path) -> dict[str, Any]:
+    """What a built warehouse trained and scored: its training windows
+    (PROPENSITY_WINDOWS: per window kind, label and horizon, the status and
+    how many users it trained and evaluated on) and the users of the as-of
+    date given each score (PROPENSITY_SCORES); empty before the propensity
+    models exist."""
+
+    def exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+        schema, table = name.split(".")
+        return bool(
+            connection.execute(
+                "select count(*) from information_schema.tables"
+                " where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0]
+        )
+
+    found: dict[str, Any] = {"windows": []}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        if exists(connection, PROPENSITY_WINDOWS):
+            rows = connection.execute(
+                "select window_kind, label, horizon_days, status, fallback_reason,"
+                " cast(train_snapshot_date as varchar),"
+                " cast(eval_snapshot_date as varchar), train_rows, eval_rows,"
+                f" is_scoring_window from {PROPENSITY_WINDOWS}"
+                " order by window_kind, label, horizon_days"
+            ).fetchall()
+            keys = (
+                "window_kind",
+                "label",
+                "horizon_days",
+                "status",
+                "fallback_reason",
+                "train_snapshot_date",
+                "eval_snapshot_date",
+                "train_rows",
+                "eval_rows",
+                "is_scoring_window",
+            )
+            found["windows"] = [dict(zip(keys, row, strict=True)) for row in rows]
+        if exists(connection, PROPENSITY_SCORES):
+            users, purchase, churn = connection.execute(
+                "select count(*), count(purchase_propensity), count(churn_risk)"
+                f" from {PROPENSITY_SCORES}"
+            ).fetchall()[0]
+            found.update(
+                scored_users=users,
+                users_with_purchase_propensity=purchase,
+                users_with_churn_risk=churn,
+            )
+    return found
 
 
 def campaign_text(campaigns: dict[str, Any] | None) -> str:
@@ -1406,6 +1553,22 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
             f" full build {_seconds(large_campaigns['wall_seconds'])} s)",
         ),
     )
+    large_propensity = (large or {}).get("propensity") or {}
+    add(
+        f"propensity training and scoring add <= {PROPENSITY_TARGET_SECONDS:g} s"
+        " to a full build at L",
+        [
+            large_propensity
+            if large_propensity.get("within_target") is not None
+            else None
+        ],
+        lambda: (
+            large_propensity["within_target"],
+            f"L: {_seconds(large_propensity['seconds'])} s of propensity nodes"
+            f" ({_share(large_propensity['added_share'])} added to a build of"
+            f" {_seconds(large_propensity['wall_seconds'])} s)",
+        ),
+    )
     backfill = (medium or {}).get("backfill") or {}
 
     def backfilled() -> tuple[bool, str]:
@@ -1500,6 +1663,40 @@ def _campaign_row(result: dict[str, Any]) -> str | None:
         f" | {_seconds(campaigns['wall_seconds'])}"
         f" | {_share(campaigns['added_share'])}"
         f" | {campaigns.get('date', result['date'])[:10]} |"
+    )
+
+
+def _propensity_row(result: dict[str, Any]) -> str | None:
+    propensity = result.get("propensity")
+    if propensity is None:
+        return None
+    ready = [
+        window
+        for window in propensity.get("windows", [])
+        if window["status"] == "ready"
+    ]
+    trained = (
+        max((window["train_rows"] for window in ready), default=None),
+        # The scores' model fits on its scoring window's evaluation rows.
+        max(
+            (window["eval_rows"] for window in ready if window["is_scoring_window"]),
+            default=None,
+        ),
+    )
+    slowest = ", ".join(
+        f"`{name}` {_seconds(seconds)}"
+        for name, seconds in list(propensity["per_model"].items())[:4]
+    )
+    return (
+        f"| {result['size']} | {propensity['models']} | {propensity['tests']}"
+        f" | {_seconds(propensity['seconds'])}"
+        f" | {_seconds(propensity['test_seconds'])} | {slowest or 'n/a'}"
+        f" | {_seconds(propensity['wall_seconds'])}"
+        f" | {_share(propensity['added_share'])}"
+        f" | {len(ready)} of {len(propensity.get('windows', []))}"
+        f" | {' / '.join('n/a' if rows is None else f'{rows:,}' for rows in trained)}"
+        f" | {propensity.get('scored_users', 0):,}"
+        f" | {propensity.get('date', result['date'])[:10]} |"
     )
 
 
@@ -1656,6 +1853,48 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         ]
     lines += [
         "",
+        "## Propensity training and scoring",
+        "",
+        "The nodes of the purchase and churn propensity (issue 16): the models",
+        "under `models/intermediate/propensity` and `models/marts/propensity`",
+        "(the feature history, the training windows and examples, the fits and",
+        "predictions of both classifiers, permutation importance, the scores of",
+        "every user and their tiers, the evaluation marts) and every test on",
+        "them, measured in the final build of the backfill step: the plain full",
+        "build has no feature history, so it trains nothing. Node time as for",
+        "the campaigns; **added** is against that build's dbt time. Windows:",
+        "the training windows ready to fit (the others fall back); trained on:",
+        "the most users one fit trained on, for the evaluation fits (a window's",
+        "training rows) / the scores' fit (a scoring window's evaluation rows),",
+        "each sampled to `propensity_sample_size`; scored: the users of the",
+        "as-of date scored.",
+        "",
+        "| size | models | tests | propensity node time (s) | of which tests (s)"
+        " | slowest models (s) | build (s) | added | windows ready"
+        " | trained on | scored | date |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    propensity_rows = [_propensity_row(result) for result in results]
+    lines += [row for row in propensity_rows if row]
+    lines += [
+        f"\n{result['size']}: {result['propensity']['measured_in']}"
+        for result in results
+        if (result.get("propensity") or {}).get("measured_in")
+    ]
+    if any(row is None for row in propensity_rows):
+        lines += [
+            "",
+            "Not measured for "
+            + ", ".join(
+                result["size"]
+                for result, row in zip(results, propensity_rows, strict=True)
+                if row is None
+            )
+            + ": their results predate the propensity models (run `make bench`"
+            " for that size again).",
+        ]
+    lines += [
+        "",
         "## Targets",
         "",
         "| target | status | measured |",
@@ -1782,6 +2021,16 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
             if not campaigns or campaigns["added_share"] is None
             else f"{_seconds(campaigns['seconds'])} s",
             campaign_text(campaigns),
+        )
+    )
+    propensity = result.get("propensity")
+    table.append(
+        (
+            "propensity (training, scoring)",
+            "none"
+            if not propensity or propensity["added_share"] is None
+            else f"{_seconds(propensity['seconds'])} s",
+            propensity_text(propensity),
         )
     )
     width = max(len(row[0]) for row in table)
@@ -2029,10 +2278,22 @@ def backfill_step(
             f" ({compared['final_date_rows']} vs"
             f" {compared['plain_final_date_rows']} rows)"
         )
-    if not failures:
-        (run_dir / "warehouse.duckdb").unlink()
     per_date_seconds = sum(entry["seconds"] for entry in per_date)
     final_build = run_results["elapsed_time"]
+    # The propensity models train only on this build (the plain one has no
+    # feature history): their cost against its final build's dbt time.
+    for name in ("run_results.json", "manifest.json"):
+        shutil.copy2(run_dir / "target" / name, work / f"backfill_{name}")
+    propensity = {
+        **propensity_share(
+            json.loads((work / "backfill_manifest.json").read_text()),
+            node_timings(work / "backfill_run_results.json"),
+            final_build,
+        ),
+        **propensity_trained(run_dir / "warehouse.duckdb"),
+    }
+    if not failures:
+        (run_dir / "warehouse.duckdb").unlink()
     return {
         "months": months,
         "history_from": history_from.isoformat(),
@@ -2061,6 +2322,7 @@ def backfill_step(
             "rest": round(measured.wall_seconds - per_date_seconds - final_build, 3),
         },
         "history": compared,
+        "propensity": propensity,
     }, failures
 
 
@@ -2075,6 +2337,7 @@ def _record_backfill_alone(
     """--backfill-only: the backfill measured again with its own full build
     replaces the backfill of the recorded results (when its checks pass)."""
     backfill = {**backfill, "alone": True}
+    propensity = backfill.pop("propensity", None)
     (work / "results.json").write_text(
         json.dumps({"backfill": backfill, "failures": failures}, indent=1) + "\n"
     )
@@ -2089,6 +2352,8 @@ def _record_backfill_alone(
         return 1
     recorded = json.loads(recorded_path.read_text())
     recorded["backfill"] = backfill
+    if propensity is not None:
+        recorded["propensity"] = propensity
     recorded_path.write_text(json.dumps(recorded, indent=1) + "\n")
     write_benchmarks(recorded_path.parent, output)
     print(
@@ -2169,6 +2434,7 @@ def run_benchmark(
             f" x the full build; {backfill['per_date_mean_seconds'] or 0:.1f} s"
             " per date",
         )
+        _step(label, f"  {propensity_text(backfill.get('propensity'))}")
     except BenchError as error:
         backfill, backfill_failures = {"error": str(error)}, [str(error)]
     failures += backfill_failures
@@ -2265,6 +2531,7 @@ def run_benchmark(
         "incremental": incremental,
         "backfill": backfill,
         "campaigns": campaigns,
+        "propensity": backfill.pop("propensity", None),
         "nodes": node_timings(work / "full_run_results.json"),
         "failures": failures,
         "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},

@@ -282,14 +282,16 @@ def fit(
 ) -> FittedModel:
     """Fit ``model`` (one of :data:`MODELS`) on the ``train`` examples
     (feature columns + ``label_value``). ``features`` defaults to
-    :func:`split_features` of ``train``. Raises :class:`SingleClassError`
+    :func:`split_features` of ``train``; numeric features without a value
+    in ``train`` are left out. Raises :class:`SingleClassError`
     when the rows hold a single label value (or none)."""
     if model not in MODELS:
         raise ValueError(f"unknown propensity model {model!r}: use one of {MODELS}")
     features = features or split_features(train)
-    # A numeric feature missing in every training row (e.g. probability
-    # alive when the BG/NBD fit fell back) carries nothing and breaks the
-    # gradient boosting's binning: left out of this fit.
+    # A numeric feature with no value in the training rows (probability
+    # alive when the BG/NBD fit fell back, behaviour before the events
+    # start, data without events) has nothing to learn from, and the
+    # gradient boosting cannot bin it: left out of this fit.
     features = Features(
         tuple(column for column in features.numeric if train[column].notna().any()),
         features.categorical,
