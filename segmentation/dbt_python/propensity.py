@@ -177,8 +177,10 @@ def predicted_table(examples, windows: pa.Table, settings: str) -> pa.Table:
 
 
 def importance_table(examples, windows: pa.Table, settings: str) -> pa.Table:
-    """Rows of int_propensity_features_importance: for every ready window,
-    the gradient boosting model fitted on the train rows (the same fit as
+    """Rows of int_propensity_features_importance: for every ready scoring
+    window (the windows of the published scores; the other windows are
+    left out to keep the build cheap at scale), the gradient boosting model
+    fitted on the train rows (the same fit as
     the predictions) and the permutation importance of each feature (ROC-AUC
     decrease) on the first propensity_importance_sample_size eval rows of
     the sample order."""
@@ -186,6 +188,8 @@ def importance_table(examples, windows: pa.Table, settings: str) -> pa.Table:
     model = propensity.GRADIENT_BOOSTING
     parts = []
     for window in ready_windows(windows):
+        if not window.is_scoring_window:
+            continue
         started = time.perf_counter()
         train = _rows(examples, window, "train")
         evaluate = (
@@ -241,12 +245,15 @@ def scored_table(examples, windows: pa.Table, users: pa.Table, settings: str):
     out["purchase_propensity"] = _scores(
         examples, purchase, frame, options.random_state
     )
-    churn_risk = _scores(examples, churn, frame, options.random_state)
-    if churn_risk is not None:
+    if churn is not None:
+        # Only the churn population is scored: churn_risk is null outside it.
         population = propensity.in_churn_population(
             frame["recency_days"], churn.horizon_days
-        )
-        out["churn_risk"] = pd.Series(churn_risk).where(population.to_numpy())
+        ).to_numpy()
+        churn_risk = _scores(examples, churn, frame[population], options.random_state)
+        if churn_risk is not None:
+            out["churn_risk"] = float("nan")
+            out.loc[population, "churn_risk"] = churn_risk
     missing = [
         label
         for label, window in (("will_purchase", purchase), ("will_churn", churn))
