@@ -1722,6 +1722,34 @@ def _node_table(result: dict[str, Any], slowest_tests: int = 15) -> list[str]:
     return lines
 
 
+def _section_rows(
+    results: list[dict[str, Any]],
+    key: str,
+    row_of: Any,
+    predate: str,
+) -> list[str]:
+    """The table rows of a measured section (``key`` of each size's
+    results, one row per size by ``row_of``, None when not measured), each
+    size's ``measured_in`` note, and which sizes were not measured."""
+    rows = [row_of(result) for result in results]
+    lines = [row for row in rows if row]
+    lines += [
+        f"\n{result['size']}: {result[key]['measured_in']}"
+        for result in results
+        if (result.get(key) or {}).get("measured_in")
+    ]
+    missing = [
+        result["size"] for result, row in zip(results, rows, strict=True) if row is None
+    ]
+    if missing:
+        lines += [
+            "",
+            f"Not measured for {', '.join(missing)}: their results predate"
+            f" {predate} (run `make bench` for that size again).",
+        ]
+    return lines
+
+
 def render_benchmarks(results: list[dict[str, Any]]) -> str:
     """BENCHMARKS.md from every recorded results file."""
     results = sorted(results, key=lambda result: _sort_key(result["size"]))
@@ -1832,25 +1860,7 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         " | date |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    campaign_rows = [_campaign_row(result) for result in results]
-    lines += [row for row in campaign_rows if row]
-    lines += [
-        f"\n{result['size']}: {result['campaigns']['measured_in']}"
-        for result in results
-        if (result.get("campaigns") or {}).get("measured_in")
-    ]
-    if any(row is None for row in campaign_rows):
-        lines += [
-            "",
-            "Not measured for "
-            + ", ".join(
-                result["size"]
-                for result, row in zip(results, campaign_rows, strict=True)
-                if row is None
-            )
-            + ": their results predate the campaigns (run `make bench` for that"
-            " size again).",
-        ]
+    lines += _section_rows(results, "campaigns", _campaign_row, "the campaigns")
     lines += [
         "",
         "## Propensity training and scoring",
@@ -1874,25 +1884,9 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         " | trained on | scored | date |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
-    propensity_rows = [_propensity_row(result) for result in results]
-    lines += [row for row in propensity_rows if row]
-    lines += [
-        f"\n{result['size']}: {result['propensity']['measured_in']}"
-        for result in results
-        if (result.get("propensity") or {}).get("measured_in")
-    ]
-    if any(row is None for row in propensity_rows):
-        lines += [
-            "",
-            "Not measured for "
-            + ", ".join(
-                result["size"]
-                for result, row in zip(results, propensity_rows, strict=True)
-                if row is None
-            )
-            + ": their results predate the propensity models (run `make bench`"
-            " for that size again).",
-        ]
+    lines += _section_rows(
+        results, "propensity", _propensity_row, "the propensity models"
+    )
     lines += [
         "",
         "## Targets",
