@@ -1,7 +1,8 @@
 {#- The lookalike scores ranked, one row per purpose and non-member of the
     seed scored by int_lookalike_scored: the percentile of the score among
-    the purpose's non-members (percent_rank: 1.0 = the most similar, 0 =
-    the least; tied scores share it), the decile (macro score_decile: 1 =
+    the purpose's non-members (1 minus the share of the other non-members
+    scoring higher: 1.0 = the most similar, ties included, 0 = the least
+    when untied), the decile (macro score_decile: 1 =
     the most similar 10%, ties spread by user_key), whether the user is
     in the seed at the build's as-of date (the evaluation's outcome), and
     for scoring the marketing consent and the audience: the top
@@ -52,8 +53,8 @@ joined as (
 ranked as (
     select
         *,
-        percent_rank() over (
-            partition by purpose order by lookalike_score
+        1 - percent_rank() over (
+            partition by purpose order by lookalike_score desc
         ) as lookalike_percentile,
         {{ score_decile('lookalike_score', ['purpose']) }} as lookalike_decile,
         row_number() over (
