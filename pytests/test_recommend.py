@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Build
 
 from segmentation.methods import recommend
 
@@ -237,3 +239,107 @@ def test_evaluation_and_recommendations_are_deterministic():
     pd.testing.assert_frame_equal(one, two)
     assert recommend.evaluation_ks(3) == [1, 3, 5]
     assert recommend.evaluation_ks(10) == [1, 3, 5, 10]
+
+
+def test_a_bad_k_is_reported_and_the_default_used(capsys):
+    from segmentation.dbt_python import recommend as glue
+
+    assert glue.k_of('{"k": 5}') == 5
+    for bad in ('{"k": 0}', '{"k": "three"}', '{"k": 2.5}', '{"k": true}'):
+        assert glue.k_of(bad) == glue.DEFAULT_K
+        assert "next_best_category_k must be a positive whole number" in (
+            capsys.readouterr().out
+        )
+
+
+# --- on the shared demo build -----------------------------------------------
+
+
+def _frame(build: Build, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(build.database), read_only=True) as connection:
+        return connection.execute(sql).df()
+
+
+def test_item_item_beats_popularity_at_3_on_the_demo(demo_build: Build) -> None:
+    assert demo_build.returncode == 0, demo_build.output[-3000:]
+    evaluation = _frame(
+        demo_build, "select * from marts.next_best_category_evaluation"
+    ).set_index(["method", "k"])
+    assert sorted(evaluation.index) == [
+        (method, k) for method in ("item_item", "popularity") for k in (1, 3, 5)
+    ]
+    assert (evaluation["users_evaluated"] >= 100).all()
+    assert (
+        evaluation.loc[("item_item", 3), "hit_rate"]
+        > (evaluation.loc[("popularity", 3), "hit_rate"])
+    )
+    # The mart is what the method gives on the warehouse's purchases.
+    purchases = _frame(
+        demo_build, "select * from intermediate.int_purchases_categorized"
+    )
+    expected = recommend.evaluate(purchases, [1, 3, 5]).set_index(["method", "k"])
+    for column in recommend.EVALUATION_COLUMNS[2:]:
+        np.testing.assert_allclose(
+            evaluation[column].astype(float),
+            expected.loc[evaluation.index, column].astype(float),
+            err_msg=column,
+        )
+
+
+def test_the_recommendations_reach_the_profiles_on_the_demo(demo_build: Build):
+    assert demo_build.returncode == 0, demo_build.output[-3000:]
+    recommended = _frame(demo_build, "select * from marts.user_next_best_categories")
+    bought = _frame(
+        demo_build,
+        "select user_id, product_category, affinity_rank"
+        " from intermediate.int_users_categories_aggregated",
+    )
+    categories = bought["product_category"].nunique()
+    assert categories >= 2
+    assert set(recommended["recommendation_rank"]) == {1, 2, 3}
+    # Every purchaser who has not bought every category gets min(3, unbought).
+    unbought = categories - bought.groupby("user_id").size()
+    rows = recommended.groupby("user_id").size()
+    expected_rows = unbought[unbought > 0].clip(upper=3)
+    pd.testing.assert_series_equal(
+        rows.sort_index(), expected_rows.sort_index(), check_names=False
+    )
+    pairs = recommended.merge(bought, on=["user_id", "product_category"])
+    assert pairs.empty, "a bought category was recommended"
+    for mart in ("user_profiles", "user_segments"):
+        profiles = _frame(
+            demo_build,
+            f"select user_id, top_category, next_best_category from marts.{mart}",
+        ).set_index("user_id")
+        first = recommended[recommended["recommendation_rank"] == 1]
+        assert profiles.loc[first["user_id"], "next_best_category"].tolist() == (
+            first["product_category"].tolist()
+        )
+        top = bought[bought["affinity_rank"] == 1].set_index("user_id")
+        assert profiles.loc[top.index, "top_category"].tolist() == (
+            top["product_category"].tolist()
+        )
+        without = profiles.drop(index=top.index)
+        assert without["top_category"].isna().all()
+        assert without["next_best_category"].isna().all()
+
+
+def test_data_without_categories_gives_empty_recommendations(
+    cdnow_build: Build,
+) -> None:
+    """Orders-only data without a product_category column (the CDNOW
+    sample, shared build): every order is uncategorized, one category,
+    nothing to recommend or evaluate; the top category is uncategorized."""
+    build = cdnow_build
+    assert build.returncode == 0, build.output[-3000:]
+    assert build.scalar("select count(*) from marts.user_next_best_categories") == 0
+    assert build.scalar("select count(*) from marts.next_best_category_evaluation") == 0
+    assert "nothing to recommend" in build.output
+    picked = build.query(
+        "select top_category, count(next_best_category), count(*)"
+        " from intermediate.int_users_categories_picked group by 1"
+    )
+    assert len(picked) == 1
+    assert picked[0][0] == "uncategorized"
+    assert picked[0][1] == 0
+    assert picked[0][2] > 0
