@@ -223,7 +223,9 @@ def recommend(
     columns, scores = _picked(matrix, rows, k, method, similarity, popularity(matrix))
     user_pos, rank_pos = np.nonzero(columns >= 0)
     picked = columns[user_pos, rank_pos]
-    out = pd.DataFrame(
+    # np.nonzero walks row by row: rows come out by user (the matrix order
+    # when ``users`` is sorted) and rank, with no sort.
+    return pd.DataFrame(
         {
             "user_id": matrix.users[rows[user_pos]],
             "recommendation_rank": rank_pos + 1,
@@ -232,7 +234,6 @@ def recommend(
             "method": method,
         }
     )
-    return out.sort_values(["user_id", "recommendation_rank"], ignore_index=True)
 
 
 def evaluation_ks(k: int) -> list[int]:
