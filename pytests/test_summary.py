@@ -369,3 +369,70 @@ def test_propensity_line_of_a_ready_and_a_fallback_window() -> None:
         "  will_churn 90 days (too_few_positives):"
         " only 12 churners: backfill more history"
     )
+
+
+# --- behaviour and affinity (issue 17) ---------------------------------------
+
+
+def test_behaviour_lines_of_the_rule_next_best_and_lookalikes() -> None:
+    rule = {
+        "antecedent": "electronics",
+        "consequent": "gaming",
+        "users_with_both": 321,
+        "support": 0.0642,
+        "antecedent_support": 0.3,
+        "consequent_support": 0.1,
+        "confidence": 0.214,
+        "lift": 2.1449,
+    }
+    assert summary._rule_line({"rules": [rule], "rule_count": 1234}) == (
+        "  top association rule: electronics -> gaming (lift 2.14, confidence"
+        " 21.4%, support 6.4%; 1,234 rules)"
+    )
+    assert summary._rule_line({"rules": [], "rule_count": 0}) is None
+
+    def row(method: str, k: int, rate: float | None) -> dict:
+        return {"method": method, "k": k, "hit_rate": rate, "users_evaluated": 1500}
+
+    evaluation = [
+        row("item_item", 1, 0.2),
+        row("popularity", 1, 0.1),
+        row("item_item", 3, 0.4567),
+        row("popularity", 3, 0.3),
+        row("item_item", 5, None),
+        row("popularity", 5, 0.4),
+    ]
+    assert summary._next_best_line({"evaluation": evaluation}) == (
+        "  next-best category hit rate, item_item vs popularity: @1 20.0% vs"
+        " 10.0%, @3 45.7% vs 30.0% (1,500 repeat buyers)"
+    )
+    assert summary._next_best_line({"evaluation": []}) is None
+
+    ready = {
+        "has_lookalike": True,
+        "status": "ready",
+        "note": None,
+        "seed_column": "primary_segment",
+        "seed_value": "high_value",
+        "evaluated_at": "2026-09-15",
+        "top_decile_join_rate": 0.123,
+        "bottom_half_join_rate": 0.01,
+        "deciles": [{"lookalike_decile": 1}],
+        "scored_users": 4200,
+        "audience_users": 300,
+    }
+    assert summary._lookalike_line(ready) == (
+        "  lookalikes of primary_segment = high_value: audience 300 of 4,200"
+        " users scored; joined by 2026-09-15: top decile 12.3% vs bottom half 1.0%"
+    )
+    fallback = ready | {
+        "status": "fallback",
+        "note": "fewer than 30 users in the seed",
+        "deciles": [],
+        "scored_users": 0,
+    }
+    assert summary._lookalike_line(fallback) == (
+        "  lookalikes of primary_segment = high_value: (fallback) fewer than 30"
+        " users in the seed"
+    )
+    assert summary._lookalike_line(ready | {"has_lookalike": False}) is None
