@@ -5,7 +5,7 @@
 -- and the lift of both spend and purchaser share (1 = like everyone). Read
 -- from segment_category_affinity, where every measure is computed once;
 -- segments largest first, categories by their share of all revenue. How to
--- read it: doc affinity_method.
+-- read it: doc affinity_reading.
 with
 
 affinity as (

@@ -5,7 +5,7 @@
 -- every count and rate is computed once; add the segment's CTR and
 -- session purchase rate from segment_behaviour. For a funnel chart per
 -- segment, filter one month (the latest month is partial when the as-of
--- date falls inside it). How to read it: doc funnel_method.
+-- date falls inside it). How to read it: doc funnel_reading.
 with
 
 funnels as (

@@ -4,7 +4,7 @@
 -- the pseudonymous user_key (no user_id, no contact field), most similar
 -- first, with their current primary segment and the playbook's marketing
 -- use of it. Empty when the lookalikes fell back (see
--- lookalike_evaluation.note). How to read the scores: doc lookalike_method.
+-- lookalike_evaluation.note). How to read the scores: doc lookalike_reading.
 with
 
 scores as (

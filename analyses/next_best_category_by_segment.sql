@@ -4,8 +4,8 @@
 -- next_best_category_k), with the mean score; for cross-sell campaigns per
 -- segment. Recommendations come from user_next_best_categories (item-item
 -- collaborative filtering, computed once there); whether they beat
--- popularity: next_best_category_evaluation. How: doc
--- next_best_category_method.
+-- popularity: next_best_category_evaluation. How to read it: doc
+-- next_best_category_reading.
 with
 
 recommendations as (

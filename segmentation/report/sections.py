@@ -1838,7 +1838,7 @@ def affinity_section(data: dict[str, Any]) -> str:
     lead = (
         "Which product categories each segment over-buys, and which categories "
         "are bought by the same people: the starting point for cross-sell and "
-        "for the next-best category below (the dbt docs, category_affinity, "
+        "for the next-best category below (the dbt docs, affinity_reading, "
         "explain the measures)."
     )
 
@@ -2171,7 +2171,7 @@ def funnels_section(data: dict[str, Any]) -> str:
         "How sessions move through the funnel (var funnel_steps, in order), "
         "per primary segment: a session reaches a step when the steps before "
         "it happened in order in that session. Events without a session id "
-        "are counted apart (the dbt docs, funnel_method)."
+        "are counted apart (the dbt docs, funnel_reading)."
     )
 
     def section(body: str) -> str:
