@@ -35,6 +35,10 @@ CHART_IDS = (
     "playbook",
     "segment-conversion",
     "campaigns",
+    "affinity",
+    "next-best",
+    "lookalike",
+    "funnels",
 )
 JSON_BLOCK = re.compile(
     r'<script type="application/json" id="data-([a-z0-9-]+)">(.*?)</script>',
@@ -1464,7 +1468,8 @@ def test_next_best_section_without_an_evaluation_says_why() -> None:
 
 
 def lookalike_data(**changes: Any) -> dict[str, Any]:
-    """Lookalikes as load_lookalike returns them: a ready evaluation."""
+    """Lookalikes as load_lookalike returns them: scores and a ready
+    evaluation."""
     deciles = [
         {
             "lookalike_decile": decile,
@@ -1477,18 +1482,28 @@ def lookalike_data(**changes: Any) -> dict[str, Any]:
     ]
     data = {
         "has_lookalike": True,
-        "status": "ready",
-        "note": None,
         "seed_column": "primary_segment",
         "seed_value": "high_value",
         "snapshot_date": "2026-06-01",
         "evaluated_at": "2026-09-15",
+        "horizon_days": 90,
+        "status": "ready",
+        "fallback_reason": None,
+        "note": None,
+        "seed_users_at_snapshot": 700,
+        "non_members_at_snapshot": 1000,
+        "overall_join_rate": 0.055,
         "top_decile_join_rate": 0.1,
         "bottom_half_join_rate": 0.03,
+        "scoring_status": "ready",
+        "scoring_fallback_reason": None,
+        "scoring_note": None,
+        "seed_users": 800,
+        "non_members": 4200,
+        "audience_users": 300,
         "deciles": deciles,
         "scored_users": 4200,
         "opted_in_users": 3000,
-        "audience_users": 300,
     }
     return data | changes
 
@@ -1497,47 +1512,61 @@ def test_lookalike_section_draws_the_join_rate_by_decile() -> None:
     document = sections.lookalike_section(lookalike_data())
     text = html.unescape(document)
     assert 'id="chart-lookalike-join-rate"' in document
-    assert "Seed: primary_segment = high_value" in text
-    assert "4,200 users outside the seed" in text
+    assert "Seed: primary_segment = high_value, 800 users as of 2026-09-15" in text
+    assert "4,200 users outside it are scored" in text
     assert "3,000 of whom accept marketing" in text
     assert "the audience holds 300" in text
     assert "10.0% of 100 (lift 1.82)" in text
     assert "1.0% of 100 (lift 0.18)" in text
     assert "in the top decile 10.0%" in text and "in the bottom half 3.0%" in text
-    assert "2026-06-01" in text and "2026-09-15" in text
+    assert "2026-06-01" in text
     assert '<p class="notice">' not in document
+    assert sections.lookalike_fallback_sentences(lookalike_data()) == []
     assert chart_data(document)["lookalike"] == lookalike_data()
 
 
-def test_lookalike_fallback_shows_the_note() -> None:
+def test_lookalike_fallback_shows_the_notes() -> None:
     note = (
-        "3 of 5000 users have primary_segment = vip on 2026-09-15, fewer than 30"
-        " (lookalike_min_seed_size): choose a larger seed (var lookalike_seed)"
+        "No lookalikes: 3 of 5000 users have primary_segment = vip on"
+        " 2026-09-15, fewer than 30 (lookalike_min_seed_size): choose a larger"
+        " seed (var lookalike_seed)"
     )
-    fallback = lookalike_data(
-        status="fallback",
-        note=note,
+    both = lookalike_data(
         seed_value="vip",
+        status="fallback",
+        fallback_reason="seed_too_small",
+        note=note,
+        scoring_status="fallback",
+        scoring_fallback_reason="seed_too_small",
+        scoring_note=note,
         deciles=[],
         scored_users=0,
         opted_in_users=0,
-        audience_users=0,
+        audience_users=None,
+    )
+    document = sections.lookalike_section(both)
+    text = html.unescape(document)
+    # One note shared by the scores and the evaluation is given once.
+    assert sections.lookalike_fallback_sentences(both) == [
+        f"Scores (seed too small): {note}"
+    ]
+    assert JSON_BLOCK.sub("", text).count(note) == 1
+    assert 'id="chart-lookalike-join-rate"' not in document
+    assert "users outside it are scored" not in text
+    # Scores without an evaluation (no history yet): the scores and the note.
+    history = "No evaluation: no segment snapshot on or before 2026-06-17"
+    scores_only = lookalike_data(
+        status="fallback",
+        fallback_reason="no_history",
+        note=history,
+        deciles=[],
         top_decile_join_rate=None,
         bottom_half_join_rate=None,
     )
-    document = sections.lookalike_section(fallback)
-    text = html.unescape(document)
-    assert sections.lookalike_fallback_sentence(fallback) in text
-    assert note in text
-    assert 'id="chart-lookalike-join-rate"' not in document
-    assert "users outside the seed are scored" not in text
-    # Scores without an evaluation (no history yet): the scores and the note.
-    scores_only = lookalike_data(
-        status="fallback", note="no segment snapshot with features", deciles=[]
-    )
     text = html.unescape(sections.lookalike_section(scores_only))
-    assert "4,200 users outside the seed" in text
-    assert "no segment snapshot with features" in text
+    assert "4,200 users outside it are scored" in text
+    assert f"Evaluation (no history): {history}" in text
+    assert 'id="chart-lookalike-join-rate"' not in text
     missing = lookalike_data(has_lookalike=False)
     assert sections.NO_LOOKALIKE_MARTS_SENTENCE in html.unescape(
         sections.lookalike_section(missing)
@@ -1656,3 +1685,158 @@ def test_funnels_without_events_say_there_is_no_behaviour_data() -> None:
     assert sections.NO_FUNNEL_MARTS_SENTENCE in html.unescape(
         sections.funnels_section(missing)
     )
+
+
+def test_affinity_section_matches_the_affinity_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["affinity"]
+    assert data["has_affinity"] is True
+    rows = demo_build.query(
+        "select primary_segment, product_category, lift, population_spend_share"
+        " from marts.segment_category_affinity"
+    )
+    segments = [item["segment"] for item in data["segments"]]
+    categories = [item["category"] for item in data["categories"]]
+    # The demo's orders carry several categories: the heatmap is drawn.
+    assert len(categories) >= 2
+    assert 'id="chart-affinity-lift"' in demo_report
+    assert {(segment, category) for segment, category, *_ in rows} <= {
+        (segment, category) for segment in segments for category in categories
+    }
+    assert len(set(segments)) == len(segments)
+    found = {(segment, category): lift for segment, category, lift, _ in rows}
+    for row, segment in zip(data["lift"], segments, strict=True):
+        for value, category in zip(row, categories, strict=True):
+            expected = found.get((segment, category))
+            if expected is None:
+                assert value is None
+            else:
+                assert value == pytest.approx(expected, abs=1e-7)
+    shares = [item["population_spend_share"] for item in data["categories"]]
+    assert shares == sorted(shares, reverse=True)
+    (count, top_lift) = demo_build.query(
+        "select count(*), max(lift) from marts.category_association_rules"
+    )[0]
+    assert data["rule_count"] == count
+    assert 1 <= len(data["rules"]) <= loaders.AFFINITY_TOP_RULES
+    assert data["rules"][0]["lift"] == pytest.approx(top_lift, abs=1e-7)
+    lifts = [rule["lift"] for rule in data["rules"]]
+    assert lifts == sorted(lifts, reverse=True)
+
+
+def test_next_best_section_matches_the_evaluation_mart(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["next-best"]
+    assert data["has_next_best"] is True
+    rows = demo_build.query(
+        "select method, k, users_evaluated, hits, hit_rate, coverage"
+        " from marts.next_best_category_evaluation"
+    )
+    shown = {(row["method"], row["k"]): row for row in data["evaluation"]}
+    assert set(shown) == {(method, k) for method, k, *_ in rows}
+    for method, k, users, hits, rate, coverage in rows:
+        row = shown[(method, k)]
+        assert (row["users_evaluated"], row["hits"]) == (users, hits)
+        assert row["hit_rate"] == pytest.approx(rate, abs=1e-7)
+        assert row["coverage"] == pytest.approx(coverage, abs=1e-7)
+    assert data["methods"][0] == loaders.NEXT_BEST_METHOD
+    assert 'id="chart-next-best-hit-rate"' in demo_report
+    recommended, first = demo_build.query(
+        "select count(distinct user_id), count(*) filter (where"
+        " recommendation_rank = 1) from marts.user_next_best_categories"
+    )[0]
+    assert data["recommended_users"] == recommended == first > 0
+    assert sum(row["users"] for row in data["top_categories"]) <= first
+
+
+def test_lookalike_section_matches_the_lookalike_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["lookalike"]
+    assert data["has_lookalike"] is True
+    scored, audience = demo_build.query(
+        "select count(*), count(*) filter (where in_audience)"
+        " from marts.lookalike_scores"
+    )[0]
+    assert (data["scored_users"], data["audience_users"]) == (scored, audience)
+    rows = demo_build.query(
+        "select lookalike_decile, users, joined, join_rate"
+        " from marts.lookalike_evaluation where lookalike_decile is not null"
+        " order by lookalike_decile"
+    )
+    assert [
+        (row["lookalike_decile"], row["users"], row["joined"])
+        for row in data["deciles"]
+    ] == [row[:3] for row in rows]
+    # The demo's history lets the evaluation run: the chart is drawn.
+    assert len(rows) == 10
+    assert 'id="chart-lookalike-join-rate"' in demo_report
+    assert data["top_decile_join_rate"] > data["bottom_half_join_rate"]
+
+
+def test_funnels_section_matches_the_behaviour_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["funnels"]
+    assert data["has_behaviour_data"] is True
+    steps = [
+        step
+        for _, step in demo_build.query(
+            "select distinct step_number, step from marts.segment_funnels order by 1"
+        )
+    ]
+    assert data["steps"] == steps
+    assert len(steps) >= 2
+    rows = demo_build.query(
+        "select primary_segment, step, sessions from marts.segment_funnels"
+        " where activity_month = ?::date",
+        [data["month"]],
+    )
+    cells = {(segment, step): sessions for segment, step, sessions in rows}
+    assert data["segments"]
+    for item in data["segments"]:
+        assert item["sessions"] == [
+            cells.get((item["segment"], step)) for step in steps
+        ]
+        # Sessions never increase along the funnel.
+        counts = [count or 0 for count in item["sessions"]]
+        assert counts == sorted(counts, reverse=True)
+    totals = demo_build.query(
+        "select step, sum(sessions) from marts.segment_funnels"
+        " group by step_number, step order by step_number"
+    )
+    assert [(row["step"], row["sessions"]) for row in data["totals"]] == [
+        (step, int(count)) for step, count in totals
+    ]
+    paths = demo_build.query(
+        "select path, sessions from marts.session_paths order by path_rank"
+    )
+    assert [(row["path"], row["sessions"]) for row in data["paths"]] == paths
+    ctr = dict(
+        demo_build.query("select primary_segment, ctr from marts.segment_behaviour")
+    )
+    assert {row["primary_segment"] for row in data["behaviour"]} == set(ctr)
+    for row in data["behaviour"]:
+        if ctr[row["primary_segment"]] is None:
+            assert row["ctr"] is None
+        else:
+            assert row["ctr"] == pytest.approx(ctr[row["primary_segment"]], abs=1e-7)
+    for chart_id in ("funnel-conversion", "segment-ctr"):
+        assert f'id="chart-{chart_id}"' in demo_report
+
+
+def test_orders_only_report_has_no_funnels_but_category_affinity(
+    orders_only_build: Build, orders_only_report: str
+) -> None:
+    data = chart_data(orders_only_report)
+    text = html.unescape(orders_only_report)
+    assert sections.NO_FUNNEL_BEHAVIOUR_SENTENCE in text
+    assert data["funnels"]["has_funnels"] is True
+    assert data["funnels"]["has_behaviour_data"] is False
+    assert orders_only_build.scalar("select count(*) from marts.segment_funnels") == 0
+    assert 'id="chart-funnel-conversion"' not in orders_only_report
+    # The demo's orders.csv carries product_category: affinity is there.
+    assert len(data["affinity"]["categories"]) >= 2
+    assert 'id="chart-affinity-lift"' in orders_only_report

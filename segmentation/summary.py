@@ -29,6 +29,7 @@ from segmentation.report.loaders import (
     load_propensity,
     next_best_hit_rates,
 )
+from segmentation.report.sections import lookalike_fallback_sentences
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
 
@@ -261,26 +262,28 @@ def _next_best_line(data: dict) -> str | None:
 
 
 def _lookalike_line(data: dict) -> str | None:
-    """The lookalike seed, users scored and audience, and the evaluation's
-    top decile against the bottom half, or the fallback note."""
+    """The lookalike seed and audience, and the evaluation's top decile
+    against the bottom half, or the fallback notes (the report's
+    sentences)."""
     if not data["has_lookalike"] or data["status"] is None:
         return None
-    seed = f"{data['seed_column']} = {data['seed_value']}"
-    line = f"  lookalikes of {seed}:"
-    if data["scored_users"]:
-        line += (
-            f" audience {data['audience_users']:,} of {data['scored_users']:,}"
+    parts = []
+    if data["scoring_status"] == "ready":
+        parts.append(
+            f"audience {data['audience_users']:,} of {data['scored_users']:,}"
             " users scored"
         )
-    if data["deciles"]:
-        top, bottom = data["top_decile_join_rate"], data["bottom_half_join_rate"]
-        if top is not None and bottom is not None:
-            line += (
-                f"; joined by {data['evaluated_at']}: top decile {top:.1%}"
-                f" vs bottom half {bottom:.1%}"
-            )
-        return line
-    return line + f" ({data['status']}) {data['note']}"
+    top, bottom = data["top_decile_join_rate"], data["bottom_half_join_rate"]
+    if data["deciles"] and top is not None and bottom is not None:
+        parts.append(
+            f"joined by {data['evaluated_at']}: top decile {top:.1%}"
+            f" vs bottom half {bottom:.1%}"
+        )
+    parts += lookalike_fallback_sentences(data)
+    return (
+        f"  lookalikes of {data['seed_column']} = {data['seed_value']}: "
+        + "; ".join(parts)
+    )
 
 
 def _funnel_line(connection: duckdb.DuckDBPyConnection) -> str | None:

@@ -1383,93 +1383,77 @@ def next_best_hit_rates(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return found
 
 
-LOOKALIKE_EVALUATION_COLUMNS = (
-    "lookalike_decile",
-    "users",
-    "joined",
-    "join_rate",
-    "lift",
-    "top_decile_join_rate",
-    "bottom_half_join_rate",
-    "snapshot_date",
-    "evaluated_at",
+# The columns of marts.lookalike_evaluation repeated on every row: the
+# evaluation (fitted at snapshot_date, checked at evaluated_at) and the
+# scoring of today's users (scoring_*), each with its status and, when it
+# fell back, the reason and a note saying what to do.
+LOOKALIKE_SUMMARY_COLUMNS = (
     "seed_column",
     "seed_value",
+    "snapshot_date",
+    "evaluated_at",
+    "horizon_days",
     "status",
+    "fallback_reason",
     "note",
+    "seed_users_at_snapshot",
+    "non_members_at_snapshot",
+    "overall_join_rate",
+    "top_decile_join_rate",
+    "bottom_half_join_rate",
+    "scoring_status",
+    "scoring_fallback_reason",
+    "scoring_note",
+    "seed_users",
+    "non_members",
+    "audience_users",
 )
+# Per decile of the evaluation (null decile on a fallback row).
+LOOKALIKE_DECILE_COLUMNS = ("lookalike_decile", "users", "joined", "join_rate", "lift")
 
 
 def load_lookalike(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Lookalikes of the seed audience (var lookalike_seed): the status of
-    the evaluation and, when it fell back, the note saying what to do
-    (marts.lookalike_evaluation); the join rate and lift per decile of the
-    earlier snapshot's scores; the users scored today and the audience
-    among them (marts.lookalike_scores, in_audience).
+    """Lookalikes of the seed audience (var lookalike_seed), from
+    marts.lookalike_evaluation: the seed and its size, the status of the
+    scoring of today's users and of the evaluation (with the reason and
+    the note saying what to do when one fell back), and the join rate and
+    lift per decile of the earlier snapshot's scores, and the audience
+    size; from marts.lookalike_scores, the users scored and those of them
+    who accept marketing.
 
     ``deciles`` run 1 (most similar) to 10 and are empty when the
     evaluation fell back. ``has_lookalike`` is false on a warehouse built
     before the lookalike marts.
     """
-    empty = {
-        "has_lookalike": False,
-        "status": None,
-        "note": None,
-        "seed_column": None,
-        "seed_value": None,
-        "snapshot_date": None,
-        "evaluated_at": None,
-        "top_decile_join_rate": None,
-        "bottom_half_join_rate": None,
+    found: dict[str, Any] = {
+        "has_lookalike": has_mart(connection, "lookalike_evaluation"),
+        **{name: None for name in LOOKALIKE_SUMMARY_COLUMNS},
         "deciles": [],
         "scored_users": 0,
         "opted_in_users": 0,
-        "audience_users": 0,
     }
-    if not has_mart(connection, "lookalike_evaluation"):
-        return empty
+    if not found["has_lookalike"]:
+        return found
     rows = _records(
         connection,
-        f"select {', '.join(LOOKALIKE_EVALUATION_COLUMNS)}"
-        f" from {_mart('lookalike_evaluation')}"
-        " order by lookalike_decile nulls first",
+        "select "
+        + ", ".join(LOOKALIKE_SUMMARY_COLUMNS + LOOKALIKE_DECILE_COLUMNS)
+        + f" from {_mart('lookalike_evaluation')} order by lookalike_decile",
     )
-    first = rows[0] if rows else {}
-    found = empty | {
-        "has_lookalike": True,
-        **{
-            name: first.get(name)
-            for name in (
-                "status",
-                "note",
-                "seed_column",
-                "seed_value",
-                "snapshot_date",
-                "evaluated_at",
-                "top_decile_join_rate",
-                "bottom_half_join_rate",
-            )
-        },
-        "deciles": [
-            {
-                name: row[name]
-                for name in ("lookalike_decile", "users", "joined", "join_rate", "lift")
-            }
-            for row in rows
-            if row["lookalike_decile"] is not None
-        ],
-    }
+    if rows:
+        found |= {name: rows[0][name] for name in LOOKALIKE_SUMMARY_COLUMNS}
+    found["deciles"] = [
+        {name: row[name] for name in LOOKALIKE_DECILE_COLUMNS}
+        for row in rows
+        if row["lookalike_decile"] is not None
+    ]
     if has_mart(connection, "lookalike_scores"):
-        scored, opted_in, audience = _rows(
+        scored, opted_in = _rows(
             connection,
-            "select count(*), count(*) filter (where marketing_opt_in),"
-            f" count(*) filter (where in_audience) from {_mart('lookalike_scores')}",
+            "select count(*), count(*) filter (where marketing_opt_in)"
+            f" from {_mart('lookalike_scores')}",
         )[0]
-        found |= {
-            "scored_users": int(scored),
-            "opted_in_users": int(opted_in),
-            "audience_users": int(audience),
-        }
+        found |= {"scored_users": int(scored), "opted_in_users": int(opted_in)}
     return found
 
 

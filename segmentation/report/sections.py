@@ -2014,16 +2014,32 @@ def next_best_section(data: dict[str, Any]) -> str:
     return section(body)
 
 
-def lookalike_fallback_sentence(data: dict[str, Any]) -> str:
-    """Why the lookalikes (or their evaluation) are missing: the mart's
-    status and note."""
-    return f"{display_label(data['status'] or 'fallback')}: {data['note']}"
+def lookalike_fallback_sentences(data: dict[str, Any]) -> list[str]:
+    """Why there are no lookalike scores and/or no evaluation: the reason
+    and the note of marts.lookalike_evaluation, each once (a note the
+    scoring and the evaluation share is given once)."""
+    found = []
+    for status, reason, note, what in (
+        (
+            data["scoring_status"],
+            data["scoring_fallback_reason"],
+            data["scoring_note"],
+            "Scores",
+        ),
+        (data["status"], data["fallback_reason"], data["note"], "Evaluation"),
+    ):
+        if status is None or status == "ready":
+            continue
+        sentence = f"{what} ({display_label(reason or status)}): {note}"
+        if not any(note and note in earlier for earlier in found):
+            found.append(sentence)
+    return found
 
 
 def lookalike_section(data: dict[str, Any]) -> str:
-    """Lookalikes: the seed, the users scored and the audience
-    (marts.lookalike_scores), the join rate and lift by decile of the
-    evaluation (marts.lookalike_evaluation), or the fallback note."""
+    """Lookalikes: the seed, the users scored and the audience, the join
+    rate and lift by decile of the evaluation (marts.lookalike_evaluation,
+    marts.lookalike_scores), or the fallback notes."""
     lead = (
         "Users who look like a seed audience (var lookalike_seed) but are not "
         "in it yet, scored by a classifier trained to tell the seed from the "
@@ -2031,7 +2047,7 @@ def lookalike_section(data: dict[str, Any]) -> str:
         "(var lookalike_audience_share) of the users who accept marketing. "
         "Checked on the history: users scored at an earlier snapshot, and "
         "whether they had joined the seed by the as-of date (the dbt docs, "
-        "lookalike_method)."
+        "lookalike_method and lookalike_reading)."
     )
 
     def section(body: str) -> str:
@@ -2041,18 +2057,15 @@ def lookalike_section(data: dict[str, Any]) -> str:
 
     if not data["has_lookalike"]:
         return section(_notice(NO_LOOKALIKE_MARTS_SENTENCE))
+    seed = f"{data['seed_column']} = {data['seed_value']}"
     body = ""
-    seed = (
-        f"{data['seed_column']} = {data['seed_value']}"
-        if data["seed_column"]
-        else "the seed"
-    )
-    if data["scored_users"]:
+    if data["scoring_status"] == "ready":
         body += (
             '<p class="note">'
             + escape(
-                f"Seed: {seed}. {format_count(data['scored_users'])} users "
-                f"outside the seed are scored, "
+                f"Seed: {seed}, {format_count(data['seed_users'])} users as of "
+                f"{data['evaluated_at']}. {format_count(data['scored_users'])} "
+                f"users outside it are scored, "
                 f"{format_count(data['opted_in_users'])} of whom accept "
                 f"marketing; the audience holds "
                 f"{format_count(data['audience_users'])} of them "
@@ -2060,8 +2073,10 @@ def lookalike_section(data: dict[str, Any]) -> str:
             )
             + "</p>"
         )
+    body += "".join(
+        _notice(sentence) for sentence in lookalike_fallback_sentences(data)
+    )
     if not data["deciles"]:
-        body += _notice(lookalike_fallback_sentence(data))
         return section(body)
     bars = [
         Bar(
