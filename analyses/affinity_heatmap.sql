@@ -29,4 +29,4 @@ select
         order by population_spend_share desc, product_category asc
     ) as category_order
 from affinity
-order by segment_order asc, category_order asc
+order by 11 asc, 12 asc

@@ -34,7 +34,4 @@ select
 from funnels
 left join behaviour
     on funnels.primary_segment = behaviour.primary_segment
-order by
-    funnels.activity_month asc,
-    funnels.primary_segment asc,
-    funnels.step_number asc
+order by 2 asc, 1 asc, 3 asc

@@ -40,4 +40,4 @@ left join segments
     on scores.user_id = segments.user_id
 left join playbook
     on segments.primary_segment = playbook.segment
-order by scores.lookalike_score desc, scores.user_key asc
+order by 4 desc, 1 asc
