@@ -424,10 +424,12 @@ def test_behaviour_lines_of_the_rule_next_best_and_lookalikes() -> None:
         "audience_users": 300,
         "deciles": [{"lookalike_decile": 1}],
         "scored_users": 4200,
+        "opted_in_users": 3000,
     }
     assert summary._lookalike_line(ready) == (
         "  lookalikes of primary_segment = high_value: audience 300 of 4,200"
-        " users scored; joined by 2026-09-15: top decile 12.3% vs bottom half 1.0%"
+        " users scored (3,000 accept marketing); joined by 2026-09-15: top"
+        " decile 12.3% vs bottom half 1.0%"
     )
     no_history = ready | {
         "status": "fallback",
@@ -437,8 +439,8 @@ def test_behaviour_lines_of_the_rule_next_best_and_lookalikes() -> None:
     }
     assert summary._lookalike_line(no_history) == (
         "  lookalikes of primary_segment = high_value: audience 300 of 4,200"
-        " users scored; Evaluation (no history): No evaluation: backfill the"
-        " history"
+        " users scored (3,000 accept marketing); Evaluation (no history): No"
+        " evaluation: backfill the history"
     )
     fallback = no_history | {
         "scoring_status": "fallback",
@@ -497,7 +499,13 @@ def test_make_run_prints_behaviour_and_affinity(demo_build: Build) -> None:
         "select count(*) filter (where in_audience), count(*)"
         " from marts.lookalike_scores"
     )[0]
-    assert f"audience {audience:,} of {scored:,} users scored" in lookalike
+    opted_in = demo_build.scalar(
+        "select count(*) from marts.lookalike_scores where marketing_opt_in"
+    )
+    assert (
+        f"audience {audience:,} of {scored:,} users scored"
+        f" ({opted_in:,} accept marketing)" in lookalike
+    )
     assert f"top decile {top:.1%} vs bottom half {bottom:.1%}" in lookalike
     first, last = demo_build.query(
         "select sum(sessions) filter (where step_number = 1),"

@@ -271,7 +271,7 @@ def _lookalike_line(data: dict) -> str | None:
     if data["scoring_status"] == "ready":
         parts.append(
             f"audience {data['audience_users']:,} of {data['scored_users']:,}"
-            " users scored"
+            f" users scored ({data['opted_in_users']:,} accept marketing)"
         )
     top, bottom = data["top_decile_join_rate"], data["bottom_half_join_rate"]
     if data["deciles"] and top is not None and bottom is not None:
