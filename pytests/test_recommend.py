@@ -38,13 +38,30 @@ def _purchases(bought: dict[str, list[str]], counts: dict | None = None):
     return pd.DataFrame(rows)
 
 
-def _orders(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
-    """(order_id, user_id, ordered_at, product_category) rows."""
-    frame = pd.DataFrame(
-        rows, columns=["order_id", "user_id", "ordered_at", "product_category"]
+def _held_out(pairs: dict[str, str]) -> pd.DataFrame:
+    """One held-out purchase per repeat buyer: user -> category."""
+    return pd.DataFrame(
+        {"user_id": list(pairs), "product_category": list(pairs.values())}
     )
-    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
-    return frame
+
+
+def _split(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test's own hold-out split of purchase orders (the oracle of
+    int_purchases_categorized.is_held_out): each repeat buyer's last order
+    (latest ordered_at, then largest order_id) held out; training purchases
+    per user and category of the other orders."""
+    ordered = orders.sort_values(["user_id", "ordered_at", "order_id"])
+    last = ~ordered["user_id"].duplicated(keep="last")
+    repeat = ordered.groupby("user_id")["order_id"].transform("size") >= 2
+    held = last & repeat
+    training = (
+        ordered[~held]
+        .groupby(["user_id", "product_category"])
+        .size()
+        .rename("purchases")
+        .reset_index()
+    )
+    return training, ordered.loc[held, ["user_id", "product_category"]]
 
 
 def _as_lists(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -122,86 +139,50 @@ def test_log_weighting_counts_repeat_purchases():
 def test_fewer_than_two_categories_give_empty_results():
     matrix = recommend.user_category_matrix(_purchases({"a": ["x"], "b": ["x"]}))
     assert recommend.recommend(matrix, k=3).empty
-    orders = _orders(
-        [
-            ("o1", "a", "2024-01-01", "x"),
-            ("o2", "a", "2024-02-01", "x"),
-            ("o3", "b", "2024-01-01", "x"),
-        ]
+    evaluation = recommend.evaluate(
+        _purchases({"a": ["x"], "b": ["x"]}), _held_out({"a": "x"}), [1, 3]
     )
-    evaluation = recommend.evaluate(orders, [1, 3])
     assert evaluation.empty
     assert list(evaluation.columns) == recommend.EVALUATION_COLUMNS
 
 
-def test_hold_out_takes_each_repeat_buyers_last_order():
-    orders = _orders(
-        [
-            ("o3", "a", "2024-03-01", "z"),
-            ("o1", "a", "2024-01-01", "x"),
-            ("o2", "a", "2024-03-01", "y"),  # same time as o3: o3 is last
-            ("o4", "b", "2024-01-05", "x"),  # one-time buyer: training
-            ("o6", "c", "2024-02-01", "y"),
-            ("o5", "c", "2024-01-01", "x"),
-        ]
-    )
-    training, held_out = recommend.hold_out_last(orders)
-    assert list(held_out["order_id"]) == ["o3", "o6"]
-    assert list(training["order_id"]) == ["o1", "o2", "o4", "o5"]
-    assert set(training["order_id"]).isdisjoint(held_out["order_id"])
-
-
-def test_evaluation_builds_the_matrix_without_the_held_out_orders():
-    # Held-out categories w and v are bought nowhere else: were the held-out
-    # orders in the training matrix, they would be columns and w would be
-    # recommended to a (w co-bought with x by b).
-    orders = _orders(
-        [
-            ("o1", "a", "2024-01-01", "x"),
-            ("o2", "a", "2024-02-01", "w"),
-            ("o3", "b", "2024-01-01", "x"),
-            ("o4", "b", "2024-01-02", "y"),
-            ("o5", "b", "2024-03-01", "v"),
-            ("o6", "c", "2024-01-01", "y"),
-        ]
-    )
-    evaluation = recommend.evaluate(orders, [1, 3]).set_index(["method", "k"])
+def test_evaluation_builds_the_matrix_from_the_training_purchases_only():
+    # Held-out categories w and v are bought nowhere in training: were the
+    # held-out purchases in the matrix, they would be columns (categories
+    # 4) and w, co-bought with x by a, could be recommended and hit.
+    training = _purchases({"a": ["x"], "b": ["x", "y"], "c": ["y"]})
+    held_out = _held_out({"a": "w", "b": "v"})
+    evaluation = recommend.evaluate(training, held_out, [1, 3])
     assert set(evaluation["categories"]) == {2}  # x and y only
     assert set(evaluation["users_evaluated"]) == {2}
     assert set(evaluation["hits"]) == {0}
     assert set(evaluation["repeat_buyers"]) == {2}
+    with pytest.raises(ValueError, match="training purchase"):
+        recommend.evaluate(training, _held_out({"zz": "x"}), [1])
 
 
 def test_evaluation_counts_hits_and_coverage_on_unbought_targets():
-    # Held out: each repeat buyer's last order; f's last category (x) was
-    # bought before: left out of the evaluation.
-    orders = _orders(
-        [
-            ("o01", "a", "2024-01-01", "x"),
-            ("o02", "a", "2024-02-01", "y"),
-            ("o03", "b", "2024-01-01", "x"),
-            ("o04", "b", "2024-01-01", "y"),
-            ("o05", "b", "2024-01-01", "z"),
-            ("o06", "c", "2024-01-01", "x"),
-            ("o07", "c", "2024-01-01", "z"),
-            ("o08", "d", "2024-01-01", "x"),
-            ("o09", "d", "2024-01-01", "y"),
-            ("o10", "e", "2024-01-01", "y"),
-            ("o11", "f", "2024-01-01", "x"),
-            ("o12", "f", "2024-03-01", "x"),
-            ("o13", "g", "2024-01-01", "z"),
-        ]
+    # Training: a x; b x, y; c x; d x; e y; f x; g z. Held out: a y, b z,
+    # c z, d y and f x (already bought: left out of the evaluation).
+    training = _purchases(
+        {
+            "a": ["x"],
+            "b": ["x", "y"],
+            "c": ["x"],
+            "d": ["x"],
+            "e": ["y"],
+            "f": ["x"],
+            "g": ["z"],
+        }
     )
-    # b, c, d also have their last order held out (same time: largest id).
-    evaluation = recommend.evaluate(orders, [1, 2]).set_index(["method", "k"])
+    held_out = _held_out({"a": "y", "b": "z", "c": "z", "d": "y", "f": "x"})
+    evaluation = recommend.evaluate(training, held_out, [1, 2])
+    evaluation = evaluation.set_index(["method", "k"])
     row = evaluation.loc[("item_item", 1)]
-    assert row["repeat_buyers"] == 5  # a, b, c, d, f
-    # b's last is z (o05) after x, y: unbought -> evaluated; c's z after x:
-    # evaluated; d's y after x: evaluated; f's x: known.
+    assert row["repeat_buyers"] == 5
     assert row["repeat_buyers_last_category_known"] == 1
     assert row["users_evaluated"] == 4
     assert set(evaluation["categories"]) == {3}
-    # Training matrix: a x; b x, y; c x; d x; e y; f x; g z.
     # cos(x, y) = 1 / (sqrt(5) sqrt(2)); z is similar to nothing.
     # item_item@1 for a, c, d (bought x): y; for b (x, y): z (score 0).
     # Targets: a y (hit), b z (hit), c z (miss), d y (hit).
@@ -214,27 +195,57 @@ def test_evaluation_counts_hits_and_coverage_on_unbought_targets():
     assert evaluation.loc[("item_item", 2), "hits"] == 4
 
 
+def test_the_split_of_the_tests_holds_out_each_repeat_buyers_last_order():
+    """The oracle the demo-build test checks int_purchases_categorized
+    against."""
+    orders = pd.DataFrame(
+        [
+            ("o3", "a", "2024-03-01", "z"),
+            ("o1", "a", "2024-01-01", "x"),
+            ("o2", "a", "2024-03-01", "y"),  # same time as o3: o3 is last
+            ("o4", "b", "2024-01-05", "x"),  # one-time buyer: training
+            ("o6", "c", "2024-02-01", "y"),
+            ("o5", "c", "2024-01-01", "x"),
+        ],
+        columns=["order_id", "user_id", "ordered_at", "product_category"],
+    )
+    training, held_out = _split(orders)
+    assert held_out.values.tolist() == [["a", "z"], ["c", "y"]]
+    assert training.values.tolist() == [
+        ["a", "x", 1],
+        ["a", "y", 1],
+        ["b", "x", 1],
+        ["c", "x", 1],
+    ]
+
+
 def test_evaluation_and_recommendations_are_deterministic():
     rng = np.random.default_rng(7)
     users = [f"u{i:03d}" for i in range(200)]
     categories = list("abcdefg")
-    rows = [
-        (
-            f"o{i:05d}",
-            users[rng.integers(len(users))],
-            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            categories[rng.integers(len(categories))],
-        )
-        for i in range(1500)
-    ]
-    orders = _orders(rows)
-    first = recommend.evaluate(orders, [1, 3, 5])
-    again = recommend.evaluate(orders.sample(frac=1, random_state=1), [1, 3, 5])
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i:05d}" for i in range(1500)],
+            "user_id": [users[i] for i in rng.integers(len(users), size=1500)],
+            "ordered_at": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(10**7, size=1500), unit="s"),
+            "product_category": [
+                categories[i] for i in rng.integers(len(categories), size=1500)
+            ],
+        }
+    )
+    training, held_out = _split(orders)
+    first = recommend.evaluate(training, held_out, [1, 3, 5])
+    again = recommend.evaluate(
+        training.sample(frac=1, random_state=1),
+        held_out.sample(frac=1, random_state=3),
+        [1, 3, 5],
+    )
     pd.testing.assert_frame_equal(first, again)
-    purchases = recommend.purchases_of(orders)
-    one = recommend.recommend(recommend.user_category_matrix(purchases), 3)
+    assert (first["users_evaluated"] > 50).all()
+    one = recommend.recommend(recommend.user_category_matrix(training), 3)
     two = recommend.recommend(
-        recommend.user_category_matrix(purchases.sample(frac=1, random_state=2)), 3
+        recommend.user_category_matrix(training.sample(frac=1, random_state=2)), 3
     )
     pd.testing.assert_frame_equal(one, two)
     assert recommend.evaluation_ks(3) == [1, 3, 5]
@@ -273,11 +284,23 @@ def test_item_item_beats_popularity_at_3_on_the_demo(demo_build: Build) -> None:
         evaluation.loc[("item_item", 3), "hit_rate"]
         > (evaluation.loc[("popularity", 3), "hit_rate"])
     )
-    # The mart is what the method gives on the warehouse's purchases.
+    # The SQL split is the test's own (each repeat buyer's last purchase
+    # held out, nothing else), and the mart is what the method gives on it:
+    # the training matrix holds no held-out order.
     purchases = _frame(
         demo_build, "select * from intermediate.int_purchases_categorized"
     )
-    expected = recommend.evaluate(purchases, [1, 3, 5]).set_index(["method", "k"])
+    training, held_out = _split(purchases)
+    flagged = purchases[purchases["is_held_out"]]
+    assert sorted(flagged["user_id"]) == sorted(held_out["user_id"])
+    assert (
+        flagged.set_index("user_id")
+        .loc[held_out["user_id"], "product_category"]
+        .tolist()
+        == held_out["product_category"].tolist()
+    )
+    expected = recommend.evaluate(training, held_out, [1, 3, 5])
+    expected = expected.set_index(["method", "k"])
     for column in recommend.EVALUATION_COLUMNS[2:]:
         np.testing.assert_allclose(
             evaluation[column].astype(float),

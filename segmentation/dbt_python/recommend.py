@@ -2,11 +2,13 @@
 ``int_next_best_category_evaluated``): the item-item collaborative filtering
 of segmentation.methods.recommend on the user x category purchases of
 ``int_users_categories_aggregated`` and, for the evaluation, on the purchase
-orders of ``int_purchases_categorized`` (the hold-out split is made by
-:func:`segmentation.methods.recommend.hold_out_last`, nowhere else).
+orders of ``int_purchases_categorized`` (whose ``is_held_out`` is the one
+place the hold-out split is made: the training purchases are aggregated per
+user and category in DuckDB from the other orders).
 
-Only the needed columns cross into Python, sorted; results go back as typed
-Arrow tables (an empty result keeps its column types). The number of
+Only the needed columns cross into Python (aggregated in DuckDB first);
+results go back as typed Arrow tables (an empty result keeps its column
+types). The number of
 categories recommended (var ``next_best_category_k``) comes from the model's
 ``config.meta``; a value that is not a positive whole number is reported in
 the log and the default is used.
@@ -79,11 +81,7 @@ def recommended_table(categories, settings: str) -> pa.Table:
     of int_users_categories_aggregated."""
     k = k_of(settings)
     started = time.perf_counter()
-    purchases = (
-        categories.project("user_id, user_key, product_category, purchases")
-        .order("user_id, product_category")
-        .to_df()
-    )
+    purchases = categories.project("user_id, product_category, purchases").to_df()
     matrix = recommend.user_category_matrix(purchases)
     if len(matrix.categories) < recommend.MIN_CATEGORIES:
         log(
@@ -93,9 +91,12 @@ def recommended_table(categories, settings: str) -> pa.Table:
         )
         return RECOMMENDED_SCHEMA.empty_table()
     picked = recommend.recommend(matrix, k)
-    keys = purchases[["user_id", "user_key"]].drop_duplicates("user_id")
-    keys = keys.astype({"user_id": str})
-    picked = picked.merge(keys, on="user_id", how="left")
+    keys = (
+        categories.aggregate("user_id, min(user_key) as user_key", "user_id")
+        .to_df()
+        .set_index("user_id")["user_key"]
+    )
+    picked["user_key"] = picked["user_id"].map(keys)
     log(
         f"next-best category: {len(matrix.users):,} purchasers x"
         f" {len(matrix.categories)} categories, {len(picked):,} recommendations"
@@ -107,16 +108,22 @@ def recommended_table(categories, settings: str) -> pa.Table:
 def evaluated_table(purchases, settings: str) -> pa.Table:
     """Rows of int_next_best_category_evaluated: hit rate and coverage of
     item_item and popularity at k = 1, 3, 5 and next_best_category_k on
-    each repeat buyer's held-out last purchase. ``purchases`` is the
-    relation of int_purchases_categorized."""
+    each repeat buyer's held-out last purchase (is_held_out). ``purchases``
+    is the relation of int_purchases_categorized."""
     ks = recommend.evaluation_ks(k_of(settings))
     started = time.perf_counter()
-    orders = (
-        purchases.project("order_id, user_id, ordered_at, product_category")
-        .order("user_id, ordered_at, order_id")
+    training = (
+        purchases.filter("not is_held_out")
+        .aggregate(
+            "user_id, product_category, count(*) as purchases",
+            "user_id, product_category",
+        )
         .to_df()
     )
-    evaluation = recommend.evaluate(orders, ks)
+    held_out = (
+        purchases.filter("is_held_out").project("user_id, product_category").to_df()
+    )
+    evaluation = recommend.evaluate(training, held_out, ks)
     if evaluation.empty:
         log("next-best category: fewer than 2 categories, no evaluation")
         return EVALUATED_SCHEMA.empty_table()

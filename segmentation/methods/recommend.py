@@ -32,15 +32,16 @@ while the next new category follows from the breadth of what they bought).
     categories by number of purchasers, the same for everyone; a user gets
     the most popular ones they have not bought (ties by category name).
 
-Evaluation (:func:`evaluate`): each repeat buyer's last purchase (latest
-``ordered_at``, ties by the largest ``order_id``) is held out; the matrix,
-the similarities and the popularity are built from all the other purchases
-(:func:`hold_out_last`), so nothing of a held-out order reaches training.
-The target is the held-out order's category; repeat buyers who had already
-bought it are counted apart (``repeat_buyers_last_category_known``): the
-product recommends unbought categories. A hit at k: the target is among the
-user's top k. Coverage at k: the share of the categories (training columns)
-recommended to at least one evaluated user.
+Evaluation (:func:`evaluate`): each repeat buyer's last purchase is held
+out (the split is made in SQL, ``int_purchases_categorized.is_held_out``:
+latest ``ordered_at``, ties by the largest ``order_id``); the matrix, the
+similarities and the popularity are built from the training purchases only,
+so nothing of a held-out order reaches them. The target is the held-out
+order's category; repeat buyers who had already bought it are counted apart
+(``repeat_buyers_last_category_known``): the product recommends unbought
+categories. A hit at k: the target is among the user's top k. Coverage at
+k: the share of the categories (training columns) recommended to at least
+one evaluated user.
 
 Deterministic: users and categories are sorted, ties are broken by name,
 there is no random step; matrix products run on one thread
@@ -121,14 +122,18 @@ class Matrix:
 def user_category_matrix(purchases: pd.DataFrame, weighting: str = WEIGHTING) -> Matrix:
     """The matrix of ``purchases`` (columns ``user_id``,
     ``product_category``, ``purchases``: one row per user and category
-    bought, purchases > 0; the rows of int_users_categories_aggregated)."""
+    bought, purchases > 0; the rows of int_users_categories_aggregated).
+    Ids and categories may be strings or their numbers in sort order (the
+    dbt models pass numbers: cheaper at scale, same order)."""
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}: one of {WEIGHTINGS}")
     rows = purchases[purchases["purchases"] > 0]
-    users, user_index = np.unique(rows["user_id"].astype(str), return_inverse=True)
-    categories, category_index = np.unique(
-        rows["product_category"].astype(str), return_inverse=True
-    )
+    # Hash-based codes, then the (few) distinct values sorted: far cheaper
+    # than sorting every row's strings at a million users.
+    user_index, users = pd.factorize(rows["user_id"], sort=True)
+    category_index, categories = pd.factorize(rows["product_category"], sort=True)
+    users = np.asarray(users)
+    categories = np.asarray(categories)
     counts = rows["purchases"].to_numpy(dtype=np.float64)
     weights = np.ones_like(counts) if weighting == BINARY else np.log1p(counts)
     values = sparse.csr_matrix(
@@ -176,6 +181,26 @@ def _top_k(scores: np.ndarray, bought: np.ndarray, k: int) -> np.ndarray:
     return np.where(picked_bought, -1, order)
 
 
+def _picked(
+    matrix: Matrix, rows: np.ndarray, k: int, method: str, similarity, purchasers
+):
+    """(columns, scores) of the top k unbought categories of the matrix rows
+    ``rows``: two arrays of shape (len(rows), k), column -1 (score nan)
+    where a user has fewer unbought categories. Scored in chunks of
+    :data:`CHUNK_USERS` users."""
+    columns = np.full((len(rows), k), -1, dtype=np.int64)
+    scores = np.full((len(rows), k), np.nan)
+    for start in range(0, len(rows), CHUNK_USERS):
+        chunk = slice(start, start + CHUNK_USERS)
+        values = matrix.values[rows[chunk]]
+        scored = _scores(method, values, similarity, purchasers)
+        top = _top_k(scored, values.toarray() > 0, k)
+        columns[chunk] = top
+        picked_scores = np.take_along_axis(scored, np.maximum(top, 0), axis=1)
+        scores[chunk] = np.where(top >= 0, picked_scores, np.nan)
+    return columns, scores
+
+
 def recommend(
     matrix: Matrix,
     k: int,
@@ -190,59 +215,21 @@ def recommend(
         return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
     if similarity is None and method == ITEM_ITEM:
         similarity = category_similarity(matrix)
-    purchasers = popularity(matrix)
     rows = np.arange(len(matrix.users)) if users is None else np.asarray(users)
     k = min(k, len(matrix.categories))
-    parts = []
-    for start in range(0, len(rows), CHUNK_USERS):
-        chunk = rows[start : start + CHUNK_USERS]
-        values = matrix.values[chunk]
-        scores = _scores(method, values, similarity, purchasers)
-        bought = values.toarray() > 0
-        picked = _top_k(scores, bought, k)
-        user_pos, rank_pos = np.nonzero(picked >= 0)
-        columns = picked[user_pos, rank_pos]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "user_id": matrix.users[chunk[user_pos]],
-                    "recommendation_rank": rank_pos + 1,
-                    "product_category": matrix.categories[columns],
-                    "score": scores[user_pos, columns],
-                    "method": method,
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
+    columns, scores = _picked(matrix, rows, k, method, similarity, popularity(matrix))
+    user_pos, rank_pos = np.nonzero(columns >= 0)
+    picked = columns[user_pos, rank_pos]
+    out = pd.DataFrame(
+        {
+            "user_id": matrix.users[rows[user_pos]],
+            "recommendation_rank": rank_pos + 1,
+            "product_category": matrix.categories[picked],
+            "score": scores[user_pos, rank_pos],
+            "method": method,
+        }
+    )
     return out.sort_values(["user_id", "recommendation_rank"], ignore_index=True)
-
-
-def hold_out_last(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split purchase orders (columns ``order_id``, ``user_id``,
-    ``ordered_at``, ``product_category``) into (training, held_out):
-    held_out is each repeat buyer's (two or more orders) last order, latest
-    ``ordered_at`` then largest ``order_id``; training is every other order,
-    one-time buyers' included. Both sorted by user, time and order id."""
-    ordered = orders.sort_values(
-        ["user_id", "ordered_at", "order_id"], ignore_index=True
-    )
-    per_user = ordered.groupby("user_id", sort=False)["order_id"].transform("size")
-    is_last = ~ordered["user_id"].duplicated(keep="last")
-    held = is_last & (per_user >= 2)
-    return ordered[~held].reset_index(drop=True), ordered[held].reset_index(drop=True)
-
-
-def purchases_of(orders: pd.DataFrame) -> pd.DataFrame:
-    """Purchases per user and category of purchase orders: the input of
-    :func:`user_category_matrix`."""
-    return (
-        orders.groupby(["user_id", "product_category"], sort=True)
-        .size()
-        .rename("purchases")
-        .reset_index()
-    )
 
 
 def evaluation_ks(k: int) -> list[int]:
@@ -251,51 +238,59 @@ def evaluation_ks(k: int) -> list[int]:
 
 
 def evaluate(
-    orders: pd.DataFrame,
+    training: pd.DataFrame,
+    held_out: pd.DataFrame,
     ks: Iterable[int],
     weighting: str = WEIGHTING,
     methods: Iterable[str] = METHODS,
 ) -> pd.DataFrame:
     """The hold-out evaluation of each method at each k (rows method x k,
-    :data:`EVALUATION_COLUMNS`) on purchase orders (see
-    :func:`hold_out_last`). Empty with fewer than :data:`MIN_CATEGORIES`
-    training categories."""
+    :data:`EVALUATION_COLUMNS`). ``training``: purchases per user and
+    category of every purchase but the held-out ones (the input of
+    :func:`user_category_matrix`); ``held_out``: one row per repeat buyer,
+    ``user_id`` and the ``product_category`` of their held-out last
+    purchase. Empty with fewer than :data:`MIN_CATEGORIES` training
+    categories."""
     ks = sorted({int(k) for k in ks})
-    orders = orders.astype({"user_id": str, "product_category": str})
-    training, held_out = hold_out_last(orders)
-    bought = purchases_of(training)
-    matrix = user_category_matrix(bought, weighting)
+    matrix = user_category_matrix(training, weighting)
     if len(matrix.categories) < MIN_CATEGORIES or not ks:
         return pd.DataFrame(columns=EVALUATION_COLUMNS)
-    known = (
-        held_out[["user_id", "product_category"]]
-        .merge(bought, on=["user_id", "product_category"], how="left")["purchases"]
-        .notna()
-        .to_numpy()
-    )
-    evaluated = pd.DataFrame(
-        {
-            "user_id": held_out["user_id"].to_numpy()[~known],
-            "target": held_out["product_category"].to_numpy()[~known],
-        }
-    )
-    rows = np.searchsorted(matrix.users, evaluated["user_id"].to_numpy())
+    users = held_out["user_id"].to_numpy()
+    target = held_out["product_category"].to_numpy()
+    rows = np.searchsorted(matrix.users, users)
+    rows = np.minimum(rows, len(matrix.users) - 1)
+    if not (matrix.users[rows] == users).all():
+        raise ValueError("every held-out user needs a training purchase")
+    columns = np.searchsorted(matrix.categories, target)
+    columns = np.minimum(columns, len(matrix.categories) - 1)
+    in_training = matrix.categories[columns] == target
+    known = np.zeros(len(users), dtype=bool)
+    if in_training.any():
+        values = matrix.values[rows[in_training], columns[in_training]]
+        known[in_training] = np.asarray(values).ravel() > 0
+    evaluated_rows = rows[~known]
+    # The target's column (-2 when not a training category: never a hit).
+    target_columns = np.where(in_training, columns, -2)[~known]
     similarity = category_similarity(matrix)
+    purchasers = popularity(matrix)
+    depth = min(max(ks), len(matrix.categories))
     out = []
     for method in methods:
-        picked = recommend(matrix, max(ks), method, similarity, rows)
-        picked = picked.merge(evaluated, on="user_id")
+        picked, _ = _picked(
+            matrix, evaluated_rows, depth, method, similarity, purchasers
+        )
         for k in ks:
-            top = picked[picked["recommendation_rank"] <= k]
-            hits = int((top["product_category"] == top["target"]).sum())
-            recommended = top["product_category"].nunique()
+            top = picked[:, :k]
+            hits = int((top == target_columns[:, None]).any(axis=1).sum())
+            recommended = len(np.unique(top[top >= 0]))
+            users_evaluated = len(evaluated_rows)
             out.append(
                 {
                     "method": method,
                     "k": k,
-                    "users_evaluated": len(evaluated),
+                    "users_evaluated": users_evaluated,
                     "hits": hits,
-                    "hit_rate": hits / len(evaluated) if len(evaluated) else np.nan,
+                    "hit_rate": hits / users_evaluated if users_evaluated else np.nan,
                     "categories_recommended": recommended,
                     "categories": len(matrix.categories),
                     "coverage": recommended / len(matrix.categories),
