@@ -108,6 +108,15 @@ def test_scores_are_identical_whatever_the_row_order():
     assert other_seed["user_id"].tolist() == first["user_id"].tolist()
 
 
+def test_scoring_in_chunks_gives_the_same_scores(monkeypatch):
+    features, population = feature_rows(1000, 6)
+    whole = lookalike.scores(features, population, "value_tier", SEED)
+    monkeypatch.setattr(lookalike, "PREDICT_CHUNK_ROWS", 97)
+    chunked = lookalike.scores(features, population, "value_tier", SEED)
+    assert len(whole) > 3 * 97
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
+
+
 def test_a_fit_sample_without_seed_members_raises_a_clear_error():
     features, population = feature_rows(300, 4)
     population["is_in_fit_sample"] = ~population["is_seed_member"]

@@ -21,6 +21,7 @@ joined the seed later) measures the ranking this gives.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from segmentation.methods import propensity
@@ -28,6 +29,10 @@ from segmentation.methods import propensity
 #: The columns of a population frame (int_lookalike_population).
 MEMBER_COLUMN = "is_seed_member"
 SAMPLE_COLUMN = "is_in_fit_sample"
+
+#: Non-members are scored this many at a time, so the encoded copy of the
+#: features the classifier reads stays small at any population size.
+PREDICT_CHUNK_ROWS = 200_000
 
 
 def seed_features(features: pd.DataFrame, seed_column: str) -> propensity.Features:
@@ -67,24 +72,29 @@ def scores(
         fit sample holds only members or only non-members.
     """
     columns = seed_features(features, seed_column)
-    frame = features.merge(
-        population[["user_id", MEMBER_COLUMN, SAMPLE_COLUMN]],
-        on="user_id",
-        how="inner",
-        validate="one_to_one",
-    )
-    frame = propensity.sorted_rows(frame)
-    train = frame[frame[SAMPLE_COLUMN].astype(bool)].assign(
-        label_value=lambda rows: rows[MEMBER_COLUMN].astype(bool)
-    )
+    # Flags looked up by user id rather than a merge, so the (possibly
+    # million-row) feature frame is not copied whole: only the fit sample
+    # and the non-members are taken out of it.
+    flags = population.set_index("user_id").reindex(features["user_id"].to_numpy())
+    known = flags[MEMBER_COLUMN].notna().to_numpy()
+    member = flags[MEMBER_COLUMN].eq(True).to_numpy()
+    in_sample = flags[SAMPLE_COLUMN].eq(True).to_numpy()
+    train = features[known & in_sample].assign(label_value=member[known & in_sample])
     fitted = propensity.fit(
         train, propensity.GRADIENT_BOOSTING, random_state, features=columns
     )
-    outside = frame[~frame[MEMBER_COLUMN].astype(bool)].reset_index(drop=True)
+    outside = propensity.sorted_rows(features[known & ~member])
+    score = np.concatenate(
+        [
+            fitted.predict(outside.iloc[start : start + PREDICT_CHUNK_ROWS])
+            for start in range(0, len(outside), PREDICT_CHUNK_ROWS)
+        ]
+        or [np.empty(0, dtype=float)]
+    )
     return pd.DataFrame(
         {
             "user_id": outside["user_id"].astype(str),
             "user_key": outside["user_key"].astype(str),
-            "lookalike_score": fitted.predict(outside),
+            "lookalike_score": score,
         }
     )
