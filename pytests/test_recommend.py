@@ -23,6 +23,9 @@ from segmentation.methods import recommend
 BOUGHT = {"a": ["x", "y"], "b": ["x", "y"], "c": ["x", "z"], "d": ["z"]}
 XY = 2 / math.sqrt(6)
 XZ = 1 / math.sqrt(6)
+# The matrix value of a category bought once (log(1 + 1)): every user's
+# score is the sum of similarities times it.
+ONCE = math.log(2)
 
 
 def _purchases(bought: dict[str, list[str]], counts: dict | None = None):
@@ -86,9 +89,9 @@ def test_item_item_scores_sum_the_similarities_to_the_bought_categories():
     picked = recommend.recommend(matrix, k=3)
     assert _as_lists(picked) == {"a": ["z"], "b": ["z"], "c": ["y"], "d": ["x", "y"]}
     scores = picked.set_index(["user_id", "product_category"])["score"]
-    assert scores["a", "z"] == pytest.approx(XZ)
-    assert scores["c", "y"] == pytest.approx(XY)
-    assert scores["d", "x"] == pytest.approx(XZ)
+    assert scores["a", "z"] == pytest.approx(ONCE * XZ)
+    assert scores["c", "y"] == pytest.approx(ONCE * XY)
+    assert scores["d", "x"] == pytest.approx(ONCE * XZ)
     # No co-purchase of y with z: score 0, still in d's list (after x).
     assert scores["d", "y"] == 0
     assert set(picked["method"]) == {"item_item"}
@@ -125,13 +128,29 @@ def test_popularity_recommends_the_most_bought_unbought_categories():
 
 def test_log_weighting_counts_repeat_purchases():
     counts = {("c", "z"): 3}
-    binary = recommend.user_category_matrix(_purchases(BOUGHT, counts))
-    logged = recommend.user_category_matrix(
-        _purchases(BOUGHT, counts), recommend.LOG_PURCHASES
+    binary = recommend.user_category_matrix(
+        _purchases(BOUGHT, counts), recommend.BINARY
     )
+    logged = recommend.user_category_matrix(_purchases(BOUGHT, counts))
     assert binary.values[2, 2] == 1
     assert logged.values[2, 2] == pytest.approx(math.log(4))
     assert logged.values[2, 0] == pytest.approx(math.log(2))
+    # u bought m once and n five times; p goes with m, q with n, equally
+    # often. Bought or not: p and q tie (p first by name); with the log
+    # of the purchases q, the partner of the category u keeps buying, wins:
+    # q scores log(6) cos(n, q), p log(2) cos(m, p).
+    bought = {"u": ["m", "n"], "v": ["m", "p"], "w": ["n", "q"]}
+    repeat = _purchases(bought, {("u", "n"): 5})
+    plain = recommend.recommend(
+        recommend.user_category_matrix(repeat, recommend.BINARY), k=2
+    )
+    assert _as_lists(plain)["u"] == ["p", "q"]
+    weighted = recommend.recommend(recommend.user_category_matrix(repeat), k=2)
+    assert _as_lists(weighted)["u"] == ["q", "p"]
+    scores = weighted[weighted["user_id"] == "u"].set_index("product_category")
+    n_q = math.log(2) / math.hypot(math.log(6), math.log(2))
+    assert scores.loc["q", "score"] == pytest.approx(math.log(6) * n_q)
+    assert scores.loc["p", "score"] == pytest.approx(ONCE / math.sqrt(2))
     with pytest.raises(ValueError, match="unknown weighting"):
         recommend.user_category_matrix(_purchases(BOUGHT), "tf_idf")
 

@@ -8,26 +8,29 @@ purchaser, one column per category (sorted by name, as read from the data:
 nothing here knows the labels), a user's value in a column is
 :data:`WEIGHTING` of their purchases of that category:
 
-``binary`` (the one used)
+``binary``
     1 if the user bought the category at least once, else 0.
-``log_purchases``
+``log_purchases`` (the one used)
     log(1 + purchases), so repeat purchases count, with diminishing weight.
 
-Both were measured with :func:`evaluate` on the demo (hold-out of the last
-purchase, see below) and ``binary`` ranked at least as well at k = 1, 3 and 5
-(``log_purchases`` lets a user's favourite category dominate the scores,
-while the next new category follows from the breadth of what they bought).
+Both were measured with :func:`evaluate` on the demo (846 repeat buyers
+evaluated, as of 2026-10-01): hit rate@1 / @3 / @5 of 0.339 / 0.630 / 0.768
+for ``log_purchases`` and 0.322 / 0.623 / 0.757 for ``binary`` (popularity:
+0.137 / 0.361 / 0.560). ``log_purchases`` was ahead at every k, by less than
+the sampling noise of one comparison (a standard error of about 0.017 at
+this size) but consistently: it is the one used.
 
 ``item_item``
     the cosine similarity between two category columns (zero on the
     diagonal); a user's score for a category they have not bought is the sum
-    of its similarities to the categories they bought, weighted by their
-    value (with ``binary``: the plain sum). Not normalised: a category
-    close to several of the user's categories scores above one close to
-    a single one. The top k unbought categories by score, ties by category
-    name; an unbought category with no co-purchase with the user's
-    categories scores 0 and still fills the list, so every purchaser with
-    at least one unbought category gets min(k, unbought) rows.
+    of its similarities to the categories they bought, each weighted by the
+    user's value for it (log(1 + purchases)). Not normalised: a category
+    close to several of the user's categories, or to one they bought often,
+    scores above one close to a single one bought once. The top k unbought
+    categories by score, ties by category name; an unbought category with
+    no co-purchase with the user's categories scores 0 and still fills the
+    list, so every purchaser with at least one unbought category gets
+    min(k, unbought) rows.
 ``popularity`` (the baseline)
     categories by number of purchasers, the same for everyone; a user gets
     the most popular ones they have not bought (ties by category name).
@@ -68,7 +71,7 @@ BINARY = "binary"
 LOG_PURCHASES = "log_purchases"
 WEIGHTINGS = (BINARY, LOG_PURCHASES)
 #: The weighting of the user x category matrix (see the module docstring).
-WEIGHTING = BINARY
+WEIGHTING = LOG_PURCHASES
 
 #: The k of the evaluation, besides the next_best_category_k var.
 EVALUATION_KS = (1, 3, 5)
@@ -220,7 +223,9 @@ def recommend(
     columns, scores = _picked(matrix, rows, k, method, similarity, popularity(matrix))
     user_pos, rank_pos = np.nonzero(columns >= 0)
     picked = columns[user_pos, rank_pos]
-    out = pd.DataFrame(
+    # np.nonzero walks row by row: rows come out by user (the matrix order
+    # when ``users`` is sorted) and rank, with no sort.
+    return pd.DataFrame(
         {
             "user_id": matrix.users[rows[user_pos]],
             "recommendation_rank": rank_pos + 1,
@@ -229,7 +234,6 @@ def recommend(
             "method": method,
         }
     )
-    return out.sort_values(["user_id", "recommendation_rank"], ignore_index=True)
 
 
 def evaluation_ks(k: int) -> list[int]:
