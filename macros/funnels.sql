@@ -61,6 +61,12 @@
             {% do codes.append(event_type) %}
         {% endif %}
     {% endfor %}
+    {% if codes | length > 255 %}
+        {% do exceptions.raise_compiler_error(
+            'var event_types: at most 255 event types, got '
+            ~ codes | length
+        ) %}
+    {% endif %}
     {{ return(codes) }}
 {% endmacro %}
 
@@ -84,7 +90,7 @@
 
 
 {% macro event_code(column) -%}
-    {#- The code of event type column (session_event_codes). -#}
+    {#- The code of event type column (session_event_codes), 1 to 255. -#}
     cast(list_position({{ sql_text_list(session_event_codes()) }}, {{ column }})
         as utinyint)
 {%- endmacro %}
@@ -107,24 +113,26 @@
 {%- endmacro %}
 
 
-{% macro session_path(codes) -%}
-    {#- The path of a list of event codes in time order: the event types,
-        repeats collapsed, ' > ' separated, at most var
+{% macro collapse_repeats(codes) -%}
+    {#- A list of event codes without repeats: each code that equals the
+        one before it is dropped. -#}
+    list_filter({{ codes }}, lambda code, i: i = 1 or code <> {{ codes }}[i - 1])
+{%- endmacro %}
+
+
+{% macro session_path(collapsed_codes) -%}
+    {#- The path of a list of event codes in time order, repeats collapsed
+        (collapse_repeats): the event types, ' > ' separated, at most var
         session_path_max_steps steps, then ' > ...' if there were more. -#}
     {%- set max_steps = positive_integer_var('session_path_max_steps') -%}
-    {%- set collapsed -%}
-        list_filter(
-            {{ codes }}, lambda code, i: i = 1 or code <> {{ codes }}[i - 1]
-        )
-    {%- endset -%}
     array_to_string(
         list_transform(
-            ({{ collapsed }})[1:{{ max_steps }}],
+            {{ collapsed_codes }}[1:{{ max_steps }}],
             lambda code: {{ sql_text_list(session_event_codes()) }}[code]
         ),
         ' > '
     ) || case
-        when length({{ collapsed }}) > {{ max_steps }} then ' > ...'
+        when length({{ collapsed_codes }}) > {{ max_steps }} then ' > ...'
         else ''
     end
 {%- endmacro %}

@@ -18,7 +18,11 @@ with
 events as (
     select
         *,
-        {{ event_code('event_type') }} as event_code
+        -- The event's time and code in one sortable number: a session's
+        -- sorted list of keys is its events in time order, those of one
+        -- instant in funnel order (cheaper than an ordered aggregate).
+        epoch_us(occurred_at) * 256 + {{ event_code('event_type') }}
+            as event_key
     from {{ ref('stg_app__events') }}
     where {{ source_file_filter(increment) }}
 ),
@@ -43,10 +47,34 @@ aggregated as (
         coalesce(bool_or(event_type = 'purchase'), false) as has_purchase,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at,
-        -- The events in time order, those of one instant in funnel order.
-        list(event_code order by occurred_at, event_code) as event_codes
+        list_sort(list(event_key)) as event_keys
     from events
     group by 1, 2, 3, 4, 5
+),
+
+coded as (
+    select
+        *,
+        -- The codes of the events in time order. (sqlfluff cannot parse
+        -- DuckDB's lambdas.)
+        -- noqa: disable=PRS
+        list_transform(
+            event_keys, lambda k: cast(k % 256 as utinyint)
+        ) as event_codes
+        -- noqa: enable=PRS
+    from aggregated
+),
+
+collapsed as (
+    -- noqa: disable=PRS,LT02
+    select
+        *,
+        case
+            when session_id is not null
+                then {{ collapse_repeats('event_codes') }}
+        end as path_codes
+    from coded
+    -- noqa: enable=PRS,LT02
 ),
 
 sequenced as (
@@ -72,11 +100,11 @@ sequenced as (
         -- noqa: disable=PRS
         case
             when session_id is not null
-                then {{ funnel_depth('event_codes') }}
+                then {{ funnel_depth('path_codes') }}
         end as funnel_depth,
         case
             when session_id is not null
-                then {{ session_path('event_codes') }}
+                then {{ session_path('path_codes') }}
         end as session_path,
         case
             when session_id is null
@@ -84,7 +112,7 @@ sequenced as (
         end as step_events_without_session,
         -- noqa: enable=PRS
         {{ sql_string(rules['value']) }} as session_rules
-    from aggregated
+    from collapsed
 )
 
 select * from sequenced
