@@ -35,6 +35,10 @@ CHART_IDS = (
     "playbook",
     "segment-conversion",
     "campaigns",
+    "affinity",
+    "next-best",
+    "lookalike",
+    "funnels",
 )
 JSON_BLOCK = re.compile(
     r'<script type="application/json" id="data-([a-z0-9-]+)">(.*?)</script>',
@@ -1321,3 +1325,518 @@ def test_orders_only_report_says_why_there_is_no_propensity_model(
         "purchase_propensity": 0,
         "churn_risk": 0,
     }
+
+
+# --- behaviour and affinity (issue 17) ---------------------------------------
+
+
+def affinity_data(**changes: Any) -> dict[str, Any]:
+    """Category affinity as load_affinity returns it: two segments, three
+    categories, one pair without purchases."""
+    data = {
+        "has_affinity": True,
+        "segments": [
+            {"segment": "high_value", "users": 400},
+            {"segment": "at_risk", "users": 150},
+        ],
+        "categories": [
+            {"category": "electronics", "population_spend_share": 0.5},
+            {"category": "books", "population_spend_share": 0.3},
+            {"category": "garden", "population_spend_share": 0.2},
+        ],
+        "lift": [[1.25, 0.8, 2.75], [0.5, 1.9, None]],
+        "purchaser_share": [[0.4, 0.2, 0.1], [0.1, 0.3, None]],
+        "rules": [
+            {
+                "antecedent": "electronics",
+                "consequent": "gaming_gear",
+                "users_with_both": 321,
+                "support": 0.0642,
+                "antecedent_support": 0.3,
+                "consequent_support": 0.1,
+                "confidence": 0.214,
+                "lift": 2.14,
+            }
+        ],
+        "rule_count": 17,
+    }
+    return data | changes
+
+
+def test_affinity_section_draws_the_lift_heatmap_and_the_rules() -> None:
+    document = sections.affinity_section(affinity_data())
+    text = html.unescape(document)
+    assert 'id="chart-affinity-lift"' in document
+    # Every cell is drawn with its lift; the pair without a purchase is n/a.
+    for value in ("1.25", "0.80", "2.75", "0.50", "1.90", "n/a"):
+        assert f">{value}</text>" in text
+    # Categories are the rows (largest share of revenue first), segments
+    # the columns.
+    assert text.index(">electronics<") < text.index(">books<") < text.index(">garden<")
+    assert "high value" in text and "at risk" in text
+    assert "gaming gear" in text
+    assert "321" in text and "6.4%" in text and "21.4%" in text and "2.14" in text
+    assert "The 1 strongest of 17 association rules" in text
+    assert chart_data(document)["affinity"] == affinity_data()
+
+
+def test_affinity_section_without_categories_or_rules_says_why() -> None:
+    one = affinity_data(
+        categories=[{"category": "uncategorized", "population_spend_share": 1.0}],
+        lift=[[1.0], [1.0]],
+        purchaser_share=[[0.9], [0.8]],
+        rules=[],
+        rule_count=0,
+    )
+    document = html.unescape(sections.affinity_section(one))
+    assert sections.ONE_CATEGORY_SENTENCE in document
+    assert 'id="chart-affinity-lift"' not in document
+    none = affinity_data(segments=[], categories=[], lift=[], purchaser_share=[])
+    assert sections.NO_PURCHASES_SENTENCE in html.unescape(
+        sections.affinity_section(none)
+    )
+    missing = affinity_data(has_affinity=False)
+    assert sections.NO_AFFINITY_MARTS_SENTENCE in html.unescape(
+        sections.affinity_section(missing)
+    )
+    no_rules = html.unescape(sections.affinity_section(affinity_data(rules=[])))
+    assert 'id="chart-affinity-lift"' in no_rules
+    assert "No association rule" in no_rules
+    assert "affinity_min_support" in no_rules
+
+
+def next_best_data(**changes: Any) -> dict[str, Any]:
+    """Next-best category as load_next_best returns it."""
+    rates = {("item_item", 1): 0.21, ("popularity", 1): 0.12}
+    rates |= {("item_item", 3): 0.43, ("popularity", 3): 0.31}
+    evaluation = [
+        {
+            "method": method,
+            "k": k,
+            "users_evaluated": 1000,
+            "hits": round(rate * 1000),
+            "hit_rate": rate,
+            "coverage": 0.9 if method == "item_item" else 0.25,
+            "categories": 12,
+            "repeat_buyers": 1600,
+            "repeat_buyers_last_category_known": 600,
+        }
+        for (method, k), rate in sorted(
+            rates.items(), key=lambda item: (item[0][1], item[0][0] != "item_item")
+        )
+    ]
+    data = {
+        "has_next_best": True,
+        "ks": [1, 3],
+        "methods": ["item_item", "popularity"],
+        "evaluation": evaluation,
+        "recommended_users": 2345,
+        "top_categories": [
+            {"product_category": "kitchen", "users": 900},
+            {"product_category": "toys", "users": 400},
+        ],
+    }
+    return data | changes
+
+
+def test_next_best_section_compares_with_the_popularity_baseline() -> None:
+    document = sections.next_best_section(next_best_data())
+    text = html.unescape(document)
+    assert 'id="chart-next-best-hit-rate"' in document
+    assert 'id="chart-next-best-categories"' in document
+    for rate in ("21.0%", "12.0%", "43.0%", "31.0%", "90.0%", "25.0%"):
+        assert rate in text
+    assert "item-item collaborative filtering" in text
+    assert "popularity baseline" in text
+    assert "1,600 repeat buyers; 600 of them are left out" in text
+    assert "1,000 are evaluated" in text
+    assert "2,345 purchasers have at least one recommendation" in text
+    # The baseline is the dashed line.
+    assert text.count('stroke-dasharray="6 4"') >= 1
+    assert chart_data(document)["next-best"] == next_best_data()
+
+
+def test_next_best_section_without_an_evaluation_says_why() -> None:
+    empty = next_best_data(ks=[], methods=[], evaluation=[], top_categories=[])
+    text = html.unescape(sections.next_best_section(empty))
+    assert sections.NO_NEXT_BEST_SENTENCE in text
+    assert 'id="chart-next-best-hit-rate"' not in text
+    missing = next_best_data(has_next_best=False)
+    assert sections.NO_NEXT_BEST_MARTS_SENTENCE in html.unescape(
+        sections.next_best_section(missing)
+    )
+
+
+def lookalike_data(**changes: Any) -> dict[str, Any]:
+    """Lookalikes as load_lookalike returns them: scores and a ready
+    evaluation."""
+    deciles = [
+        {
+            "lookalike_decile": decile,
+            "users": 100,
+            "joined": 11 - decile,
+            "join_rate": (11 - decile) / 100,
+            "lift": (11 - decile) / 5.5,
+        }
+        for decile in range(1, 11)
+    ]
+    data = {
+        "has_lookalike": True,
+        "seed_column": "primary_segment",
+        "seed_value": "high_value",
+        "snapshot_date": "2026-06-01",
+        "evaluated_at": "2026-09-15",
+        "horizon_days": 90,
+        "status": "ready",
+        "fallback_reason": None,
+        "note": None,
+        "seed_users_at_snapshot": 700,
+        "non_members_at_snapshot": 1000,
+        "overall_join_rate": 0.055,
+        "top_decile_join_rate": 0.1,
+        "bottom_half_join_rate": 0.03,
+        "scoring_status": "ready",
+        "scoring_fallback_reason": None,
+        "scoring_note": None,
+        "seed_users": 800,
+        "non_members": 4200,
+        "audience_users": 300,
+        "deciles": deciles,
+        "scored_users": 4200,
+        "opted_in_users": 3000,
+    }
+    return data | changes
+
+
+def test_lookalike_section_draws_the_join_rate_by_decile() -> None:
+    document = sections.lookalike_section(lookalike_data())
+    text = html.unescape(document)
+    assert 'id="chart-lookalike-join-rate"' in document
+    assert "Seed: primary_segment = high_value, 800 users as of 2026-09-15" in text
+    assert "4,200 users outside it are scored" in text
+    assert "3,000 of whom accept marketing" in text
+    assert "the audience holds 300" in text
+    assert "10.0% of 100 (lift 1.82)" in text
+    assert "1.0% of 100 (lift 0.18)" in text
+    assert "in the top decile 10.0%" in text and "in the bottom half 3.0%" in text
+    assert "2026-06-01" in text
+    assert '<p class="notice">' not in document
+    assert sections.lookalike_fallback_sentences(lookalike_data()) == []
+    assert chart_data(document)["lookalike"] == lookalike_data()
+
+
+def test_lookalike_fallback_shows_the_notes() -> None:
+    note = (
+        "No lookalikes: 3 of 5000 users have primary_segment = vip on"
+        " 2026-09-15, fewer than 30 (lookalike_min_seed_size): choose a larger"
+        " seed (var lookalike_seed)"
+    )
+    both = lookalike_data(
+        seed_value="vip",
+        status="fallback",
+        fallback_reason="seed_too_small",
+        note=note,
+        scoring_status="fallback",
+        scoring_fallback_reason="seed_too_small",
+        scoring_note=note,
+        deciles=[],
+        scored_users=0,
+        opted_in_users=0,
+        audience_users=None,
+    )
+    document = sections.lookalike_section(both)
+    text = html.unescape(document)
+    # One note shared by the scores and the evaluation is given once.
+    assert sections.lookalike_fallback_sentences(both) == [
+        f"Scores (seed too small): {note}"
+    ]
+    assert JSON_BLOCK.sub("", text).count(note) == 1
+    assert 'id="chart-lookalike-join-rate"' not in document
+    assert "users outside it are scored" not in text
+    # Scores without an evaluation (no history yet): the scores and the note.
+    history = "No evaluation: no segment snapshot on or before 2026-06-17"
+    scores_only = lookalike_data(
+        status="fallback",
+        fallback_reason="no_history",
+        note=history,
+        deciles=[],
+        top_decile_join_rate=None,
+        bottom_half_join_rate=None,
+    )
+    text = html.unescape(sections.lookalike_section(scores_only))
+    assert "4,200 users outside it are scored" in text
+    assert f"Evaluation (no history): {history}" in text
+    assert 'id="chart-lookalike-join-rate"' not in text
+    missing = lookalike_data(has_lookalike=False)
+    assert sections.NO_LOOKALIKE_MARTS_SENTENCE in html.unescape(
+        sections.lookalike_section(missing)
+    )
+
+
+def funnels_data(**changes: Any) -> dict[str, Any]:
+    """Funnels as load_funnels returns them."""
+    data = {
+        "has_funnels": True,
+        "has_behaviour_data": True,
+        "month": "2026-08-01",
+        "is_complete_month": True,
+        "steps": ["impression", "click", "purchase"],
+        "segments": [
+            {
+                "segment": "high_value",
+                "sessions": [1000, 400, 50],
+                "step_conversion": [None, 0.4, 0.125],
+                "conversion_from_first": [1.0, 0.4, 0.05],
+            },
+            {
+                "segment": "at_risk",
+                "sessions": [500, 100, 5],
+                "step_conversion": [None, 0.2, 0.05],
+                "conversion_from_first": [1.0, 0.2, 0.01],
+            },
+        ],
+        "months": ["2026-07-01", "2026-08-01"],
+        "monthly_conversion": [
+            {"segment": "high_value", "conversion_from_first": [0.04, 0.05]},
+            {"segment": "at_risk", "conversion_from_first": [None, 0.01]},
+        ],
+        "totals": [
+            {
+                "step_number": 1,
+                "step": "impression",
+                "sessions": 3000,
+                "events_without_session": 0,
+            },
+            {
+                "step_number": 3,
+                "step": "purchase",
+                "sessions": 110,
+                "events_without_session": 7,
+            },
+        ],
+        "paths": [
+            {
+                "path_rank": 1,
+                "path": "impression > click > page_view",
+                "steps": 3,
+                "sessions": 800,
+                "session_share": 0.4,
+                "purchase_sessions": 8,
+                "purchase_rate": 0.01,
+            }
+        ],
+        "behaviour": [
+            {
+                "primary_segment": "high_value",
+                "users": 400,
+                "users_with_events": 390,
+                "sessions": 2000,
+                "impressions": 10000,
+                "clicks": 450,
+                "ctr": 0.045,
+                "add_to_cart_sessions": 300,
+                "checkout_sessions": 120,
+                "purchase_sessions": 100,
+                "session_purchase_rate": 0.05,
+                "events_without_session": 12,
+            }
+        ],
+    }
+    return data | changes
+
+
+def test_funnels_section_draws_the_funnel_paths_and_ctr() -> None:
+    document = sections.funnels_section(funnels_data())
+    text = html.unescape(document)
+    for chart_id in ("funnel-conversion", "funnel-monthly", "segment-ctr"):
+        assert f'id="chart-{chart_id}"' in document
+    # Sessions per step with the conversion from the step before.
+    assert "1,000</td>" in text
+    assert "400 (40.0%)" in text and "50 (12.5%)" in text
+    assert "(2026-08)" in text and "partial)" not in text.split("<figcaption>")[0]
+    assert "impression > click > page_view" in text
+    assert "4.5%" in text
+    assert "100 (5.0%)" in text
+    assert ">12</td>" in text
+    assert chart_data(document)["funnels"] == funnels_data()
+    partial = html.unescape(
+        sections.funnels_section(funnels_data(is_complete_month=False))
+    )
+    assert "2026-08 (partial)" in partial
+
+
+def test_funnels_without_events_say_there_is_no_behaviour_data() -> None:
+    empty = funnels_data(
+        has_behaviour_data=False,
+        month=None,
+        steps=[],
+        segments=[],
+        months=[],
+        monthly_conversion=[],
+        totals=[],
+        paths=[],
+        behaviour=[],
+    )
+    document = sections.funnels_section(empty)
+    assert sections.NO_FUNNEL_BEHAVIOUR_SENTENCE in html.unescape(document)
+    assert sections.NO_FUNNEL_BEHAVIOUR_SENTENCE.startswith("No behaviour data")
+    assert "<svg" not in document
+    missing = funnels_data(has_funnels=False)
+    assert sections.NO_FUNNEL_MARTS_SENTENCE in html.unescape(
+        sections.funnels_section(missing)
+    )
+
+
+def test_affinity_section_matches_the_affinity_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["affinity"]
+    assert data["has_affinity"] is True
+    rows = demo_build.query(
+        "select primary_segment, product_category, lift, population_spend_share"
+        " from marts.segment_category_affinity"
+    )
+    segments = [item["segment"] for item in data["segments"]]
+    categories = [item["category"] for item in data["categories"]]
+    # The demo's orders carry several categories: the heatmap is drawn.
+    assert len(categories) >= 2
+    assert 'id="chart-affinity-lift"' in demo_report
+    assert {(segment, category) for segment, category, *_ in rows} <= {
+        (segment, category) for segment in segments for category in categories
+    }
+    assert len(set(segments)) == len(segments)
+    found = {(segment, category): lift for segment, category, lift, _ in rows}
+    for row, segment in zip(data["lift"], segments, strict=True):
+        for value, category in zip(row, categories, strict=True):
+            expected = found.get((segment, category))
+            if expected is None:
+                assert value is None
+            else:
+                assert value == pytest.approx(expected, abs=1e-7)
+    shares = [item["population_spend_share"] for item in data["categories"]]
+    assert shares == sorted(shares, reverse=True)
+    (count, top_lift) = demo_build.query(
+        "select count(*), max(lift) from marts.category_association_rules"
+    )[0]
+    assert data["rule_count"] == count
+    assert 1 <= len(data["rules"]) <= loaders.AFFINITY_TOP_RULES
+    assert data["rules"][0]["lift"] == pytest.approx(top_lift, abs=1e-7)
+    lifts = [rule["lift"] for rule in data["rules"]]
+    assert lifts == sorted(lifts, reverse=True)
+
+
+def test_next_best_section_matches_the_evaluation_mart(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["next-best"]
+    assert data["has_next_best"] is True
+    rows = demo_build.query(
+        "select method, k, users_evaluated, hits, hit_rate, coverage"
+        " from marts.next_best_category_evaluation"
+    )
+    shown = {(row["method"], row["k"]): row for row in data["evaluation"]}
+    assert set(shown) == {(method, k) for method, k, *_ in rows}
+    for method, k, users, hits, rate, coverage in rows:
+        row = shown[(method, k)]
+        assert (row["users_evaluated"], row["hits"]) == (users, hits)
+        assert row["hit_rate"] == pytest.approx(rate, abs=1e-7)
+        assert row["coverage"] == pytest.approx(coverage, abs=1e-7)
+    assert data["methods"][0] == loaders.NEXT_BEST_METHOD
+    assert 'id="chart-next-best-hit-rate"' in demo_report
+    recommended, first = demo_build.query(
+        "select count(distinct user_id), count(*) filter (where"
+        " recommendation_rank = 1) from marts.user_next_best_categories"
+    )[0]
+    assert data["recommended_users"] == recommended == first > 0
+    assert sum(row["users"] for row in data["top_categories"]) <= first
+
+
+def test_lookalike_section_matches_the_lookalike_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["lookalike"]
+    assert data["has_lookalike"] is True
+    scored, audience = demo_build.query(
+        "select count(*), count(*) filter (where in_audience)"
+        " from marts.lookalike_scores"
+    )[0]
+    assert (data["scored_users"], data["audience_users"]) == (scored, audience)
+    rows = demo_build.query(
+        "select lookalike_decile, users, joined, join_rate"
+        " from marts.lookalike_evaluation where lookalike_decile is not null"
+        " order by lookalike_decile"
+    )
+    assert [
+        (row["lookalike_decile"], row["users"], row["joined"])
+        for row in data["deciles"]
+    ] == [row[:3] for row in rows]
+    # The demo's history lets the evaluation run: the chart is drawn.
+    assert len(rows) == 10
+    assert 'id="chart-lookalike-join-rate"' in demo_report
+    assert data["top_decile_join_rate"] > data["bottom_half_join_rate"]
+
+
+def test_funnels_section_matches_the_behaviour_marts(
+    demo_build: Build, demo_report: str, demo_data: dict
+) -> None:
+    data = demo_data["funnels"]
+    assert data["has_behaviour_data"] is True
+    steps = [
+        step
+        for _, step in demo_build.query(
+            "select distinct step_number, step from marts.segment_funnels order by 1"
+        )
+    ]
+    assert data["steps"] == steps
+    assert len(steps) >= 2
+    rows = demo_build.query(
+        "select primary_segment, step, sessions from marts.segment_funnels"
+        " where activity_month = ?::date",
+        [data["month"]],
+    )
+    cells = {(segment, step): sessions for segment, step, sessions in rows}
+    assert data["segments"]
+    for item in data["segments"]:
+        assert item["sessions"] == [
+            cells.get((item["segment"], step)) for step in steps
+        ]
+        # Sessions never increase along the funnel.
+        counts = [count or 0 for count in item["sessions"]]
+        assert counts == sorted(counts, reverse=True)
+    totals = demo_build.query(
+        "select step, sum(sessions) from marts.segment_funnels"
+        " group by step_number, step order by step_number"
+    )
+    assert [(row["step"], row["sessions"]) for row in data["totals"]] == [
+        (step, int(count)) for step, count in totals
+    ]
+    paths = demo_build.query(
+        "select path, sessions from marts.session_paths order by path_rank"
+    )
+    assert [(row["path"], row["sessions"]) for row in data["paths"]] == paths
+    ctr = dict(
+        demo_build.query("select primary_segment, ctr from marts.segment_behaviour")
+    )
+    assert {row["primary_segment"] for row in data["behaviour"]} == set(ctr)
+    for row in data["behaviour"]:
+        if ctr[row["primary_segment"]] is None:
+            assert row["ctr"] is None
+        else:
+            assert row["ctr"] == pytest.approx(ctr[row["primary_segment"]], abs=1e-7)
+    for chart_id in ("funnel-conversion", "segment-ctr"):
+        assert f'id="chart-{chart_id}"' in demo_report
+
+
+def test_orders_only_report_has_no_funnels_but_category_affinity(
+    orders_only_build: Build, orders_only_report: str
+) -> None:
+    data = chart_data(orders_only_report)
+    text = html.unescape(orders_only_report)
+    assert sections.NO_FUNNEL_BEHAVIOUR_SENTENCE in text
+    assert data["funnels"]["has_funnels"] is True
+    assert data["funnels"]["has_behaviour_data"] is False
+    assert orders_only_build.scalar("select count(*) from marts.segment_funnels") == 0
+    assert 'id="chart-funnel-conversion"' not in orders_only_report
+    # The demo's orders.csv carries product_category: affinity is there.
+    assert len(data["affinity"]["categories"]) >= 2
+    assert 'id="chart-affinity-lift"' in orders_only_report

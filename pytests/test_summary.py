@@ -369,3 +369,158 @@ def test_propensity_line_of_a_ready_and_a_fallback_window() -> None:
         "  will_churn 90 days (too_few_positives):"
         " only 12 churners: backfill more history"
     )
+
+
+# --- behaviour and affinity (issue 17) ---------------------------------------
+
+
+def test_behaviour_lines_of_the_rule_next_best_and_lookalikes() -> None:
+    rule = {
+        "antecedent": "electronics",
+        "consequent": "gaming",
+        "users_with_both": 321,
+        "support": 0.0642,
+        "antecedent_support": 0.3,
+        "consequent_support": 0.1,
+        "confidence": 0.214,
+        "lift": 2.1449,
+    }
+    assert summary._rule_line({"rules": [rule], "rule_count": 1234}) == (
+        "  top association rule: electronics -> gaming (lift 2.14, confidence"
+        " 21.4%, support 6.4%; 1,234 rules)"
+    )
+    assert summary._rule_line({"rules": [], "rule_count": 0}) is None
+
+    def row(method: str, k: int, rate: float | None) -> dict:
+        return {"method": method, "k": k, "hit_rate": rate, "users_evaluated": 1500}
+
+    evaluation = [
+        row("item_item", 1, 0.2),
+        row("popularity", 1, 0.1),
+        row("item_item", 3, 0.4567),
+        row("popularity", 3, 0.3),
+        row("item_item", 5, None),
+        row("popularity", 5, 0.4),
+    ]
+    assert summary._next_best_line({"evaluation": evaluation}) == (
+        "  next-best category hit rate, item_item vs popularity: @1 20.0% vs"
+        " 10.0%, @3 45.7% vs 30.0% (1,500 repeat buyers)"
+    )
+    assert summary._next_best_line({"evaluation": []}) is None
+
+    ready = {
+        "has_lookalike": True,
+        "seed_column": "primary_segment",
+        "seed_value": "high_value",
+        "evaluated_at": "2026-09-15",
+        "status": "ready",
+        "fallback_reason": None,
+        "note": None,
+        "top_decile_join_rate": 0.123,
+        "bottom_half_join_rate": 0.01,
+        "scoring_status": "ready",
+        "scoring_fallback_reason": None,
+        "scoring_note": None,
+        "audience_users": 300,
+        "deciles": [{"lookalike_decile": 1}],
+        "scored_users": 4200,
+        "opted_in_users": 3000,
+    }
+    assert summary._lookalike_line(ready) == (
+        "  lookalikes of primary_segment = high_value: audience 300 of 4,200"
+        " users scored (3,000 accept marketing); joined by 2026-09-15: top"
+        " decile 12.3% vs bottom half 1.0%"
+    )
+    no_history = ready | {
+        "status": "fallback",
+        "fallback_reason": "no_history",
+        "note": "No evaluation: backfill the history",
+        "deciles": [],
+    }
+    assert summary._lookalike_line(no_history) == (
+        "  lookalikes of primary_segment = high_value: audience 300 of 4,200"
+        " users scored (3,000 accept marketing); Evaluation (no history): No"
+        " evaluation: backfill the history"
+    )
+    fallback = no_history | {
+        "scoring_status": "fallback",
+        "scoring_fallback_reason": "unknown_seed_column",
+        "scoring_note": "set var lookalike_seed",
+        "fallback_reason": "unknown_seed_column",
+        "note": "set var lookalike_seed",
+        "scored_users": 0,
+    }
+    assert summary._lookalike_line(fallback) == (
+        "  lookalikes of primary_segment = high_value: Scores (unknown seed"
+        " column): set var lookalike_seed"
+    )
+    assert summary._lookalike_line(ready | {"has_lookalike": False}) is None
+
+
+def behaviour_block(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line == "Behaviour and affinity"]
+    block = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
+
+
+def test_make_run_prints_behaviour_and_affinity(demo_build: Build) -> None:
+    block = behaviour_block(demo_build.stdout)
+    assert len(block) == 4
+    rule, next_best, lookalike, funnel = block
+    antecedent, consequent, lift, count = demo_build.query(
+        "select antecedent, consequent, lift, count(*) over ()"
+        " from marts.category_association_rules"
+        " order by lift desc, confidence desc, antecedent, consequent limit 1"
+    )[0]
+    assert rule.startswith(
+        f"  top association rule: {antecedent} -> {consequent} (lift {lift:.2f},"
+    )
+    assert rule.endswith(f"; {count:,} rules)")
+    rates = dict(
+        ((method, k), rate)
+        for method, k, rate in demo_build.query(
+            "select method, k, hit_rate from marts.next_best_category_evaluation"
+        )
+    )
+    assert f"@3 {rates[('item_item', 3)]:.1%} vs {rates[('popularity', 3)]:.1%}" in (
+        next_best
+    )
+    seed_column, seed_value, top, bottom = demo_build.query(
+        "select seed_column, seed_value, top_decile_join_rate,"
+        " bottom_half_join_rate from marts.lookalike_evaluation limit 1"
+    )[0]
+    assert lookalike.startswith(f"  lookalikes of {seed_column} = {seed_value}:")
+    audience, scored = demo_build.query(
+        "select count(*) filter (where in_audience), count(*)"
+        " from marts.lookalike_scores"
+    )[0]
+    opted_in = demo_build.scalar(
+        "select count(*) from marts.lookalike_scores where marketing_opt_in"
+    )
+    assert (
+        f"audience {audience:,} of {scored:,} users scored"
+        f" ({opted_in:,} accept marketing)" in lookalike
+    )
+    assert f"top decile {top:.1%} vs bottom half {bottom:.1%}" in lookalike
+    first, last = demo_build.query(
+        "select sum(sessions) filter (where step_number = 1),"
+        " sum(sessions) filter (where step_number = (select max(step_number)"
+        " from marts.segment_funnels)) from marts.segment_funnels"
+    )[0]
+    assert f": {int(last):,} of {int(first):,} sessions (" in funnel
+
+
+def test_orders_only_summary_says_there_are_no_events(
+    orders_only_build: Build,
+) -> None:
+    block = behaviour_block(orders_only_build.stdout)
+    assert block[-1] == (
+        "  funnel: no behaviour data (no events), so no sessions or funnels"
+    )
+    # The demo's orders carry product_category: the rules are there.
+    assert block[0].startswith("  top association rule: ")

@@ -1,6 +1,8 @@
 """The summary printed after a build: rows per layer, rejects, segments,
-purchase and churn propensity, the campaigns and their lift, and the main
-flows between segments since the previous as-of date."""
+purchase and churn propensity, behaviour and affinity (top association
+rule, next-best category against popularity, lookalike audience, funnel
+conversion), the campaigns and their lift, and the main flows between
+segments since the previous as-of date."""
 
 from __future__ import annotations
 
@@ -14,12 +16,20 @@ from segmentation.report.loaders import (
     CAMPAIGN_STATUSES,
     GONE,
     NEW,
+    NEXT_BEST_BASELINE,
+    NEXT_BEST_METHOD,
     PROPENSITY_SCORES,
+    funnel_totals,
     is_featured_window,
     latest_migrations,
+    load_affinity,
     load_campaigns,
+    load_lookalike,
+    load_next_best,
     load_propensity,
+    next_best_hit_rates,
 )
+from segmentation.report.sections import lookalike_fallback_sentences
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
 
@@ -215,6 +225,101 @@ def _propensity(
     return lines
 
 
+def _rule_line(data: dict) -> str | None:
+    """The strongest association rule (load_affinity: by lift, then
+    confidence), or None without one."""
+    if not data["rules"]:
+        return None
+    rule = data["rules"][0]
+    return (
+        f"  top association rule: {rule['antecedent']} -> {rule['consequent']}"
+        f" (lift {rule['lift']:.2f}, confidence {rule['confidence']:.1%},"
+        f" support {rule['support']:.1%}; {data['rule_count']:,} rules)"
+    )
+
+
+def _next_best_line(data: dict) -> str | None:
+    """Next-best category: the hit rate of the recommending method against
+    the popularity baseline at every evaluated k, or None without an
+    evaluation."""
+    by_k = next_best_hit_rates(data)
+    rates = [
+        f"@{k} {rows[NEXT_BEST_METHOD]['hit_rate']:.1%} vs"
+        f" {rows[NEXT_BEST_BASELINE]['hit_rate']:.1%}"
+        for k, rows in sorted(by_k.items())
+        if NEXT_BEST_METHOD in rows
+        and NEXT_BEST_BASELINE in rows
+        and rows[NEXT_BEST_METHOD]["hit_rate"] is not None
+        and rows[NEXT_BEST_BASELINE]["hit_rate"] is not None
+    ]
+    if not rates:
+        return None
+    evaluated = data["evaluation"][0]["users_evaluated"]
+    return (
+        f"  next-best category hit rate, {NEXT_BEST_METHOD} vs"
+        f" {NEXT_BEST_BASELINE}: {', '.join(rates)} ({evaluated:,} repeat buyers)"
+    )
+
+
+def _lookalike_line(data: dict) -> str | None:
+    """The lookalike seed and audience, and the evaluation's top decile
+    against the bottom half, or the fallback notes (the report's
+    sentences)."""
+    if not data["has_lookalike"] or data["status"] is None:
+        return None
+    parts = []
+    if data["scoring_status"] == "ready":
+        parts.append(
+            f"audience {data['audience_users']:,} of {data['scored_users']:,}"
+            f" users scored ({data['opted_in_users']:,} accept marketing)"
+        )
+    top, bottom = data["top_decile_join_rate"], data["bottom_half_join_rate"]
+    if data["deciles"] and top is not None and bottom is not None:
+        parts.append(
+            f"joined by {data['evaluated_at']}: top decile {top:.1%}"
+            f" vs bottom half {bottom:.1%}"
+        )
+    parts += lookalike_fallback_sentences(data)
+    return (
+        f"  lookalikes of {data['seed_column']} = {data['seed_value']}: "
+        + "; ".join(parts)
+    )
+
+
+def _funnel_line(connection: duckdb.DuckDBPyConnection) -> str | None:
+    """Sessions reaching the first and the last funnel step, every segment
+    and month together (funnel_totals), or None without events."""
+    totals = funnel_totals(connection)
+    if not totals or not totals[0]["sessions"]:
+        return None
+    first, last = totals[0], totals[-1]
+    return (
+        f"  funnel {first['step']} -> {last['step']}: {last['sessions']:,} of"
+        f" {first['sessions']:,} sessions ({last['sessions'] / first['sessions']:.1%})"
+    )
+
+
+def _behaviour(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """The Behaviour and affinity block, read with the report's loaders:
+    the strongest association rule, next-best category against the
+    popularity baseline, the lookalike audience (or its fallback note) and
+    the funnel's overall conversion; a line saying there are no events
+    without behaviour data. Nothing on a warehouse built before these
+    marts."""
+    if ("marts", "segment_category_affinity") not in known:
+        return []
+    lines = [
+        _rule_line(load_affinity(connection)),
+        _next_best_line(load_next_best(connection)),
+        _lookalike_line(load_lookalike(connection)),
+        _funnel_line(connection)
+        or "  funnel: no behaviour data (no events), so no sessions or funnels",
+    ]
+    return ["", "Behaviour and affinity"] + [line for line in lines if line]
+
+
 def _flows(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """The Flows block: the largest moves between primary segments from the
     previous as-of date of the segment history to the latest one (from
@@ -320,6 +425,7 @@ def _lines(
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
     lines += _propensity(connection, known)
+    lines += _behaviour(connection, known)
     lines += _campaigns(connection, known)
     lines += _flows(connection)
     lines += _history_warnings(connection, known)

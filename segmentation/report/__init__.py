@@ -37,7 +37,11 @@ Choices written down once:
   and a warehouse without campaigns (or built before the campaign marts)
   in the campaigns and conversion-by-segment sections; a propensity window
   with no model shows its fallback reason and note (what to do), and a
-  warehouse built before the propensity marts a sentence.
+  warehouse built before the propensity marts a sentence; so do the
+  behaviour and affinity sections: one product category only (no affinity
+  to compare), no events (no funnels, paths or CTR), lookalikes whose
+  scoring or evaluation fell back (the mart's note), and a warehouse built
+  before those marts.
 """
 
 from __future__ import annotations

@@ -50,6 +50,15 @@ TABLES = {
     "propensity_deciles": "propensity_deciles",
     "propensity_calibration": "propensity_calibration",
     "propensity_importance": "propensity_feature_importance",
+    "category_affinity": "segment_category_affinity",
+    "association_rules": "category_association_rules",
+    "next_best_evaluation": "next_best_category_evaluation",
+    "next_best": "user_next_best_categories",
+    "lookalike_scores": "lookalike_scores",
+    "lookalike_evaluation": "lookalike_evaluation",
+    "funnels": "segment_funnels",
+    "session_paths": "session_paths",
+    "segment_behaviour": "segment_behaviour",
 }
 # The dbt model of a table the report reads, where the two names differ (a
 # model alias): marts.campaigns is the model campaign_overview, because the
@@ -71,6 +80,15 @@ OPTIONAL_ROLES = (
     "propensity_calibration",
     "propensity_importance",
     "cluster_rules",
+    "category_affinity",
+    "association_rules",
+    "next_best_evaluation",
+    "next_best",
+    "lookalike_scores",
+    "lookalike_evaluation",
+    "funnels",
+    "session_paths",
+    "segment_behaviour",
 )
 # The campaign statuses of marts.campaigns, in the order shown.
 CAMPAIGN_STATUSES = ("running", "ended", "scheduled")
@@ -1167,5 +1185,427 @@ def _by_model(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     for row in rows:
         found.setdefault(row["model"], []).append(
             {name: value for name, value in row.items() if name != "model"}
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Behaviour and affinity (issue 17): category affinity, next-best category,
+# lookalikes, funnels and paths.
+
+# Association rules the report and the summary show, strongest lift first.
+AFFINITY_TOP_RULES = 10
+AFFINITY_COLUMNS = (
+    "primary_segment",
+    "product_category",
+    "users",
+    "purchasers",
+    "purchaser_share",
+    "revenue",
+    "segment_spend_share",
+    "population_spend_share",
+    "lift",
+    "purchaser_share_lift",
+)
+RULE_COLUMNS = (
+    "antecedent",
+    "consequent",
+    "users_with_both",
+    "support",
+    "antecedent_support",
+    "consequent_support",
+    "confidence",
+    "lift",
+)
+
+
+def _segment_order(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The primary segments of ``rows`` (each with ``primary_segment`` and
+    ``users``) largest first, ties by name."""
+    users: dict[str, int] = {}
+    for row in rows:
+        users[row["primary_segment"]] = max(
+            users.get(row["primary_segment"], 0), row["users"] or 0
+        )
+    return sorted(users, key=lambda segment: (-users[segment], str(segment)))
+
+
+def load_affinity(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Category affinity per primary segment (marts.segment_category_affinity)
+    as segment x category matrices of lift and purchaser share, and the
+    strongest association rules between categories
+    (marts.category_association_rules, top AFFINITY_TOP_RULES by lift, then
+    confidence).
+
+    Segments run largest first; categories by their share of all revenue,
+    largest first (ties by name); a segment x category pair without a row
+    holds None. ``has_affinity`` is false on a warehouse built before the
+    affinity marts; ``rule_count`` counts every rule above the minimum
+    support.
+    """
+    if not has_mart(connection, "category_affinity"):
+        return {
+            "has_affinity": False,
+            "segments": [],
+            "categories": [],
+            "lift": [],
+            "purchaser_share": [],
+            "rules": [],
+            "rule_count": 0,
+        }
+    rows = _records(
+        connection,
+        f"select {', '.join(AFFINITY_COLUMNS)} from {_mart('category_affinity')}"
+        " order by primary_segment, product_category",
+    )
+    shares: dict[str, float] = {}
+    for row in rows:
+        shares[row["product_category"]] = row["population_spend_share"] or 0.0
+    categories = sorted(shares, key=lambda name: (-shares[name], str(name)))
+    segments = _segment_order(rows)
+    cells = {(row["primary_segment"], row["product_category"]): row for row in rows}
+
+    def matrix(measure: str) -> list[list[Any]]:
+        return [
+            [
+                (cells.get((segment, category)) or {}).get(measure)
+                for category in categories
+            ]
+            for segment in segments
+        ]
+
+    users = {row["primary_segment"]: row["users"] for row in rows}
+    rules: list[dict[str, Any]] = []
+    rule_count = 0
+    if has_mart(connection, "association_rules"):
+        rule_count = int(
+            _rows(connection, f"select count(*) from {_mart('association_rules')}")[0][
+                0
+            ]
+        )
+        rules = _records(
+            connection,
+            f"select {', '.join(RULE_COLUMNS)} from {_mart('association_rules')}"
+            " order by lift desc, confidence desc, antecedent, consequent"
+            f" limit {AFFINITY_TOP_RULES}",
+        )
+    return {
+        "has_affinity": True,
+        "segments": [
+            {"segment": segment, "users": users[segment]} for segment in segments
+        ],
+        "categories": [
+            {"category": category, "population_spend_share": shares[category]}
+            for category in categories
+        ],
+        "lift": matrix("lift"),
+        "purchaser_share": matrix("purchaser_share"),
+        "rules": rules,
+        "rule_count": rule_count,
+    }
+
+
+NEXT_BEST_COLUMNS = (
+    "method",
+    "k",
+    "users_evaluated",
+    "hits",
+    "hit_rate",
+    "coverage",
+    "categories",
+    "repeat_buyers",
+    "repeat_buyers_last_category_known",
+)
+# The method that recommends, and the baseline it must beat, as in
+# marts.next_best_category_evaluation.
+NEXT_BEST_METHOD = "item_item"
+NEXT_BEST_BASELINE = "popularity"
+# Rank-1 categories shown (most recommended first).
+NEXT_BEST_TOP_CATEGORIES = 10
+
+
+def load_next_best(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The offline evaluation of next-best category
+    (marts.next_best_category_evaluation: per method and k, hit rate and
+    coverage on the repeat buyers whose last purchase was a new category)
+    and the recommendations (marts.user_next_best_categories): users with
+    one, and how often each category is the first recommendation.
+
+    ``ks`` are the evaluated k, smallest first; ``methods`` the methods,
+    the recommending one first. ``has_next_best`` is false on a warehouse
+    built before these marts.
+    """
+    if not has_mart(connection, "next_best_evaluation"):
+        return {
+            "has_next_best": False,
+            "ks": [],
+            "methods": [],
+            "evaluation": [],
+            "recommended_users": 0,
+            "top_categories": [],
+        }
+    evaluation = _records(
+        connection,
+        f"select {', '.join(NEXT_BEST_COLUMNS)}"
+        f" from {_mart('next_best_evaluation')}"
+        f" order by k, method <> '{NEXT_BEST_METHOD}', method",
+    )
+    methods = list(dict.fromkeys(row["method"] for row in evaluation))
+    recommended, top = 0, []
+    if has_mart(connection, "next_best"):
+        recommended = int(
+            _rows(
+                connection, f"select count(distinct user_id) from {_mart('next_best')}"
+            )[0][0]
+        )
+        top = _records(
+            connection,
+            "select product_category, count(*) as users"
+            f" from {_mart('next_best')} where recommendation_rank = 1"
+            f" group by 1 order by 2 desc, 1 limit {NEXT_BEST_TOP_CATEGORIES}",
+        )
+    return {
+        "has_next_best": True,
+        "ks": sorted({row["k"] for row in evaluation}),
+        "methods": methods,
+        "evaluation": evaluation,
+        "recommended_users": recommended,
+        "top_categories": top,
+    }
+
+
+def next_best_hit_rates(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Per k, the evaluation row of each method (load_next_best's rows
+    keyed k -> method -> row)."""
+    found: dict[int, dict[str, Any]] = {}
+    for row in data["evaluation"]:
+        found.setdefault(row["k"], {})[row["method"]] = row
+    return found
+
+
+# The columns of marts.lookalike_evaluation repeated on every row: the
+# evaluation (fitted at snapshot_date, checked at evaluated_at) and the
+# scoring of today's users (scoring_*), each with its status and, when it
+# fell back, the reason and a note saying what to do.
+LOOKALIKE_SUMMARY_COLUMNS = (
+    "seed_column",
+    "seed_value",
+    "snapshot_date",
+    "evaluated_at",
+    "horizon_days",
+    "status",
+    "fallback_reason",
+    "note",
+    "seed_users_at_snapshot",
+    "non_members_at_snapshot",
+    "overall_join_rate",
+    "top_decile_join_rate",
+    "bottom_half_join_rate",
+    "scoring_status",
+    "scoring_fallback_reason",
+    "scoring_note",
+    "seed_users",
+    "non_members",
+    "audience_users",
+)
+# Per decile of the evaluation (null decile on a fallback row).
+LOOKALIKE_DECILE_COLUMNS = ("lookalike_decile", "users", "joined", "join_rate", "lift")
+
+
+def load_lookalike(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Lookalikes of the seed audience (var lookalike_seed), from
+    marts.lookalike_evaluation: the seed and its size, the status of the
+    scoring of today's users and of the evaluation (with the reason and
+    the note saying what to do when one fell back), and the join rate and
+    lift per decile of the earlier snapshot's scores, and the audience
+    size; from marts.lookalike_scores, the users scored and those of them
+    who accept marketing.
+
+    ``deciles`` run 1 (most similar) to 10 and are empty when the
+    evaluation fell back. ``has_lookalike`` is false on a warehouse built
+    before the lookalike marts.
+    """
+    found: dict[str, Any] = {
+        "has_lookalike": has_mart(connection, "lookalike_evaluation"),
+        **{name: None for name in LOOKALIKE_SUMMARY_COLUMNS},
+        "deciles": [],
+        "scored_users": 0,
+        "opted_in_users": 0,
+    }
+    if not found["has_lookalike"]:
+        return found
+    rows = _records(
+        connection,
+        "select "
+        + ", ".join(LOOKALIKE_SUMMARY_COLUMNS + LOOKALIKE_DECILE_COLUMNS)
+        + f" from {_mart('lookalike_evaluation')} order by lookalike_decile",
+    )
+    if rows:
+        found |= {name: rows[0][name] for name in LOOKALIKE_SUMMARY_COLUMNS}
+    found["deciles"] = [
+        {name: row[name] for name in LOOKALIKE_DECILE_COLUMNS}
+        for row in rows
+        if row["lookalike_decile"] is not None
+    ]
+    if has_mart(connection, "lookalike_scores"):
+        scored, opted_in = _rows(
+            connection,
+            "select count(*), count(*) filter (where marketing_opt_in)"
+            f" from {_mart('lookalike_scores')}",
+        )[0]
+        found |= {"scored_users": int(scored), "opted_in_users": int(opted_in)}
+    return found
+
+
+# Top session paths shown (marts.session_paths holds var session_paths_top_n).
+FUNNEL_BEHAVIOUR_COLUMNS = (
+    "primary_segment",
+    "users",
+    "users_with_events",
+    "sessions",
+    "impressions",
+    "clicks",
+    "ctr",
+    "add_to_cart_sessions",
+    "checkout_sessions",
+    "purchase_sessions",
+    "session_purchase_rate",
+    "events_without_session",
+)
+PATH_COLUMNS = (
+    "path_rank",
+    "path",
+    "steps",
+    "sessions",
+    "session_share",
+    "purchase_sessions",
+    "purchase_rate",
+)
+
+
+def funnel_totals(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Sessions reaching each funnel step, every segment and month of
+    marts.segment_funnels together (counts summed; no rate), steps in
+    funnel order; empty without the mart or without events."""
+    if not has_mart(connection, "funnels"):
+        return []
+    return _records(
+        connection,
+        "select step_number, step, sum(sessions) as sessions,"
+        " sum(events_without_session) as events_without_session"
+        f" from {_mart('funnels')} group by 1, 2 order by 1",
+    )
+
+
+def _funnel_month(connection: duckdb.DuckDBPyConnection) -> Any:
+    """The month the per-segment funnel shows: the latest activity month of
+    marts.segment_funnels that is complete (marts.monthly_arpu's
+    is_complete_month), else the latest one."""
+    return _rows(
+        connection,
+        "select max(activity_month) filter (where arpu.is_complete_month),"
+        " max(activity_month)"
+        f" from {_mart('funnels')} as funnels"
+        f" left join {_mart('arpu')} as arpu"
+        " on arpu.date_month = funnels.activity_month",
+    )[0]
+
+
+def load_funnels(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Funnels and paths: per primary segment, the sessions reaching each
+    step of var funnel_steps with the step conversion and the conversion
+    from the first step, for one month (``month``: the latest complete
+    month, see _funnel_month) and the last step's conversion from the first
+    in every month (marts.segment_funnels); the top session paths
+    (marts.session_paths); CTR, sessions and purchases per segment
+    (marts.segment_behaviour); and the funnel of all sessions
+    (funnel_totals).
+
+    ``has_behaviour_data`` is false without events (the marts are then
+    empty); ``has_funnels`` is false on a warehouse built before these
+    marts.
+    """
+    flag = _rows(connection, f"select has_behaviour_data from {_mart('summary')}")
+    has_behaviour = bool(flag and flag[0][0])
+    found: dict[str, Any] = {
+        "has_funnels": has_mart(connection, "funnels"),
+        "has_behaviour_data": has_behaviour,
+        "month": None,
+        "is_complete_month": None,
+        "steps": [],
+        "segments": [],
+        "months": [],
+        "monthly_conversion": [],
+        "totals": [],
+        "paths": [],
+        "behaviour": [],
+    }
+    if not found["has_funnels"]:
+        return found
+    complete, latest = _funnel_month(connection)
+    month = None if latest is None else str(complete or latest)
+    rows = _records(
+        connection,
+        "select primary_segment, activity_month, step_number, step, sessions,"
+        f" step_conversion, conversion_from_first from {_mart('funnels')}"
+        " order by step_number, activity_month, primary_segment",
+    )
+    cells = {
+        (row["activity_month"], row["primary_segment"], row["step"]): row
+        for row in rows
+    }
+    steps = list(dict.fromkeys(row["step"] for row in rows))
+    months = sorted({row["activity_month"] for row in rows})
+    first = {
+        segment: row["sessions"] or 0
+        for (month_, segment, step), row in cells.items()
+        if month_ == month and step == steps[0]
+    }
+    segments = sorted(first, key=lambda segment: (-first[segment], str(segment)))
+
+    def measure(month_: str, segment: str, name: str) -> list[Any]:
+        return [(cells.get((month_, segment, step)) or {}).get(name) for step in steps]
+
+    found |= {
+        "month": month,
+        "is_complete_month": complete is not None,
+        "steps": steps,
+        "segments": [
+            {
+                "segment": segment,
+                **{
+                    name: measure(month, segment, name)
+                    for name in ("sessions", "step_conversion", "conversion_from_first")
+                },
+            }
+            for segment in segments
+        ],
+        "months": months,
+        "monthly_conversion": [
+            {
+                "segment": segment,
+                "conversion_from_first": [
+                    (cells.get((month_, segment, steps[-1])) or {}).get(
+                        "conversion_from_first"
+                    )
+                    for month_ in months
+                ],
+            }
+            for segment in segments
+        ],
+        "totals": funnel_totals(connection),
+    }
+    if has_mart(connection, "session_paths"):
+        found["paths"] = _records(
+            connection,
+            f"select {', '.join(PATH_COLUMNS)} from {_mart('session_paths')}"
+            " order by path_rank",
+        )
+    if has_mart(connection, "segment_behaviour"):
+        found["behaviour"] = _records(
+            connection,
+            f"select {', '.join(FUNNEL_BEHAVIOUR_COLUMNS)}"
+            f" from {_mart('segment_behaviour')}"
+            " order by users desc, primary_segment",
         )
     return found

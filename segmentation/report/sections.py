@@ -40,16 +40,21 @@ from segmentation.report.formatting import (
 from segmentation.report.loaders import (
     ALL_SEGMENTS,
     CAMPAIGN_STATUSES,
+    NEXT_BEST_BASELINE,
     PROPENSITY_TIERS,
     is_featured_window,
     load_activity,
+    load_affinity,
     load_arpu_trend,
     load_campaigns,
     load_cluster_profiles,
     load_clv,
+    load_funnels,
     load_header,
     load_lifecycle_trend,
+    load_lookalike,
     load_migrations,
+    load_next_best,
     load_playbook,
     load_propensity,
     load_rfm_grid,
@@ -57,6 +62,7 @@ from segmentation.report.loaders import (
     load_segment_history,
     load_segment_sizes,
     load_value_activity,
+    next_best_hit_rates,
 )
 
 NO_BEHAVIOUR_SENTENCE = (
@@ -1741,6 +1747,529 @@ def propensity_section(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Behaviour and affinity
+
+NO_AFFINITY_MARTS_SENTENCE = (
+    "No category affinity: this warehouse was built before the affinity marts "
+    "existed; make run builds them."
+)
+NO_PURCHASES_SENTENCE = "No purchases yet, so there is no category affinity to show."
+ONE_CATEGORY_SENTENCE = (
+    "One product category only: the orders carry no product_category column "
+    "(or a single value), so every purchase falls in the same category and "
+    "there is no affinity between categories to show. Add product_category "
+    "to orders (see the README, Your own data) to get it."
+)
+NO_NEXT_BEST_MARTS_SENTENCE = (
+    "No next-best category: this warehouse was built before the "
+    "recommendation marts existed; make run builds them."
+)
+NO_NEXT_BEST_SENTENCE = (
+    "No next-best category evaluation: it needs at least two product "
+    "categories and repeat buyers (see the dbt docs, next_best_category_method)."
+)
+NO_LOOKALIKE_MARTS_SENTENCE = (
+    "No lookalikes: this warehouse was built before the lookalike marts "
+    "existed; make run builds them."
+)
+NO_FUNNEL_MARTS_SENTENCE = (
+    "No funnels: this warehouse was built before the funnel marts existed; "
+    "make run builds them."
+)
+NO_FUNNEL_BEHAVIOUR_SENTENCE = (
+    "No behaviour data: the data has no events, so there are no sessions, "
+    "funnels, session paths or click-through rates per segment (the "
+    "behaviour marts segment_funnels, session_paths and segment_behaviour "
+    "are empty). Add an events file (see the README, Your own data) to get "
+    "them."
+)
+# Methods of marts.next_best_category_evaluation, for people.
+NEXT_BEST_METHOD_NAMES = {
+    "item_item": "item-item collaborative filtering",
+    "popularity": "popularity baseline",
+}
+
+
+def next_best_method_name(method: str) -> str:
+    return NEXT_BEST_METHOD_NAMES.get(method, display_label(method))
+
+
+def _segment_series(items: Sequence[dict[str, Any]], measure: str) -> list[Series]:
+    """One line per primary segment of ``items`` (each with ``segment`` and
+    a list under ``measure``), in the palette's order."""
+    return [
+        Series(
+            display_label(item["segment"]),
+            item[measure],
+            PALETTE[index % len(PALETTE)],
+        )
+        for index, item in enumerate(items)
+    ]
+
+
+def _rules_table(rules: Sequence[dict[str, Any]]) -> str:
+    return _table(
+        (
+            ("Bought", False),
+            ("Also bought", False),
+            ("Purchasers with both", True),
+            ("Support", True),
+            ("Confidence", True),
+            ("Lift", True),
+        ),
+        [
+            (
+                display_label(rule["antecedent"]),
+                display_label(rule["consequent"]),
+                format_count(rule["users_with_both"]),
+                format_share(rule["support"]),
+                format_share(rule["confidence"]),
+                format_number(rule["lift"], 2),
+            )
+            for rule in rules
+        ],
+    )
+
+
+def affinity_section(data: dict[str, Any]) -> str:
+    """Category affinity: a heatmap of each primary segment's lift per
+    category (marts.segment_category_affinity) and the strongest
+    association rules between categories (marts.category_association_rules)."""
+    lead = (
+        "Which product categories each segment over-buys, and which categories "
+        "are bought by the same people: the starting point for cross-sell and "
+        "for the next-best category below (the dbt docs, affinity_reading, "
+        "explain the measures)."
+    )
+
+    def section(body: str) -> str:
+        return _section(
+            "affinity", "Category affinity", lead, body + json_script("affinity", data)
+        )
+
+    if not data["has_affinity"]:
+        return section(_notice(NO_AFFINITY_MARTS_SENTENCE))
+    if not data["categories"]:
+        return section(_notice(NO_PURCHASES_SENTENCE))
+    if len(data["categories"]) < 2:
+        return section(_notice(ONE_CATEGORY_SENTENCE))
+    segments = [display_label(item["segment"]) for item in data["segments"]]
+    categories = [display_label(item["category"]) for item in data["categories"]]
+    lift = [[row[column] for row in data["lift"]] for column in range(len(categories))]
+    chart = heatmap_svg(
+        "affinity-lift",
+        categories,
+        segments,
+        lift,
+        title="Lift of each category in each primary segment",
+        x_label="Primary segment",
+        y_label="Category",
+        legend_label="Lift (segment's spend share / population's)",
+        cell_format=lambda value: format_number(value, 2),
+        cell_width=max(96.0, max(len(name) for name in segments) * 7.5),
+        cell_height=30,
+    )
+    body = _figure(
+        chart,
+        "Lift = the category's share of the segment's purchase revenue divided "
+        "by its share of all purchase revenue: 1 = the segment buys it like "
+        "everyone else, 2 = twice as much, n/a = no purchase of it in the "
+        "segment. Categories run from the largest share of revenue down; "
+        "orders without a category are their own category.",
+    )
+    if data["rules"]:
+        body += (
+            "<h3>Categories bought together</h3>"
+            '<p class="note">'
+            + escape(
+                f"The {len(data['rules'])} strongest of "
+                f"{format_count(data['rule_count'])} association rules between "
+                "categories bought by the same purchaser (at any time). "
+                "Support: share of purchasers who bought both; confidence: "
+                "share of the first category's buyers who also bought the "
+                "second; lift: confidence over the second category's own "
+                "share of purchasers (above 1: bought together more than by "
+                "chance)."
+            )
+            + "</p>"
+            + f'<div class="table-wrap">{_rules_table(data["rules"])}</div>'
+        )
+    else:
+        body += _notice(
+            "No association rule: no pair of categories is bought by at least "
+            "var affinity_min_support of the purchasers."
+        )
+    return section(body)
+
+
+def next_best_section(data: dict[str, Any]) -> str:
+    """Next-best category: hit rate at k of the recommending method beside
+    the popularity baseline (marts.next_best_category_evaluation), and the
+    categories recommended first (marts.user_next_best_categories)."""
+    lead = (
+        "Each purchaser's next categories to offer, among those not bought yet, "
+        "from what buyers of the same categories bought (item-item "
+        "collaborative filtering). Checked offline: each repeat buyer's last "
+        "purchase is hidden and the recommendations made without it are "
+        "compared with the category it really was (the dbt docs, "
+        "next_best_category_method)."
+    )
+
+    def section(body: str) -> str:
+        return _section(
+            "next-best",
+            "Next-best category",
+            lead,
+            body + json_script("next-best", data),
+        )
+
+    if not data["has_next_best"]:
+        return section(_notice(NO_NEXT_BEST_MARTS_SENTENCE))
+    if not data["evaluation"]:
+        return section(_notice(NO_NEXT_BEST_SENTENCE))
+    by_k = next_best_hit_rates(data)
+    ks = data["ks"]
+    chart = line_chart_svg(
+        "next-best-hit-rate",
+        [f"top {k}" for k in ks],
+        [
+            Series(
+                next_best_method_name(method),
+                [(by_k[k].get(method) or {}).get("hit_rate") for k in ks],
+                PALETTE[index % len(PALETTE)],
+                dashed=method == NEXT_BEST_BASELINE,
+            )
+            for index, method in enumerate(data["methods"])
+        ],
+        title="Hit rate: the hidden category among the top k recommended",
+        x_label="Categories recommended per user (k)",
+        y_label="Hit rate",
+        value_format=format_share,
+        width=760,
+    )
+    table = _table(
+        (
+            ("Method", False),
+            ("k", True),
+            ("Users evaluated", True),
+            ("Hits", True),
+            ("Hit rate", True),
+            ("Coverage", True),
+        ),
+        [
+            (
+                next_best_method_name(row["method"]),
+                str(row["k"]),
+                format_count(row["users_evaluated"]),
+                format_count(row["hits"]),
+                format_share(row["hit_rate"]),
+                format_share(row["coverage"]),
+            )
+            for row in data["evaluation"]
+        ],
+    )
+    first = data["evaluation"][0]
+    facts = (
+        f"{format_count(first['repeat_buyers'])} repeat buyers; "
+        f"{format_count(first['repeat_buyers_last_category_known'])} of them are "
+        "left out because their last purchase was a category they had already "
+        f"bought, so {format_count(first['users_evaluated'])} are evaluated on "
+        f"a new category, among {format_count(first['categories'])} categories. "
+        "Hit rate: share of them whose hidden category is among the top k; "
+        "coverage: share of the categories recommended to at least one of them."
+    )
+    body = (
+        f'<p class="note">{escape(facts)}</p>'
+        + _figure(
+            chart,
+            "The dashed line recommends the categories most purchasers bought "
+            "(those the user has not bought yet); collaborative filtering earns "
+            "its place where its line is above.",
+        )
+        + f'<div class="table-wrap">{table}</div>'
+    )
+    if data["top_categories"]:
+        bars = [
+            Bar(
+                display_label(row["product_category"]),
+                row["users"],
+                format_count(row["users"]),
+            )
+            for row in data["top_categories"]
+        ]
+        body += _figure(
+            bar_chart_svg(
+                "next-best-categories",
+                bars,
+                title="Categories recommended first",
+                x_label="Purchasers",
+                y_label="Next-best category",
+                legend_label="Purchasers whose first recommendation it is",
+                colour=PALETTE[2],
+            ),
+            f"{format_count(data['recommended_users'])} purchasers have at least "
+            "one recommendation (marts.user_next_best_categories; the first is "
+            "next_best_category in user_profiles and user_segments).",
+        )
+    return section(body)
+
+
+def lookalike_fallback_sentences(data: dict[str, Any]) -> list[str]:
+    """Why there are no lookalike scores and/or no evaluation: the reason
+    and the note of marts.lookalike_evaluation, each once (a note the
+    scoring and the evaluation share is given once)."""
+    found = []
+    for status, reason, note, what in (
+        (
+            data["scoring_status"],
+            data["scoring_fallback_reason"],
+            data["scoring_note"],
+            "Scores",
+        ),
+        (data["status"], data["fallback_reason"], data["note"], "Evaluation"),
+    ):
+        if status is None or status == "ready":
+            continue
+        sentence = f"{what} ({display_label(reason or status)}): {note}"
+        if not any(note and note in earlier for earlier in found):
+            found.append(sentence)
+    return found
+
+
+def lookalike_section(data: dict[str, Any]) -> str:
+    """Lookalikes: the seed, the users scored and the audience, the join
+    rate and lift by decile of the evaluation (marts.lookalike_evaluation,
+    marts.lookalike_scores), or the fallback notes."""
+    lead = (
+        "Users who look like a seed audience (var lookalike_seed) but are not "
+        "in it yet, scored by a classifier trained to tell the seed from the "
+        "rest on the profile features; the audience is the most similar share "
+        "(var lookalike_audience_share) of the users who accept marketing. "
+        "Checked on the history: users scored at an earlier snapshot, and "
+        "whether they had joined the seed by the as-of date (the dbt docs, "
+        "lookalike_method and lookalike_reading)."
+    )
+
+    def section(body: str) -> str:
+        return _section(
+            "lookalike", "Lookalikes", lead, body + json_script("lookalike", data)
+        )
+
+    if not data["has_lookalike"]:
+        return section(_notice(NO_LOOKALIKE_MARTS_SENTENCE))
+    seed = f"{data['seed_column']} = {data['seed_value']}"
+    body = ""
+    if data["scoring_status"] == "ready":
+        body += (
+            '<p class="note">'
+            + escape(
+                f"Seed: {seed}, {format_count(data['seed_users'])} users as of "
+                f"{data['evaluated_at']}. {format_count(data['scored_users'])} "
+                f"users outside it are scored, "
+                f"{format_count(data['opted_in_users'])} of whom accept "
+                f"marketing; the audience holds "
+                f"{format_count(data['audience_users'])} of them "
+                "(marts.lookalike_scores, in_audience)."
+            )
+            + "</p>"
+        )
+    body += "".join(
+        _notice(sentence) for sentence in lookalike_fallback_sentences(data)
+    )
+    if not data["deciles"]:
+        return section(body)
+    bars = [
+        Bar(
+            f"decile {row['lookalike_decile']}",
+            row["join_rate"] or 0.0,
+            f"{format_share(row['join_rate'])} of "
+            f"{format_count(row['users'])} (lift {format_number(row['lift'], 2)})",
+        )
+        for row in data["deciles"]
+    ]
+    chart = bar_chart_svg(
+        "lookalike-join-rate",
+        bars,
+        title=f"Joined the seed ({seed}) by {data['evaluated_at']}",
+        x_label="Users outside the seed who had joined it by the as-of date",
+        y_label="Lookalike decile (1 = the most similar 10%)",
+        legend_label="Join rate (users in the decile; lift over all)",
+        tick_format=percent_tick,
+        colour=PALETTE[0],
+    )
+    body += _figure(
+        chart,
+        f"Scored at the snapshot of {data['snapshot_date']} by a model fitted "
+        f"on that day's features: in the top decile "
+        f"{format_share(data['top_decile_join_rate'])} had joined the seed by "
+        f"{data['evaluated_at']}, in the bottom half "
+        f"{format_share(data['bottom_half_join_rate'])}.",
+    )
+    return section(body)
+
+
+def _funnel_table(data: dict[str, Any]) -> str:
+    """Sessions reaching each step per segment, with the step conversion."""
+    headers = [("Segment", False)] + [
+        (display_label(step), True) for step in data["steps"]
+    ]
+    rows = [
+        [display_label(item["segment"])]
+        + [
+            format_count(sessions)
+            + ("" if conversion is None else f" ({format_share(conversion)})")
+            for sessions, conversion in zip(
+                item["sessions"], item["step_conversion"], strict=True
+            )
+        ]
+        for item in data["segments"]
+    ]
+    return f'<div class="table-wrap">{_table(headers, rows)}</div>'
+
+
+def _paths_table(paths: Sequence[dict[str, Any]]) -> str:
+    return _table(
+        (
+            ("#", True),
+            ("Session path", False),
+            ("Sessions", True),
+            ("Share of sessions", True),
+            ("Purchase rate", True),
+        ),
+        [
+            (
+                str(row["path_rank"]),
+                row["path"],
+                format_count(row["sessions"]),
+                format_share(row["session_share"]),
+                format_share(row["purchase_rate"]),
+            )
+            for row in paths
+        ],
+    )
+
+
+def _behaviour_table(rows: Sequence[dict[str, Any]]) -> str:
+    return _table(
+        (
+            ("Segment", False),
+            ("Users", True),
+            ("With events", True),
+            ("Sessions", True),
+            ("CTR", True),
+            ("Sessions with a purchase", True),
+            ("Events without session", True),
+        ),
+        [
+            (
+                display_label(row["primary_segment"]),
+                format_count(row["users"]),
+                format_count(row["users_with_events"]),
+                format_count(row["sessions"]),
+                format_share(row["ctr"]),
+                f"{format_count(row['purchase_sessions'])} "
+                f"({format_share(row['session_purchase_rate'])})",
+                format_count(row["events_without_session"]),
+            )
+            for row in rows
+        ],
+    )
+
+
+def funnels_section(data: dict[str, Any]) -> str:
+    """Funnels and paths: the funnel per primary segment (sessions per step
+    and conversion) in the latest complete month and the last step's
+    conversion month by month (marts.segment_funnels), the top session
+    paths (marts.session_paths) and CTR per segment
+    (marts.segment_behaviour); without events, the sentence saying so."""
+    lead = (
+        "How sessions move through the funnel (var funnel_steps, in order), "
+        "per primary segment: a session reaches a step when the steps before "
+        "it happened in order in that session. Events without a session id "
+        "are counted apart (the dbt docs, funnel_reading)."
+    )
+
+    def section(body: str) -> str:
+        return _section(
+            "funnels", "Funnels and paths", lead, body + json_script("funnels", data)
+        )
+
+    if not data["has_funnels"]:
+        return section(_notice(NO_FUNNEL_MARTS_SENTENCE))
+    if not data["has_behaviour_data"] or not data["steps"]:
+        return section(_notice(NO_FUNNEL_BEHAVIOUR_SENTENCE))
+    steps = [display_label(step) for step in data["steps"]]
+    month = (data["month"] or "")[:7]
+    when = month if data["is_complete_month"] else f"{month} (partial)"
+    funnel = line_chart_svg(
+        "funnel-conversion",
+        steps,
+        _segment_series(data["segments"], "conversion_from_first"),
+        title=f"Sessions reaching each step, share of the first step ({when})",
+        x_label="Funnel step",
+        y_label=f"Share of {steps[0]} sessions",
+        value_format=format_share,
+        width=860,
+    )
+    body = _figure(
+        funnel,
+        f"Per primary segment, the sessions of {when} reaching each step as a "
+        "share of those reaching the first; the table gives the sessions and, "
+        "in brackets, the conversion from the step before.",
+    ) + _funnel_table(data)
+    if len(data["months"]) > 1:
+        body += _figure(
+            line_chart_svg(
+                "funnel-monthly",
+                [item[:7] for item in data["months"]],
+                _segment_series(data["monthly_conversion"], "conversion_from_first"),
+                title=f"Sessions reaching {steps[-1]}, share of {steps[0]} "
+                "sessions, per month",
+                x_label="Month",
+                y_label="Conversion from the first step",
+                value_format=format_share,
+            ),
+            "The last month is partial when the as-of date falls inside it.",
+        )
+    if data["paths"]:
+        body += (
+            "<h3>Top session paths</h3>"
+            '<p class="note">'
+            + escape(
+                "Event types of a session in time order, repeats collapsed "
+                "(var session_path_max_steps steps at most, then ...), the "
+                "most frequent first (marts.session_paths)."
+            )
+            + "</p>"
+            + f'<div class="table-wrap">{_paths_table(data["paths"])}</div>'
+        )
+    behaviour = data["behaviour"]
+    if behaviour:
+        bars = [
+            Bar(
+                display_label(row["primary_segment"]),
+                row["ctr"] or 0.0,
+                format_share(row["ctr"]),
+            )
+            for row in behaviour
+        ]
+        body += "<h3>Click-through rate per segment</h3>" + _figure(
+            bar_chart_svg(
+                "segment-ctr",
+                bars,
+                title="Click-through rate per primary segment",
+                x_label="Clicks / impressions",
+                y_label="Primary segment",
+                legend_label="CTR",
+                tick_format=percent_tick,
+                colour=PALETTE[2],
+            )
+        )
+        body += f'<div class="table-wrap">{_behaviour_table(behaviour)}</div>'
+    return section(body)
+
+
+# ---------------------------------------------------------------------------
 # Page
 
 STYLE = f"""
@@ -1805,8 +2334,12 @@ NAVIGATION = (
     ("migration", "Migration"),
     ("clv", "CLV"),
     ("propensity", "Propensity"),
+    ("affinity", "Affinity"),
+    ("next-best", "Next-best"),
+    ("lookalike", "Lookalikes"),
     ("trends", "Trends"),
     ("activity", "Behaviour"),
+    ("funnels", "Funnels"),
     ("playbook", "Playbook"),
     ("segment-conversion", "Conversion"),
     ("campaigns", "Campaigns"),
@@ -1825,10 +2358,14 @@ def render_report(connection: duckdb.DuckDBPyConnection) -> str:
         migration_section(load_migrations(connection)),
         clv_section(load_clv(connection)),
         propensity_section(load_propensity(connection)),
+        affinity_section(load_affinity(connection)),
+        next_best_section(load_next_best(connection)),
+        lookalike_section(load_lookalike(connection)),
         lifecycle_section(
             load_lifecycle_trend(connection), load_arpu_trend(connection)
         ),
         activity_section(load_activity(connection)),
+        funnels_section(load_funnels(connection)),
         playbook_section(load_playbook(connection)),
         segment_conversion_section(load_segment_conversion(connection)),
         campaigns_section(load_campaigns(connection)),
