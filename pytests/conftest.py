@@ -17,6 +17,7 @@ below), so that fixture is made once too.
 from __future__ import annotations
 
 import fcntl
+import gc
 import inspect
 import json
 import os
@@ -32,6 +33,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from segmentation.dbt_runner import GC_THRESHOLD
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_DIR / "seeds" / "demo"
 CDNOW_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "cdnow_sample.csv"
@@ -46,6 +49,13 @@ PROJECT_FILES = (
     "snapshots",
     "segmentation",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' own processes (the xdist workers: queries, reports, model
+    fits in process) collect garbage as seldom as make run's dbt does
+    (segmentation.dbt_runner.GC_THRESHOLD)."""
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 @dataclass
