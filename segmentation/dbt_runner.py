@@ -22,17 +22,31 @@ keeps the warehouse open in a process-wide environment between connections
 the file with other settings: the warehouse is closed after every command,
 so the application opens it itself in between (the history's calendar) and
 after (publish, summary).
+
+While a :class:`Dbt` is open, Python's cyclic garbage collector runs less
+often (``GC_THRESHOLD``): dbt allocates many small objects per node (its
+contexts, events, results), so with Python's default threshold (a
+collection every 700 allocations) the collector ran about 6,600 times in a
+demo build and took about a fifth of its CPU time (6-7 s of 33 s); at
+10,000 it runs about 500 times, in 3 s. The results are the same (it only
+frees reference cycles, later) and so is the peak memory (within a few MB:
+the data live in DuckDB).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+# Python's garbage collector thresholds while dbt runs (the module's
+# docstring says why); the default is (700, 10, 10).
+GC_THRESHOLD = (10_000, 10, 10)
 
 
 class Dbt:
@@ -46,6 +60,7 @@ class Dbt:
         # parse before a command failed).
         self.last_command: list[str] = []
         self._saved: tuple[dict[str, str], Path] | None = None
+        self._gc_threshold: tuple[int, ...] | None = None
 
     def __enter__(self) -> Dbt:
         from segmentation.project import project_dir
@@ -53,6 +68,8 @@ class Dbt:
         self._saved = (dict(os.environ), Path.cwd())
         os.environ.update(self.env)
         os.chdir(project_dir(self.env))
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLD)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -63,6 +80,9 @@ class Dbt:
             os.environ.update(environment)
             os.chdir(folder)
             self._saved = None
+        if self._gc_threshold is not None:
+            gc.set_threshold(*self._gc_threshold)
+            self._gc_threshold = None
 
     def parse(self) -> int:
         """Parse the project with the build's vars, once, for the commands
