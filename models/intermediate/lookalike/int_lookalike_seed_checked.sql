@@ -199,7 +199,9 @@ checked as (
             when fallback_reason = 'unknown_seed_column'
                 then
                     outcome_text || ': lookalike_seed column '
-                    || coalesce('''' || {{ seed_column_sql }} || '''', '(none given)')
+                    || coalesce(
+                        '''' || {{ seed_column_sql }} || '''', '(none given)'
+                    )
                     || ' is not one of '
                     || '{{ lookalike_seed_columns() | join(", ") }}:'
                     || ' set var lookalike_seed to a column and a value, e.g.'
