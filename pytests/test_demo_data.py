@@ -223,6 +223,303 @@ def test_demo_data_has_the_expected_shape() -> None:
     assert 74 <= ages[1] <= 76
 
 
+# --- Categories and funnels ---------------------------------------------------
+
+PURCHASE_STATUSES = project_vars(PROJECT_DIR)["purchase_statuses"]
+PURCHASES = f"""
+    select
+        trim(user_id) as user_id,
+        order_id,
+        try_cast(ordered_at as timestamp) as ordered_at,
+        product_category
+    from {ORDERS}
+    where {CLEAN.format(column="ordered_at", end=MANIFEST["history"]["end"])}
+        and try_cast(amount as double) >= 0
+        and lower(trim(status)) in (
+            {", ".join(f"'{status}'" for status in PURCHASE_STATUSES)}
+        )
+"""
+
+
+def _tastes_of(category: str) -> set[str]:
+    return {taste for taste, weights in demo_data.TASTES.items() if category in weights}
+
+
+def test_categories_are_the_tastes_categories_with_uneven_popularity() -> None:
+    assert 12 <= len(demo_data.CATEGORIES) <= 16
+    assert all(_tastes_of(category) for category in demo_data.CATEGORIES)
+    # Tastes overlap: some categories belong to two.
+    assert any(len(_tastes_of(category)) > 1 for category in demo_data.CATEGORIES)
+    for weights in demo_data.TASTES.values():
+        assert sum(weights.values()) == pytest.approx(1.0)
+    assert sum(demo_data.TASTE_SHARES.values()) == pytest.approx(1.0)
+    shares = dict(
+        duckdb.sql(
+            f"""
+            select product_category, count(*) / sum(count(*)) over ()
+            from ({PURCHASES}) group by 1
+            """
+        ).fetchall()
+    )
+    assert set(shares) == set(demo_data.CATEGORIES)
+    assert max(shares.values()) > 3 * min(shares.values())
+    # The popularity of the tastes model, within a point of each category.
+    for category, popularity in zip(
+        demo_data.CATEGORIES, demo_data.POPULARITY, strict=True
+    ):
+        assert shares[category] == pytest.approx(popularity, abs=0.01), category
+
+
+def test_categories_of_one_taste_are_bought_together() -> None:
+    # Lift of a pair over purchasers: the share who bought both categories
+    # against the product of the shares who bought each.
+    pairs = duckdb.sql(
+        f"""
+        with bought as (
+            select distinct user_id, product_category from ({PURCHASES})
+        ),
+        support as (
+            select product_category, count(*) / (
+                select count(distinct user_id) from bought
+            ) as share
+            from bought group by 1
+        ),
+        both_bought as (
+            select a.product_category as a, b.product_category as b,
+                count(*) / (select count(distinct user_id) from bought) as share
+            from bought as a
+            join bought as b
+                on a.user_id = b.user_id and a.product_category < b.product_category
+            group by 1, 2
+        )
+        select both_bought.a, both_bought.b,
+            both_bought.share / (sa.share * sb.share) as lift
+        from both_bought
+        join support as sa on both_bought.a = sa.product_category
+        join support as sb on both_bought.b = sb.product_category
+        """
+    ).fetchall()
+    same = [lift for a, b, lift in pairs if _tastes_of(a) & _tastes_of(b)]
+    cross = [lift for a, b, lift in pairs if not _tastes_of(a) & _tastes_of(b)]
+    n = len(demo_data.CATEGORIES)
+    assert len(same) + len(cross) == n * (n - 1) // 2  # every pair co-bought
+    assert min(same) > 1.0, sorted(same)
+    assert np.mean(cross) < 1.0
+    assert 1.5 * np.mean(cross) < np.mean(same)
+    assert np.median(cross) < min(same)
+
+
+def test_a_buyers_next_new_category_follows_the_tastes() -> None:
+    # Repeat buyers whose last purchase is a category they had not bought:
+    # it shares a taste with a category bought before far more often than
+    # a draw by popularity among the categories not bought would.
+    history = duckdb.sql(
+        f"""
+        select user_id, product_category,
+            row_number() over (
+                partition by user_id order by ordered_at desc, order_id desc
+            ) = 1 as is_last
+        from ({PURCHASES})
+        """
+    ).df()
+    popularity = dict(zip(demo_data.CATEGORIES, demo_data.POPULARITY, strict=True))
+    observed, expected = [], []
+    for _, rows in history.groupby("user_id"):
+        before = set(rows.loc[~rows["is_last"], "product_category"])
+        last = rows.loc[rows["is_last"], "product_category"].iloc[0]
+        if not before or last in before:
+            continue
+        near = {
+            c for c in popularity if any(_tastes_of(c) & _tastes_of(b) for b in before)
+        }
+        unbought = [c for c in popularity if c not in before]
+        weight = sum(popularity[c] for c in unbought)
+        observed.append(last in near)
+        expected.append(sum(popularity[c] for c in unbought if c in near) / weight)
+    assert len(observed) > 500
+    assert np.mean(observed) > np.mean(expected) + 0.1, (
+        np.mean(observed),
+        np.mean(expected),
+    )
+
+
+EVENT_KIND = "replace(lower(trim(event_type)), '-', '_')"
+
+
+def _clean_events(source: str, end: str, event_types: list[str]) -> str:
+    """The clean events of source: user, time before end, known type, a
+    valid duration if any, one row per event id (the latest: the dirty
+    copies of an event are the same or 1-59 seconds earlier)."""
+    return f"""
+        select
+            nullif(trim(session_id), '') as session_id,
+            try_cast(occurred_at as timestamp) as occurred_at,
+            {EVENT_KIND} as event_type
+        from {source}
+        where trim(user_id) like 'U%'
+            and try_cast(occurred_at as timestamp) < date '{end}'
+            and {EVENT_KIND} in ({", ".join(f"'{t}'" for t in event_types)})
+            and coalesce(
+                try_cast(nullif(trim(duration_seconds::varchar), '') as double)
+                between 0 and 86400,
+                nullif(trim(duration_seconds::varchar), '') is null
+            )
+        qualify row_number() over (
+            partition by trim(event_id) order by occurred_at desc
+        ) = 1
+    """
+
+
+FUNNEL = ["impression", "click", "page_view", "add_to_cart", "checkout", "purchase"]
+
+
+def _funnel_counts(events: str) -> dict[str, int]:
+    """Sessions (with a session id) by how they go through the funnel."""
+    firsts = ",\n".join(
+        f"min(occurred_at) filter (where event_type = '{step}') as first_{step}"
+        for step in FUNNEL
+    )
+    out_of_order = " or ".join(
+        f"first_{a} > first_{b}" for a, b in itertools.combinations(FUNNEL, 2)
+    )
+    row = duckdb.sql(
+        f"""
+        with sessions as (
+            select
+                session_id,
+                {firsts},
+                max(occurred_at) filter (where event_type <> 'purchase')
+                    as last_before_purchase
+            from ({events})
+            where session_id is not null
+            group by 1
+        )
+        select
+            count(*),
+            count(*) filter (where first_add_to_cart is not null),
+            count(*) filter (where first_checkout is not null),
+            count(*) filter (where first_purchase is not null),
+            count(*) filter (where {out_of_order}),
+            count(*) filter (
+                where first_purchase < last_before_purchase
+            ),
+            count(*) filter (
+                where first_purchase is not null
+                and (first_checkout is null or first_add_to_cart is null)
+            ),
+            count(*) filter (
+                where first_checkout is not null and first_add_to_cart is null
+            )
+        from sessions
+        """
+    ).fetchall()[0]
+    names = [
+        "sessions",
+        "cart",
+        "checkout",
+        "purchase",
+        "out_of_order",
+        "purchase_not_last",
+        "purchase_without_cart_or_checkout",
+        "checkout_without_cart",
+    ]
+    return dict(zip(names, row, strict=True))
+
+
+def _assert_funnel(counts: dict[str, int]) -> None:
+    assert counts["sessions"] > 0
+    # Within a session the events follow the funnel: every step first
+    # occurs no earlier than the step before; a purchase is the session's
+    # last event, after its add-to-cart and checkout.
+    assert counts["out_of_order"] == 0
+    assert counts["purchase_not_last"] == 0
+    assert counts["purchase_without_cart_or_checkout"] == 0
+    assert counts["checkout_without_cart"] == 0
+    # Some carts are abandoned before checkout, some checkouts before the
+    # purchase (more than the purchases logged without a session).
+    assert counts["cart"] > 1.1 * counts["checkout"]
+    assert counts["checkout"] > 1.1 * counts["purchase"] > 0
+
+
+def _null_session_shares(events: str) -> tuple[float, float, set[str]]:
+    """Share of the events without a session id, share of the purchases
+    without one, and the types of those events."""
+    share, purchase_share = duckdb.sql(
+        f"""
+        select
+            avg((session_id is null)::int),
+            avg((session_id is null)::int) filter (where event_type = 'purchase')
+        from ({events})
+        """
+    ).fetchall()[0]
+    types = duckdb.sql(
+        f"select distinct event_type from ({events}) where session_id is null"
+    ).fetchall()
+    return share, purchase_share, {kind for (kind,) in types}
+
+
+def test_demo_sessions_follow_the_funnel() -> None:
+    vocabulary = project_vars(PROJECT_DIR)["event_types"]
+    events = _clean_events(EVENTS, MANIFEST["history"]["end"], vocabulary)
+    _assert_funnel(_funnel_counts(events))
+
+
+def test_demo_has_a_few_events_without_a_session() -> None:
+    vocabulary = project_vars(PROJECT_DIR)["event_types"]
+    events = _clean_events(EVENTS, MANIFEST["history"]["end"], vocabulary)
+    share, purchase_share, types = _null_session_shares(events)
+    assert 0.003 < share < 0.008
+    assert types == {"login", "purchase"}  # server-side events
+    assert 0.01 < purchase_share < 0.06
+
+
+def test_a_buying_session_fits_before_its_purchase() -> None:
+    # Sessions that start 10 seconds before their purchase, or at it, get
+    # their events squeezed in between, in funnel order.
+    rng = np.random.default_rng(3)
+    sessions = 500
+    start = np.arange(sessions) * 10_000
+    room = np.where(np.arange(sessions) % 2 == 0, 10, 0)
+    events = demo_data._session_events(
+        rng,
+        start,
+        np.ones(sessions, dtype=bool),
+        start + room,
+        np.full(sessions, 0.5),
+        extra_impressions=6.0,
+    )
+    kinds = demo_data.EVENT_TYPES[events["kind_index"]]
+    session = events["session_index"]
+    purchase = (start + room)[session]
+    assert (events["occurred_at"] >= start[session]).all()
+    assert (events["occurred_at"] <= purchase).all()
+    assert (
+        events["occurred_at"][kinds == "purchase"] == purchase[kinds == "purchase"]
+    ).all()
+    for kind in ("add_to_cart", "checkout", "purchase"):
+        assert np.array_equal(np.unique(session[kinds == kind]), np.arange(sessions))
+    # Event times never go back within a session (funnel order).
+    steps = np.diff(events["occurred_at"])[np.diff(session) == 0]
+    assert (steps >= 0).all()
+
+
+def test_buyer_tastes_give_a_distribution_per_buyer() -> None:
+    rng = np.random.default_rng(5)
+    tastes = demo_data.BuyerTastes.draw(rng, 20_000)
+    probabilities = tastes.probabilities()
+    assert probabilities.shape == (20_000, len(demo_data.CATEGORIES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    # The favourite is the most likely category of nearly every buyer, and
+    # belongs to the main taste.
+    assert (probabilities.argmax(axis=1) == tastes.favourite).mean() > 0.8
+    assert (demo_data.TASTE_WEIGHTS[tastes.main, tastes.favourite] > 0).all()
+    drawn = tastes.categories(rng, np.arange(20_000).repeat(5))
+    shares = np.bincount(drawn, minlength=len(demo_data.CATEGORIES)) / drawn.size
+    assert np.allclose(shares, demo_data.POPULARITY, atol=0.01)
+    around = demo_data.BuyerTastes.around(rng, np.array([0, 4, 9]))
+    assert (around.probabilities().argmax(axis=1) == [0, 4, 9]).all()
+
+
 def test_parquet_mode_writes_clean_typed_files_with_progress(tmp_path: Path) -> None:
     completed = subprocess.run(
         [
@@ -410,8 +707,9 @@ def test_size_dirty_rows_are_few_and_counted_in_the_manifest(size_dir: Path) -> 
                 "missing_user_id": "coalesce(trim(user_id), '') = ''",
                 "unknown_user": "user_id like 'X%'",
                 "invalid_occurred_at": "occurred_at is null",
-                "invalid_event_type": "event_type not in ('search', 'impression',"
-                " 'click', 'page_view', 'add_to_cart', 'purchase')",
+                "invalid_event_type": "event_type not in ("
+                + ", ".join(f"'{kind}'" for kind in demo_data.EVENT_TYPES)
+                + ")",
                 "invalid_duration": "duration_seconds < 0 or duration_seconds > 86400",
                 "future_timestamp": "year(occurred_at) > 2030",
             },
@@ -419,6 +717,20 @@ def test_size_dirty_rows_are_few_and_counted_in_the_manifest(size_dir: Path) -> 
         "users": _count_by_rule(users, "user_id", {}),
     }
     assert found == manifest["rejected"]
+
+
+def test_size_sessions_follow_the_funnel(size_dir: Path) -> None:
+    manifest = _manifest(size_dir)
+    events = _clean_events(
+        f"'{size_dir}/events/*.parquet'",
+        manifest["history"]["end"],
+        demo_data.EVENT_TYPES.tolist(),
+    )
+    _assert_funnel(_funnel_counts(events))
+    share, purchase_share, types = _null_session_shares(events)
+    assert 0.003 < share < 0.008
+    assert types == {"login", "purchase"}
+    assert 0.01 < purchase_share < 0.06
 
 
 def _count_by_rule(source: str, key: str, rules: dict[str, str]) -> dict[str, int]:

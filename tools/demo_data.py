@@ -16,12 +16,34 @@ The statistical shape:
   buyers, one-time buyers, churners and dormant users;
 * order values are Gamma-distributed around a per-user mean that is itself
   log-normal, so spend is heavy-tailed across users;
+* product categories have a realistic co-purchase structure
+  (:class:`BuyerTastes`): 14 categories in five overlapping shopper tastes
+  (``TASTES``: tech = electronics, gaming, books, accessories; home =
+  home, kitchen, garden; style = fashion, beauty, accessories; family =
+  grocery, toys, baby, books, kitchen; active = sports, outdoor, fashion),
+  with uneven weights, so popularity ranges from about 15% of orders
+  (fashion) to 3% (baby). Each buyer has a main taste (26% tech, 22%
+  home, 26% style, 16% family, 10% active) mixed with a second one, a
+  favourite category of the main taste and a repeat tendency (the share of
+  orders in the favourite, 40% on average); every other order's category
+  is drawn from the buyer's tastes (10% of them by popularity whatever the
+  taste). So categories of one taste are bought by the same buyers more
+  often than their popularity implies (lift above 1, below 1 across
+  tastes), and a buyer's next new category is predictable from the
+  categories already bought better than by popularity: a fair test for
+  the next-best category's evaluation against its popularity baseline;
 * behaviour events (sessions of impressions, clicks, page views with
-  durations, searches, add-to-cart and purchase events) cover the last
-  ``event_days`` days, and every order in that window has a session that
-  leads to it. A buyer browses at a personal rate while alive and at the
-  low dormant rate once dropped out; 45% of the never-buyers browse
-  (engaged prospects).
+  durations, searches, add-to-cart, checkout and purchase events) cover
+  the last ``event_days`` days, and every order in that window has a
+  session that leads to it: add-to-cart, checkout, purchase, at the order
+  time. Events of a session are timed in funnel order (impression, click,
+  page view, add-to-cart, checkout, purchase; a purchase is never before
+  the session's cart or checkout); 35% of the other sessions with a cart
+  abandon at checkout. Server-side events have no session id (about
+  0.5% of clean events): a login at the start of 1.8% of sessions and the
+  purchase of 3% of buying sessions. A buyer browses at a personal rate
+  while alive and at the low dormant rate once dropped out; 45% of the
+  never-buyers browse (engaged prospects).
 
 The demo's event log covers 455 days: the year of monthly segment history
 ``make run`` backfills (``HISTORY_FROM=auto``: as-of dates 2025-10-01 to
@@ -49,18 +71,26 @@ split is written twice: it simulates an outside marketing tool that sends
 the campaign to the group the warehouse exported, and
 ``pytests/test_campaign_effects.py`` checks that both splits agree.
 
+The categories and the funnel's checkouts and server-side events are drawn
+from random streams of their own (``CATEGORY_STREAM``, ``FUNNEL_STREAM``)
+and the draws of the former uniform categories are still made, so users,
+order times, amounts and statuses stay as they were before categories had
+tastes, and sessions keep their other events (a little later where a
+login or checkout comes before them, or a buying session had to fit
+before its purchase).
+
 Benchmark sizes (``--size S|M|L``: 10k, 100k or 1M users) use the same
-distributions under :meth:`Shape.benchmark` (about 10 orders and 100 events
-per user) and write typed Parquet with about 0.4% type-compatible dirty rows
-per table: ``DIR/users.parquet``, ``DIR/orders/part-*.parquet``,
-``DIR/events/part-*.parquet``, ``DIR/campaigns.csv`` (five campaigns over
-the last three months, without effect) and ``DIR/_manifest.json`` (rows,
-dirty rows per reason, next free ids). ``--append-day DIR`` adds the next day of clean
-orders and events as new ``part-NNNN-YYYY-MM-DD.parquet`` files. They, and
-the plain ``--format parquet`` files, keep the event log of before the
-demo's grew (90 days, 3 impressions per session, a buyer's session rate
-chosen by whether the buyer is alive at the end), so data already written
-for benchmarks and tests stays valid.
+distributions, categories and sessions under :meth:`Shape.benchmark`
+(about 10 orders and 100 events per user) and write typed Parquet with
+about 0.4% type-compatible dirty rows per table: ``DIR/users.parquet``,
+``DIR/orders/part-*.parquet``, ``DIR/events/part-*.parquet``,
+``DIR/campaigns.csv`` (five campaigns over the last three months, without
+effect) and ``DIR/_manifest.json`` (rows, dirty rows per reason, next free
+ids). ``--append-day DIR`` adds the next day of clean orders and events as
+new ``part-NNNN-YYYY-MM-DD.parquet`` files. They, and the plain ``--format
+parquet`` files, keep the event log of before the demo's grew (90 days, 3
+impressions per session, a buyer's session rate chosen by whether the
+buyer is alive at the end).
 
 The same seed gives byte-identical files. Run ``python -m
 tools.demo_data --help`` for the command line.
@@ -120,24 +150,90 @@ CHANNELS = [
     "affiliate",
 ]
 CHANNEL_WEIGHTS = [0.26, 0.18, 0.2, 0.1, 0.06, 0.15, 0.05]
-CATEGORIES = [
-    "electronics",
-    "fashion",
-    "home",
-    "beauty",
-    "sports",
-    "books",
-    "grocery",
-]
+# The shopper tastes that explain which categories are bought together:
+# each taste's categories with their weight within it (summing to 1), and
+# the share of buyers whose main taste it is. Tastes overlap (accessories,
+# kitchen, books and fashion belong to two), and the weights make some
+# categories far more popular than others. See BuyerTastes for how an
+# order's category is drawn.
+TASTES: dict[str, dict[str, float]] = {
+    "tech": {"electronics": 0.45, "gaming": 0.30, "books": 0.15, "accessories": 0.10},
+    "home": {"home": 0.40, "kitchen": 0.35, "garden": 0.25},
+    "style": {"fashion": 0.50, "beauty": 0.30, "accessories": 0.20},
+    "family": {
+        "grocery": 0.30,
+        "toys": 0.25,
+        "baby": 0.20,
+        "books": 0.15,
+        "kitchen": 0.10,
+    },
+    "active": {"sports": 0.50, "outdoor": 0.35, "fashion": 0.15},
+}
+TASTE_SHARES = {
+    "tech": 0.26,
+    "home": 0.22,
+    "style": 0.26,
+    "family": 0.16,
+    "active": 0.10,
+}
+# Every category, in the order the tastes name them first.
+CATEGORIES = list(dict.fromkeys(c for weights in TASTES.values() for c in weights))
+# Tastes x categories: the weight of each category within each taste.
+TASTE_WEIGHTS = np.array(
+    [
+        [weights.get(category, 0.0) for category in CATEGORIES]
+        for weights in TASTES.values()
+    ]
+)
+TASTE_SHARE = np.array([TASTE_SHARES[taste] for taste in TASTES])
+# Each category's share of the orders drawn from a taste: its popularity.
+POPULARITY = TASTE_SHARE @ TASTE_WEIGHTS
+# A buyer's weight on the main taste (the rest goes to a second taste drawn
+# the same way, which may be the main one again): Beta(5, 2), mean 0.71.
+MAIN_TASTE_BETA = (5.0, 2.0)
+# A buyer's repeat tendency, the share of orders in the favourite category:
+# Beta(2, 3), mean 0.4.
+REPEAT_BETA = (2.0, 3.0)
+# Share of the other orders drawn by popularity whatever the taste: the
+# occasional gift or one-off outside the buyer's tastes.
+OUTSIDE_TASTE_SHARE = 0.1
+# The categories of the generator before the tastes: the random draws made
+# for them are still made (and ignored), so that every value drawn after
+# them (order times, amounts, statuses) stays the same.
+FORMER_CATEGORY_COUNT = 7
+# Keys of the random streams of their own, derived from a chunk's seed, for
+# the categories and for the funnel (checkout, server-side events), so that
+# the draws of the main stream stay as they were without them.
+CATEGORY_STREAM = 16
+FUNNEL_STREAM = 17
 # How often orders get each status; the accepted statuses themselves are the
 # dbt var order_statuses (an accepted status not listed here never occurs).
 STATUS_WEIGHTS = {"completed": 0.88, "paid": 0.06, "refunded": 0.04, "cancelled": 0.02}
 # The event types the simulated sessions emit, in the order they happen
 # within a session (see _session_events): each must be one of the accepted
-# event types, the dbt var event_types.
+# event types, the dbt var event_types. From impression to purchase they
+# are the steps of the purchase funnel, and their times follow it.
 EVENT_TYPES = np.array(
-    ["search", "impression", "click", "page_view", "add_to_cart", "purchase"]
+    [
+        "login",
+        "search",
+        "impression",
+        "click",
+        "page_view",
+        "add_to_cart",
+        "checkout",
+        "purchase",
+    ]
 )
+# Share of non-buying sessions with a cart that go on to checkout (and
+# abandon there); every buying session checks out.
+CART_CHECKOUT_SHARE = 0.35
+# Events logged server-side, without a session id: a login before a share
+# of the sessions, and the purchase of a share of the buying sessions
+# (whose click stream then ends at checkout). About 0.5% of clean events.
+LOGIN_SHARE = 0.018
+SERVER_SIDE_PURCHASE_SHARE = 0.03
+_KIND = {kind: index for index, kind in enumerate(EVENT_TYPES.tolist())}
 
 
 @dataclass(frozen=True)
@@ -258,6 +354,95 @@ def _ids(prefix: str, start: int, count: int, width: int) -> np.ndarray:
     return np.char.add(prefix, np.char.zfill(numbers.astype(str), width))
 
 
+def _stream(rng: np.random.Generator, key: int) -> np.random.Generator:
+    """A random stream of its own, derived from the seed of ``rng`` and
+    ``key``: drawing from it leaves the stream of ``rng`` as it was."""
+    seed = rng.bit_generator.seed_seq
+    return np.random.default_rng(
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
+    )
+
+
+@dataclass(frozen=True)
+class BuyerTastes:
+    """What each buyer shops for, and the category of every order.
+
+    A buyer has a main taste (drawn by ``TASTE_SHARES``) and a second one
+    (drawn the same way, possibly the main one again) with the weight
+    ``main_weight`` on the main one; a favourite category (drawn by the
+    main taste's weights); and a repeat tendency (the share of orders in
+    the favourite). Every other order is drawn from the buyer's tastes:
+    the taste by the buyer's weights, then the category by the taste's
+    weights, except a share ``OUTSIDE_TASTE_SHARE`` drawn by popularity
+    whatever the taste. So categories of one taste are bought by the same
+    buyers more often than their popularity implies.
+
+    Attributes (one value per buyer):
+        main: index of the main taste (into ``TASTES``).
+        second: index of the second taste.
+        main_weight: weight of the main taste, the rest on the second.
+        favourite: index of the favourite category (into ``CATEGORIES``).
+        repeat: share of the orders in the favourite category.
+    """
+
+    main: np.ndarray
+    second: np.ndarray
+    main_weight: np.ndarray
+    favourite: np.ndarray
+    repeat: np.ndarray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, count: int) -> BuyerTastes:
+        """The tastes of ``count`` buyers."""
+        main = rng.choice(len(TASTES), count, p=TASTE_SHARE)
+        return cls(
+            main=main,
+            second=rng.choice(len(TASTES), count, p=TASTE_SHARE),
+            main_weight=rng.beta(*MAIN_TASTE_BETA, count),
+            favourite=_draw_from_rows(rng, TASTE_WEIGHTS[main]),
+            repeat=rng.beta(*REPEAT_BETA, count),
+        )
+
+    @classmethod
+    def around(cls, rng: np.random.Generator, favourite: np.ndarray) -> BuyerTastes:
+        """The tastes of buyers known by one category they bought, taken
+        as their favourite: one taste, drawn by how likely each taste is to
+        give that category, and the mean repeat tendency."""
+        main = _draw_from_rows(rng, (TASTE_SHARE[:, None] * TASTE_WEIGHTS).T[favourite])
+        return cls(
+            main=main,
+            second=main,
+            main_weight=np.ones(favourite.size),
+            favourite=favourite,
+            repeat=np.full(favourite.size, REPEAT_BETA[0] / sum(REPEAT_BETA)),
+        )
+
+    def probabilities(self) -> np.ndarray:
+        """Buyers x categories: the chance of each category in an order."""
+        weight = self.main_weight[:, None]
+        taste = (
+            weight * TASTE_WEIGHTS[self.main]
+            + (1.0 - weight) * TASTE_WEIGHTS[self.second]
+        )
+        other = (1.0 - OUTSIDE_TASTE_SHARE) * taste + OUTSIDE_TASTE_SHARE * POPULARITY
+        repeat = self.repeat[:, None]
+        favourite = np.eye(len(CATEGORIES))[self.favourite]
+        return repeat * favourite + (1.0 - repeat) * other
+
+    def categories(self, rng: np.random.Generator, buyer: np.ndarray) -> np.ndarray:
+        """The category index of one order per entry of ``buyer`` (buyer
+        row numbers), each drawn independently."""
+        return _draw_from_rows(rng, self.probabilities()[buyer])
+
+
+def _draw_from_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One column index per row, drawn with the row's probabilities."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    point = rng.random(len(probabilities)) * cumulative[:, -1]
+    drawn = (cumulative <= point[:, None]).sum(axis=1)
+    return np.minimum(drawn, probabilities.shape[1] - 1)
+
+
 def generate_users(
     rng: np.random.Generator, first_index: int, count: int, shape: Shape
 ) -> pd.DataFrame:
@@ -334,7 +519,9 @@ def _order_columns(
     purchase_rate = rng.gamma(0.9, shape.purchase_rate_scale, count) / week
     dropout = rng.beta(shape.dropout_a, shape.dropout_b, count)
     mean_spend = rng.lognormal(np.log(48.0), 0.75, count)
-    favourite = rng.choice(len(CATEGORIES), count)
+    # The former favourite category: drawn and ignored (see
+    # FORMER_CATEGORY_COUNT); the categories come from BuyerTastes.
+    rng.choice(FORMER_CATEGORY_COUNT, count)
 
     first_purchase = np.maximum(signed_up, start) + rng.exponential(
         14 * SECONDS_PER_DAY, count
@@ -364,11 +551,9 @@ def _order_columns(
     row_user, row_time = row_user[order], row_time[order]
     n_orders = row_user.size
     amount = rng.gamma(4.0, mean_spend[row_user] / 4.0)
-    category = np.where(
-        rng.random(n_orders) < 0.6,
-        favourite[row_user],
-        rng.choice(len(CATEGORIES), n_orders),
-    )
+    # The former category draws: made and ignored (FORMER_CATEGORY_COUNT).
+    rng.random(n_orders)
+    rng.choice(FORMER_CATEGORY_COUNT, n_orders)
     columns = {
         "user_index": row_user,
         "ordered_at": row_time,
@@ -376,8 +561,11 @@ def _order_columns(
         "status_index": rng.choice(
             len(shape.vocabulary.statuses), n_orders, p=shape.vocabulary.status_weights
         ),
-        "category_index": category,
     }
+    tastes = _stream(rng, CATEGORY_STREAM)
+    columns["category_index"] = BuyerTastes.draw(tastes, count).categories(
+        tastes, row_user
+    )
     return columns, died_at
 
 
@@ -410,6 +598,7 @@ def simulate_events(
             "occurred_at": columns["occurred_at"],
             "event_type": EVENT_TYPES[columns["kind_index"]],
             "duration_seconds": columns["duration_seconds"],
+            "without_session": columns["without_session"],
         }
     )
 
@@ -467,7 +656,9 @@ def _event_columns(
     order_time = order_time[in_window]
     lead = rng.integers(120, 1800, order_user.size)
     session_user = np.concatenate([session_user, order_user])
-    session_start = np.concatenate([session_start, order_time - lead])
+    session_start = np.concatenate(
+        [session_start, np.maximum(order_time - lead, window_start)]
+    )
     session_buys = np.concatenate([session_buys, np.ones(order_user.size, dtype=bool)])
     purchase_time = np.concatenate(
         [np.zeros(n_sessions.sum(), dtype=np.int64), order_time]
@@ -534,8 +725,17 @@ def _session_events(
 
     A session shows impressions (1 + Poisson(``extra_impressions``)),
     clicks (at the session's click-through rate), page views with
-    log-normal durations, maybe a search and an add-to-cart; a buying
-    session ends with the purchase at its order time.
+    log-normal durations, maybe a search and an add-to-cart; a share
+    ``CART_CHECKOUT_SHARE`` of the other sessions with a cart go on to a
+    checkout and abandon there. A buying session always goes add-to-cart,
+    checkout, purchase, the purchase at its order time. The events follow
+    the order of ``EVENT_TYPES`` (the funnel order), 5-90 seconds apart
+    from ``session_start``; a buying session whose events would not fit
+    before its purchase has them squeezed in between, so no event of a
+    session comes after its purchase. Server-side events have no session
+    (``without_session``): a login at the start of a share
+    ``LOGIN_SHARE`` of the sessions, and the purchase of a share
+    ``SERVER_SIDE_PURCHASE_SHARE`` of the buying sessions.
     """
     n_all = session_start.size
     impressions = rng.poisson(extra_impressions, n_all) + 1
@@ -547,47 +747,58 @@ def _session_events(
         1 + rng.binomial(1, 0.2, n_all),
         rng.binomial(page_views, 0.06),
     )
-    per_session = impressions + clicks + page_views + searches + carts
-    per_session = per_session + session_buys
+    funnel = _stream(rng, FUNNEL_STREAM)
+    checkouts = session_buys | (
+        (carts > 0) & (funnel.random(n_all) < CART_CHECKOUT_SHARE)
+    )
+    logins = funnel.random(n_all) < LOGIN_SHARE
+    server_side = session_buys & (funnel.random(n_all) < SERVER_SIDE_PURCHASE_SHARE)
+    counts = np.stack(
+        [
+            logins,
+            searches,
+            impressions,
+            clicks,
+            page_views,
+            carts,
+            checkouts,
+            session_buys,
+        ],
+        axis=1,
+    ).astype(np.int64)
+    per_session = counts.sum(axis=1)
     event_session = np.repeat(np.arange(n_all), per_session)
-    kinds = _event_kinds(impressions, clicks, page_views, searches, carts, session_buys)
-    gaps = rng.integers(5, 90, event_session.size)
+    kinds = np.repeat(np.tile(np.arange(len(EVENT_TYPES)), n_all), counts.ravel())
+    # The gaps and durations of the login and checkout events come from the
+    # funnel's stream, those of the others from the main one as before.
+    added = (kinds == _KIND["login"]) | (kinds == _KIND["checkout"])
+    gaps = np.empty(event_session.size, dtype=np.int64)
+    gaps[~added] = rng.integers(5, 90, int((~added).sum()))
+    gaps[added] = funnel.integers(5, 90, int(added.sum()))
     elapsed = np.cumsum(gaps)
-    offset = elapsed - np.repeat(
-        elapsed[np.cumsum(per_session) - per_session], per_session
-    )
-    occurred = session_start[event_session] + offset
-    is_purchase = kinds == EVENT_TYPES.tolist().index("purchase")
+    first = np.cumsum(per_session) - per_session
+    offset = elapsed - np.repeat(elapsed[first], per_session)
+    # A buying session's purchase is its last event: squeeze the session
+    # into the time before the purchase when its events would not fit.
+    span = offset[np.cumsum(per_session) - 1]
+    room = purchase_time - session_start
+    squeeze = np.where(session_buys & (span > room), room / np.maximum(span, 1), 1.0)
+    occurred = session_start[event_session] + np.floor(
+        offset * squeeze[event_session]
+    ).astype(np.int64)
+    is_purchase = kinds == _KIND["purchase"]
     occurred = np.where(is_purchase, purchase_time[event_session], occurred)
-    duration = np.where(
-        kinds == EVENT_TYPES.tolist().index("page_view"),
-        np.round(rng.lognormal(np.log(110.0), 1.0, event_session.size)),
-        np.nan,
-    )
+    duration = np.full(event_session.size, np.nan)
+    duration[~added] = np.round(rng.lognormal(np.log(110.0), 1.0, int((~added).sum())))
+    duration[kinds != _KIND["page_view"]] = np.nan
     return {
         "session_index": event_session,
         "occurred_at": occurred,
         "kind_index": kinds,
         "duration_seconds": duration,
+        "without_session": (kinds == _KIND["login"])
+        | (is_purchase & server_side[event_session]),
     }
-
-
-def _event_kinds(
-    impressions: np.ndarray,
-    clicks: np.ndarray,
-    page_views: np.ndarray,
-    searches: np.ndarray,
-    carts: np.ndarray,
-    buys: np.ndarray,
-) -> np.ndarray:
-    """Indices into ``EVENT_TYPES`` of every session's events, in order."""
-    counts = np.stack(
-        [searches, impressions, clicks, page_views, carts, buys.astype(int)],
-        axis=1,
-    )
-    return np.repeat(
-        np.tile(np.arange(len(EVENT_TYPES)), counts.shape[0]), counts.ravel()
-    )
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -863,20 +1074,31 @@ def generate_chunk(
     orders.insert(0, "order_id", _ids("O", first_order, len(orders), 8))
     orders = orders.drop(columns="user_index")
     events.insert(0, "event_id", _ids("E", first_event, len(events), 9))
-    events.insert(
-        2,
-        "session_id",
-        _ids("S", 0, 0, 8)
-        if events.empty
-        else np.char.add(
-            "S",
-            np.char.zfill(
-                (events["session_index"].to_numpy() + first_session).astype(str), 8
-            ),
-        ),
-    )
-    events = events.drop(columns="session_index")
+    events.insert(2, "session_id", _frame_session_ids(events, first_session))
+    events = events.drop(columns=["session_index", "without_session"])
     return users, orders, events
+
+
+def _session_ids(
+    session_index: np.ndarray, without_session: np.ndarray, first_session: int
+) -> pa.Array:
+    """The session id of every event: S and 8 digits, numbered from
+    ``first_session`` on by ``session_index``; null for the server-side
+    events (``without_session``)."""
+    return pc.if_else(
+        pa.array(without_session, pa.bool_()),
+        pa.scalar(None, pa.string()),
+        _arrow_ids("S", first_session + session_index, 8),
+    )
+
+
+def _frame_session_ids(events: pd.DataFrame, first_session: int) -> np.ndarray:
+    """:func:`_session_ids` of a frame of events, None for null."""
+    return _session_ids(
+        events["session_index"].to_numpy(),
+        events["without_session"].to_numpy(),
+        first_session,
+    ).to_numpy(zero_copy_only=False)
 
 
 # --- Campaigns --------------------------------------------------------------
@@ -1203,6 +1425,7 @@ def simulate_campaign_effects(
             "occurred_at": events["occurred_at"],
             "event_type": EVENT_TYPES[events["kind_index"]],
             "duration_seconds": events["duration_seconds"],
+            "without_session": events["without_session"],
         }
     )
     return CampaignEffects(extra, session_events, counts, treated_users)
@@ -1291,22 +1514,14 @@ def demo_tables(
     )
     first_session = int(_number(clean_events["session_id"]).max()) + 1
     extra_events.insert(
-        2,
-        "session_id",
-        np.char.add(
-            "S",
-            np.char.zfill(
-                (extra_events["session_index"].to_numpy() + first_session).astype(str),
-                8,
-            ),
-        ),
+        2, "session_id", _frame_session_ids(extra_events, first_session)
     )
     event_rows = _insert_in_time_order(
         event_rows,
         clean_events,
         "event_id",
         "occurred_at",
-        _as_text(extra_events.drop(columns="session_index")),
+        _as_text(extra_events.drop(columns=["session_index", "without_session"])),
         extra_events["occurred_at"].to_numpy(),
     )
     manifest = {
@@ -1457,7 +1672,7 @@ def write_parquet(
                 shape,
             )
             if len(chunk[2]):
-                sessions = int(chunk[2]["session_id"].str[1:].astype(int).max())
+                sessions = int(_number(chunk[2]["session_id"]).max())
             for name, frame in zip(("users", "orders", "events"), chunk, strict=True):
                 writers[name].write_table(_to_arrow(frame, PARQUET_SCHEMAS[name]))
                 totals[name] += len(frame)
@@ -1676,7 +1891,9 @@ def _events_table(
                 "E", first_event + np.arange(columns["occurred_at"].size), 9
             ),
             "user_id": user_ids.take(columns["user_index"]),
-            "session_id": _arrow_ids("S", first_session + columns["session_index"], 8),
+            "session_id": _session_ids(
+                columns["session_index"], columns["without_session"], first_session
+            ),
             "occurred_at": pa.array(columns["occurred_at"].astype("datetime64[s]")),
             "event_type": pa.array(EVENT_TYPES).take(columns["kind_index"]),
             "duration_seconds": pa.array(
@@ -1880,13 +2097,14 @@ def append_day(
 
     The day after the manifest's ``last_day`` gets about as many orders as
     the average day of the last 30 days (from buyers of those days, around
-    their recent order values) and events amounting to 1% of the folder's
-    event rows: a purchase session for every order, then browsing sessions
-    of recent buyers and of any user. They go to ``orders/part-NNNN-DAY``
-    and ``events/part-NNNN-DAY`` (NNNN after every existing part) with the
-    next free ids. The same folder and seed give the same day. Statuses and
-    event types are those the dbt project in ``project_dir`` accepts. Returns
-    the updated manifest.
+    their recent order values, with categories drawn around that order's
+    category by :meth:`BuyerTastes.around`) and events amounting to 1% of
+    the folder's event rows: a purchase session for every order, then
+    browsing sessions of recent buyers and of any user. They go to
+    ``orders/part-NNNN-DAY`` and ``events/part-NNNN-DAY`` (NNNN after every
+    existing part) with the next free ids. The same folder and seed give
+    the same day. Statuses and event types are those the dbt project in
+    ``project_dir`` accepts. Returns the updated manifest.
     """
     vocabulary = Vocabulary.from_project(project_dir)
     manifest = json.loads((out_dir / "_manifest.json").read_text())
@@ -1923,12 +2141,11 @@ def append_day(
         "status_index": rng.choice(
             len(vocabulary.statuses), n_orders, p=vocabulary.status_weights
         ),
-        "category_index": np.where(
-            rng.random(n_orders) < 0.6,
-            favourite,
-            rng.choice(len(CATEGORIES), n_orders),
-        ),
     }
+    tastes = _stream(rng, CATEGORY_STREAM)
+    orders["category_index"] = BuyerTastes.around(tastes, favourite).categories(
+        tastes, np.arange(n_orders)
+    )
 
     # A purchase session per order, then more browsing sessions than needed
     # (about 5 events each) by recent buyers and by any user, in random
