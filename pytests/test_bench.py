@@ -913,6 +913,10 @@ def test_the_behaviour_nodes_and_their_share_of_a_build() -> None:
             "model.p.segment_funnels": _node(
                 "segment_funnels", "models/marts/behaviour/segment_funnels.sql"
             ),
+            "model.p.int_session_days_joined_to_segments": _node(
+                "int_session_days_joined_to_segments",
+                "models/intermediate/events/int_session_days_joined_to_segments.sql",
+            ),
             # Older models: the session days (timed apart), the propensity.
             "model.p.int_events_aggregated_to_session_days": _node(
                 "int_events_aggregated_to_session_days",
@@ -941,6 +945,7 @@ def test_the_behaviour_nodes_and_their_share_of_a_build() -> None:
         "model.p.int_users_categories_recommended",
         "model.p.lookalike_scores",
         "model.p.segment_funnels",
+        "model.p.int_session_days_joined_to_segments",
         "test.p.funnel_sessions_never_increase",
     }
     assert bench.propensity_node_ids(manifest) == {

@@ -166,10 +166,11 @@ PROPENSITY_WINDOWS = "intermediate.int_propensity_windows_checked"
 PROPENSITY_SCORES = "intermediate.int_users_propensity_scored"
 # Behaviour and affinity (issue 17): category affinity, next-best category,
 # lookalikes, funnels and paths. Their nodes: the models under these
-# folders, the funnel models of the events folder (BEHAVIOUR_EVENT_MODELS)
-# and every test on one of them; measured, like propensity, on the final
-# build of the backfill step (the lookalike evaluation needs an earlier
-# snapshot). At L they add at most BEHAVIOUR_TARGET_SHARE to a full build.
+# folders, the funnel marts' input in the events folder
+# (BEHAVIOUR_EVENT_MODELS) and every test on one of them; measured, like
+# propensity, on the final build of the backfill step (the lookalike
+# evaluation needs an earlier snapshot). At L they add at most
+# BEHAVIOUR_TARGET_SHARE to a full build.
 # The funnels' per-session columns are computed in the events' incremental
 # pass (SESSION_DAYS_MODEL, an existing model), so its own time is shown
 # beside them, and a daily rerun must add only the new files' session rows
@@ -183,7 +184,7 @@ BEHAVIOUR_MODEL_FOLDERS = (
     "models/marts/lookalike/",
     "models/marts/behaviour/",
 )
-BEHAVIOUR_EVENT_MODELS = re.compile(r"^int_(funnel|session_path)")
+BEHAVIOUR_EVENT_MODELS = re.compile(r"^int_session_days_joined_to_segments$")
 BEHAVIOUR_TARGET_SHARE = 0.20
 SESSION_DAYS_MODEL = "int_events_aggregated_to_session_days"
 SESSION_DAYS_RELATION = f"intermediate.{SESSION_DAYS_MODEL}"
