@@ -516,6 +516,9 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     (without the calibration), then the marts at 1998-07-01 with one
     90-day horizon, whose calibration-holdout window is the papers' (labels
     from 1997-10-01 to 1998-06-30).
+
+    And the next-best category models (issue 17, ``test_recommend``): the
+    sample has no product_category column, so nothing to recommend.
     """
     data = made_once(tmp_path_factory, "cdnow_data", write_cdnow_orders)
     plain = {"data_dir": str(data), **CDNOW_PROPENSITY_VARS}
@@ -539,6 +542,9 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         "+propensity_calibration",
         "+propensity_feature_importance",
         "+int_users_propensity_tiered",
+        "+user_next_best_categories",
+        "+next_best_category_evaluation",
+        "+int_users_categories_picked",
         "--indirect-selection",
         "cautious",
         "--vars",

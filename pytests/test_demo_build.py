@@ -137,8 +137,10 @@ def test_cleaning_normalises_labels_and_clears_malformed_values(
         "click",
         "page_view",
         "add_to_cart",
+        "checkout",
         "search",
         "purchase",
+        "login",
     }
     regions = {
         row[0]

@@ -2,7 +2,8 @@
     once in int_users_segmented (a dbt Python model), with each user's time
     in the primary segment from the segment history
     (int_users_segment_tenure) and the propensity scores, deciles and tier
-    (int_users_propensity_tiered), only selected here. -#}
+    (int_users_propensity_tiered) and the top and next-best product
+    categories (int_users_categories_picked), only selected here. -#}
 with
 
 segmented as (
@@ -15,6 +16,10 @@ tenure as (
 
 propensity as (
     select * from {{ ref('int_users_propensity_tiered') }}
+),
+
+categories as (
+    select * from {{ ref('int_users_categories_picked') }}
 ),
 
 final as (
@@ -41,10 +46,13 @@ final as (
         propensity.purchase_propensity_decile,
         propensity.churn_risk,
         propensity.churn_risk_decile,
-        propensity.propensity_tier
+        propensity.propensity_tier,
+        categories.top_category,
+        categories.next_best_category
     from segmented
     left join tenure on segmented.user_id = tenure.user_id
     left join propensity on segmented.user_id = propensity.user_id
+    left join categories on segmented.user_id = categories.user_id
 )
 
 select * from final

@@ -1,8 +1,9 @@
 {#- The BI-facing user profile: one wide row per user of the population as
     of as_of_date, prospects included. Assembled once in int_users_profiled,
     only selected here, with the propensity scores, deciles and tier
-    (int_users_propensity_tiered). Personal data (e-mail, phone, birth
-    date) stays in staging. -#}
+    (int_users_propensity_tiered) and the top and next-best product
+    categories (int_users_categories_picked). Personal data (e-mail, phone,
+    birth date) stays in staging. -#}
 with
 
 profiled as (
@@ -11,6 +12,10 @@ profiled as (
 
 propensity as (
     select * from {{ ref('int_users_propensity_tiered') }}
+),
+
+categories as (
+    select * from {{ ref('int_users_categories_picked') }}
 ),
 
 final as (
@@ -89,9 +94,12 @@ final as (
         propensity.purchase_propensity_decile,
         propensity.churn_risk,
         propensity.churn_risk_decile,
-        propensity.propensity_tier
+        propensity.propensity_tier,
+        categories.top_category,
+        categories.next_best_category
     from profiled
     left join propensity on profiled.user_id = propensity.user_id
+    left join categories on profiled.user_id = categories.user_id
 )
 
 select * from final
