@@ -30,34 +30,48 @@
 {%- endmacro %}
 
 
-{% macro incremental_by_file(table_name, listing_model=none) %}
+{% macro incremental_by_file(table_name, listing_model=none, rules=none) %}
     {#- The config of a model loaded file by file from raw table
         table_name: appended per new or changed file, after a pre-hook
         removed the rows of files that changed or disappeared; rebuilt in
         full for the demo seeds (which have no files), and with
         --full-refresh (full_refresh unset: dbt's flag decides; false would
-        ignore the flag). listing_model: see raw_file_listing. -#}
+        ignore the flag). listing_model: see raw_file_listing. rules: see
+        source_file_increment; a model with rules migrates by itself when
+        its columns change (new columns are added, every file reloaded),
+        one without stops on a schema change (on_schema_change fail). -#}
     {% set listing_arg = (
-        ", '" ~ listing_model ~ "'" if listing_model is not none else ''
+        ", '" ~ listing_model ~ "'" if listing_model is not none
+        else (', none' if rules is not none else '')
+    ) %}
+    {% set rules_arg = (
+        ', ' ~ (rules | tojson) if rules is not none else ''
     ) %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
+        'on_schema_change': (
+            'fail' if rules is none else 'append_new_columns'
+        ),
         'full_refresh': true if var('data_dir', none) is none else none,
         'pre_hook': "{{ delete_unkept_source_files('" ~ table_name ~ "'"
-            ~ listing_arg ~ ") }}",
+            ~ listing_arg ~ rules_arg ~ ") }}",
     }) }}
 {% endmacro %}
 
 
-{% macro source_file_increment(table_name, listing_model=none) %}
+{% macro source_file_increment(table_name, listing_model=none, rules=none) %}
     {#- For an incremental model reading raw table table_name from the data
         folder: the files to load this run (new, or changed since they were
         loaded) and the loaded files to keep (unchanged), by comparing the
         raw file listing with the source_file/source_file_version columns
         of the model's existing table. none outside incremental runs (load
-        everything). -#}
+        everything). rules: for a model whose rows depend on vars, a
+        mapping {'column': <column>, 'value': <text>}: the column holds,
+        on every row, the rules (vars) the row was computed with; a file
+        whose rows hold other rules, or a table without the column (built
+        before it existed), is loaded again, so that changing the vars or
+        the model's columns needs no full refresh. -#}
     {% if not execute or not is_incremental() %}
         {{ return(none) }}
     {% endif %}
@@ -67,8 +81,32 @@
         ~ " where table_name = " ~ sql_string(table_name)
         ~ " order by source_file"
     ) %}
+    {% set current_rules = 'true' %}
+    {% if rules is not none %}
+        {% set existing_columns = adapter.get_columns_in_relation(this)
+            | map(attribute='name') | map('lower') | list %}
+        {% if rules['column'] | lower in existing_columns %}
+            {% set current_rules = rules['column'] ~ ' = '
+                ~ sql_string(rules['value']) %}
+        {% else %}
+            {% set current_rules = 'false' %}
+        {% endif %}
+        {% set stale = run_query(
+            'select count(*) from ' ~ this ~ ' where not coalesce('
+            ~ current_rules ~ ', false)'
+        ).columns[0].values()[0] %}
+        {% if stale > 0 %}
+            {{ log(
+                'incremental ' ~ this.identifier ~ ': rows computed with'
+                ~ ' other rules or columns than this run\'s ('
+                ~ rules['value'] ~ '): their files are loaded again',
+                info=true
+            ) }}
+        {% endif %}
+    {% endif %}
     {% set loaded = run_query(
         'select distinct source_file, source_file_version from ' ~ this
+        ~ ' where coalesce(' ~ current_rules ~ ', false)'
     ) %}
     {% set loaded_versions = [] %}
     {% for row in loaded.rows %}
@@ -109,11 +147,12 @@
 {%- endmacro %}
 
 
-{% macro delete_unkept_source_files(table_name, listing_model=none) %}
+{% macro delete_unkept_source_files(table_name, listing_model=none, rules=none) %}
     {#- Pre-hook of the incremental models reading raw files: before new and
         changed files are loaded, remove the rows of files that changed or
-        disappeared from the data folder. -#}
-    {% set increment = source_file_increment(table_name, listing_model) %}
+        disappeared from the data folder (or hold other rules: see
+        source_file_increment). -#}
+    {% set increment = source_file_increment(table_name, listing_model, rules) %}
     {% if increment is none %}
         {{ return('') }}
     {% endif %}

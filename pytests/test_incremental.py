@@ -191,7 +191,10 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
     project = copy_project(tmp_path / "project")
     macros = project / "macros" / "incremental_by_file.sql"
     text = macros.read_text()
-    marker = "{% macro delete_unkept_source_files(table_name, listing_model=none) %}"
+    marker = (
+        "{% macro delete_unkept_source_files(table_name, listing_model=none,"
+        " rules=none) %}"
+    )
     assert marker in text
     macros.write_text(text.replace(marker, marker + "\n    {{ return('') }}", 1))
     data = _copy(base_data, tmp_path / "data")

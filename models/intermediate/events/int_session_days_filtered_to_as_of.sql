@@ -22,9 +22,13 @@ filtered as (
         session_days.page_view_count,
         session_days.browse_seconds,
         session_days.has_add_to_cart,
+        session_days.has_checkout,
         session_days.has_purchase,
         session_days.first_event_at,
-        session_days.last_event_at
+        session_days.last_event_at,
+        session_days.funnel_depth,
+        session_days.session_path,
+        session_days.step_events_without_session
     from session_days
     where session_days.activity_date < {{ as_of_date() }}
 )
