@@ -120,6 +120,12 @@ def test_the_incremental_rerun_equals_a_full_refresh(bench_run: BenchRun) -> Non
     assert "error" not in incremental, incremental.get("error")
     assert incremental["marts_equal"], incremental["differing_tables"]
     assert incremental["data_after"]["events"] > bench_run.results["data"]["events"]
+    # The new day's events are new files: the rerun adds their session rows
+    # and leaves every earlier file's as they were (issue 17).
+    session_rows = incremental["session_rows"]
+    assert session_rows["only_new_files"], session_rows
+    assert session_rows["new_files"] >= 1 and session_rows["rows_added"] > 0
+    assert session_rows["rows_after"] > session_rows["rows_before"] > 0
 
 
 def test_the_history_backfill_is_timed_and_checked(bench_run: BenchRun) -> None:
@@ -193,6 +199,27 @@ def test_the_campaigns_cost_is_measured_on_the_full_build(bench_run: BenchRun) -
         f"\n| {LABEL} | {results['data']['campaigns']} | {campaigns['models']} |"
         in (text)
     )
+
+
+def test_the_behaviour_cost_is_measured_on_the_backfill_build(
+    bench_run: BenchRun,
+) -> None:
+    results = bench_run.results
+    behaviour = results["behaviour"]
+    manifest = json.loads((bench_run.work / "backfill_manifest.json").read_text())
+    nodes = bench.node_timings(bench_run.work / "backfill_run_results.json")
+    run_results = json.loads((bench_run.work / "backfill_run_results.json").read_text())
+    share = bench.behaviour_share(manifest, nodes, run_results["elapsed_time"])
+    assert behaviour == {**share, "peak_rss_bytes": behaviour["peak_rss_bytes"]}
+    assert behaviour["peak_rss_bytes"] == results["backfill"]["build"]["peak_rss_bytes"]
+    # The affinity, next-best, lookalike and funnel models, all timed.
+    assert behaviour["models"] >= 10 and behaviour["tests"] > 0
+    assert 0 < behaviour["seconds"] < behaviour["node_seconds"]
+    assert behaviour["session_days_seconds"] > 0
+    assert bench.behaviour_text(behaviour) in bench_run.output
+    text = bench_run.markdown.read_text()
+    assert "## Behaviour and affinity" in text
+    assert f"\n| {LABEL} | {behaviour['models']} | {behaviour['tests']} |" in text
 
 
 def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
