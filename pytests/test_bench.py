@@ -120,6 +120,12 @@ def test_the_incremental_rerun_equals_a_full_refresh(bench_run: BenchRun) -> Non
     assert "error" not in incremental, incremental.get("error")
     assert incremental["marts_equal"], incremental["differing_tables"]
     assert incremental["data_after"]["events"] > bench_run.results["data"]["events"]
+    # The new day's events are new files: the rerun adds their session rows
+    # and leaves every earlier file's as they were (issue 17).
+    session_rows = incremental["session_rows"]
+    assert session_rows["only_new_files"], session_rows
+    assert session_rows["new_files"] >= 1 and session_rows["rows_added"] > 0
+    assert session_rows["rows_after"] > session_rows["rows_before"] > 0
 
 
 def test_the_history_backfill_is_timed_and_checked(bench_run: BenchRun) -> None:
@@ -193,6 +199,27 @@ def test_the_campaigns_cost_is_measured_on_the_full_build(bench_run: BenchRun) -
         f"\n| {LABEL} | {results['data']['campaigns']} | {campaigns['models']} |"
         in (text)
     )
+
+
+def test_the_behaviour_cost_is_measured_on_the_backfill_build(
+    bench_run: BenchRun,
+) -> None:
+    results = bench_run.results
+    behaviour = results["behaviour"]
+    manifest = json.loads((bench_run.work / "backfill_manifest.json").read_text())
+    nodes = bench.node_timings(bench_run.work / "backfill_run_results.json")
+    run_results = json.loads((bench_run.work / "backfill_run_results.json").read_text())
+    share = bench.behaviour_share(manifest, nodes, run_results["elapsed_time"])
+    assert behaviour == {**share, "peak_rss_bytes": behaviour["peak_rss_bytes"]}
+    assert behaviour["peak_rss_bytes"] == results["backfill"]["build"]["peak_rss_bytes"]
+    # The affinity, next-best, lookalike and funnel models, all timed.
+    assert behaviour["models"] >= 10 and behaviour["tests"] > 0
+    assert 0 < behaviour["seconds"] < behaviour["node_seconds"]
+    assert behaviour["session_days_seconds"] > 0
+    assert bench.behaviour_text(behaviour) in bench_run.output
+    text = bench_run.markdown.read_text()
+    assert "## Behaviour and affinity" in text
+    assert f"\n| {LABEL} | {behaviour['models']} | {behaviour['tests']} |" in text
 
 
 def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
@@ -502,6 +529,11 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "propensity training and scoring add <= 60 s to a full build at L": (
             "not measured"
         ),
+        "behaviour and affinity (issue 17) add <= 20% to a full build at L": (
+            "not measured"
+        ),
+        "daily rerun adds only the new files' session rows at L": "not measured",
+        "behaviour and affinity build at L peak memory <= 6 GB": "not measured",
         "backfill of 12 monthly dates <= 4x one full build at M": "met",
     }
     campaign_target = "campaign assignment and measurement <= 10% of a full build at L"
@@ -882,3 +914,222 @@ def test_the_propensity_nodes_and_their_share_of_a_build() -> None:
     assert status[
         "propensity training and scoring add <= 60 s to a full build at L"
     ] == ("not met")
+
+
+# ---------------------------------------------------------------------------
+# Behaviour and affinity (issue 17): their share of a build, and the daily
+# rerun's session rows
+# ---------------------------------------------------------------------------
+
+
+def test_the_behaviour_nodes_and_their_share_of_a_build() -> None:
+    manifest = {
+        "nodes": {
+            "model.p.int_users_categories_aggregated": _node(
+                "int_users_categories_aggregated",
+                "models/intermediate/affinity/int_users_categories_aggregated.sql",
+            ),
+            "model.p.int_users_categories_recommended": _node(
+                "int_users_categories_recommended",
+                "models/intermediate/recommendations/"
+                "int_users_categories_recommended.py",
+            ),
+            "model.p.lookalike_scores": _node(
+                "lookalike_scores", "models/marts/lookalike/lookalike_scores.sql"
+            ),
+            "model.p.segment_funnels": _node(
+                "segment_funnels", "models/marts/behaviour/segment_funnels.sql"
+            ),
+            "model.p.int_session_days_joined_to_segments": _node(
+                "int_session_days_joined_to_segments",
+                "models/intermediate/events/int_session_days_joined_to_segments.sql",
+            ),
+            # Older models: the session days (timed apart), the propensity.
+            "model.p.int_events_aggregated_to_session_days": _node(
+                "int_events_aggregated_to_session_days",
+                "models/intermediate/events/int_events_aggregated_to_session_days.sql",
+            ),
+            "model.p.int_users_propensity_scored": _node(
+                "int_users_propensity_scored",
+                "models/intermediate/propensity/int_users_propensity_scored.py",
+            ),
+            "test.p.funnel_sessions_never_increase": _node(
+                "funnel_sessions_never_increase",
+                "tests/funnel_sessions_never_increase.sql",
+                "test",
+                ("segment_funnels",),
+            ),
+            "test.p.not_null_session_days": _node(
+                "not_null_session_days",
+                "models/intermediate/events/_events__models.yml",
+                "test",
+                ("int_events_aggregated_to_session_days",),
+            ),
+        }
+    }
+    assert bench.behaviour_node_ids(manifest) == {
+        "model.p.int_users_categories_aggregated",
+        "model.p.int_users_categories_recommended",
+        "model.p.lookalike_scores",
+        "model.p.segment_funnels",
+        "model.p.int_session_days_joined_to_segments",
+        "test.p.funnel_sessions_never_increase",
+    }
+    assert bench.propensity_node_ids(manifest) == {
+        "model.p.int_users_propensity_scored"
+    }
+    seconds = {
+        "model.p.int_users_categories_aggregated": 6.0,
+        "model.p.int_users_categories_recommended": 8.0,
+        "model.p.lookalike_scores": 4.0,
+        "model.p.segment_funnels": 1.5,
+        "model.p.int_events_aggregated_to_session_days": 20.0,
+        "model.p.int_users_propensity_scored": 10.0,
+        "test.p.funnel_sessions_never_increase": 0.5,
+        "test.p.not_null_session_days": 10.0,
+    }
+    nodes = [
+        {"unique_id": uid, "resource_type": uid.split(".")[0], "execution_time": time}
+        for uid, time in seconds.items()
+    ]
+    share = bench.behaviour_share(manifest, nodes, wall_seconds=120.0)
+    assert share == {
+        "models": 4,
+        "tests": 1,
+        "seconds": 20.0,
+        "node_seconds": 60.0,
+        "wall_seconds": 120.0,
+        "share_of_node_time": 0.3333,
+        "added_share": 0.2,
+        "per_model": {
+            "int_users_categories_recommended": 8.0,
+            "int_users_categories_aggregated": 6.0,
+            "lookalike_scores": 4.0,
+            "segment_funnels": 1.5,
+        },
+        "test_seconds": 0.5,
+        "session_days_seconds": 20.0,
+        "within_target": True,
+    }
+    assert bench.behaviour_text(share) == (
+        "behaviour and affinity: 20.0 s of 60.0 s (33.3%) of node time, 4 models"
+        " and 1 tests (slowest: int_users_categories_recommended 8.00 s,"
+        " int_users_categories_aggregated 6.00 s, lookalike_scores 4.00 s);"
+        " session days 20.0 s; 20.0% added to the build's 120.0 s (within the"
+        " 20% target)"
+    )
+    # Over the target: 20 s added to 99 s.
+    slow = bench.behaviour_share(manifest, nodes, wall_seconds=99.0)
+    assert slow["added_share"] == 0.2532 and slow["within_target"] is False
+    assert bench.behaviour_text(slow).endswith("(over the 20% target)")
+    before = bench.behaviour_share({"nodes": {}}, nodes, wall_seconds=99.0)
+    assert before["within_target"] is None and before["per_model"] == {}
+    assert bench.behaviour_text(before) == (
+        "behaviour and affinity: no behaviour model in the build"
+    )
+
+    # BENCHMARKS.md: the row and the targets of L, a note for the others.
+    session_rows = bench.compare_file_rows(
+        {"a": [10, "1"], "b": [5, "2"]},
+        {"a": [10, "1"], "b": [5, "2"], "c": [3, "3"]},
+    )
+    measured = _row("L", 100.0, 1, 2, 0.5)
+    measured["behaviour"] = {
+        **share,
+        "peak_rss_bytes": 5_500_000_000,
+        "session_rows": session_rows,
+    }
+    text = bench.render_benchmarks([_row("M", 10.0, 1, 2, 0.5), measured])
+    assert "## Behaviour and affinity" in text
+    assert (
+        "\n| L | 4 | 1 | 20.0 | 0.50 | `int_users_categories_recommended` 8.00,"
+        " `int_users_categories_aggregated` 6.00, `lookalike_scores` 4.00,"
+        " `segment_funnels` 1.50 | 20.0 | 120.0 | 20.0% | 5.50 | 3 of 18 | yes"
+        " | 2026-11-27 |"
+    ) in text
+    assert (
+        "Not measured for M: their results predate the behaviour and affinity models"
+    ) in text
+    status = {t: (s, d) for t, s, d in bench.evaluate_targets({"L": measured})}
+    assert status[
+        "behaviour and affinity (issue 17) add <= 20% to a full build at L"
+    ] == ("met", "L: 20.0% added (20.0 s of behaviour nodes, build 120.0 s)")
+    assert status["daily rerun adds only the new files' session rows at L"] == (
+        "met",
+        "L: 3 rows added, 3 of 1 new files; earlier files changed: 0",
+    )
+    assert status["behaviour and affinity build at L peak memory <= 6 GB"] == (
+        "met",
+        "L: 5.50 GB",
+    )
+    measured["behaviour"] = {
+        **slow,
+        "peak_rss_bytes": 6_500_000_000,
+        "session_rows": bench.compare_file_rows(
+            {"a": [10, "1"]}, {"a": [11, "4"], "c": [3, "3"]}
+        ),
+    }
+    status = {t: s for t, s, _ in bench.evaluate_targets({"L": measured})}
+    assert status[
+        "behaviour and affinity (issue 17) add <= 20% to a full build at L"
+    ] == ("not met")
+    assert status["daily rerun adds only the new files' session rows at L"] == (
+        "not met"
+    )
+    assert status["behaviour and affinity build at L peak memory <= 6 GB"] == (
+        "not met"
+    )
+
+
+def test_the_session_rows_of_a_rerun_are_compared_per_file(tmp_path: Path) -> None:
+    def warehouse(name: str, rows: str) -> Path:
+        path = tmp_path / name
+        with duckdb.connect(str(path)) as connection:
+            connection.execute("create schema intermediate")
+            connection.execute(
+                f"create table {bench.SESSION_DAYS_RELATION} as"
+                " select * from (values " + rows + ")"
+                " as t(source_file, user_id, session_id, event_count)"
+            )
+        return path
+
+    earlier = (
+        "('day1', 'u1', 's1', 3), ('day1', 'u2', 's2', 1), ('day2', 'u1', 's3', 2)"
+    )
+    before = bench.file_rows(warehouse("before.duckdb", earlier))
+    assert {name: count for name, (count, _) in before.items()} == {
+        "day1": 2,
+        "day2": 1,
+    }
+    # A rerun that adds the new file's rows only.
+    added = bench.file_rows(
+        warehouse("added.duckdb", earlier + ", ('day3', 'u2', 's4', 5)")
+    )
+    compared = bench.compare_file_rows(before, added)
+    assert compared == {
+        "files_before": 2,
+        "new_files": 1,
+        "rows_before": 3,
+        "rows_after": 4,
+        "rows_added": 1,
+        "new_file_rows": 1,
+        "files_changed": [],
+        "files_gone": [],
+        "only_new_files": True,
+    }
+    # An earlier file rebuilt with other values (same row count), or gone.
+    rebuilt = bench.file_rows(
+        warehouse(
+            "rebuilt.duckdb",
+            "('day1', 'u1', 's1', 4), ('day1', 'u2', 's2', 1), ('day3', 'u2', 's4', 5)",
+        )
+    )
+    compared = bench.compare_file_rows(before, rebuilt)
+    assert compared["files_changed"] == ["day1"]
+    assert compared["files_gone"] == ["day2"]
+    assert compared["only_new_files"] is False
+    # Nothing new at all is no daily run either.
+    assert bench.compare_file_rows(before, before)["only_new_files"] is False
+    # Before the table exists: nothing to compare.
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    assert bench.file_rows(tmp_path / "empty.duckdb") == {}

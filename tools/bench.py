@@ -29,6 +29,13 @@ One run measures, on the same data:
    history to train on), with each model's time, the training windows and
    how many users each trained on (:func:`propensity_share`,
    :func:`propensity_trained`); target: at most 60 s added at L.
+   **Behaviour and affinity** (issue 17): the same for the affinity,
+   next-best category, lookalike and funnel models and their tests
+   (:func:`behaviour_node_ids`), on the same build (the lookalike
+   evaluation needs an earlier snapshot), with the time of the events'
+   session-days model beside it (the funnel columns are computed in that
+   incremental pass) and the build's peak memory (:func:`behaviour_share`);
+   target: at most 20% added to a full build at L.
    **History backfill**: then ``python -m segmentation run --data <copy>
    --history-from <as-of date - 12 months>`` from scratch (fresh warehouse
    and target; ``--history-months N`` or ``BENCH_HISTORY_MONTHS`` for
@@ -64,7 +71,11 @@ One run measures, on the same data:
    copy, the same command again on the same warehouse, timed; then a
    ``--full-refresh`` build must give identical marts. It runs on a copy of
    the warehouse as the rerun found it: a full refresh keeps the segment
-   history (issue 14), so both end with the same dates in it.
+   history (issue 14), so both end with the same dates in it. The rerun
+   must add exactly the new files' rows to the session-days table and
+   leave every earlier file's rows as they were (:func:`file_rows`,
+   :func:`compare_file_rows`): funnels and paths follow the events'
+   incremental path.
 7. **Results**: a printed summary, ``<root>/work/<size>/results.json``
    always and, when every check passed, ``<root>/results/<size>.json`` and
    ``BENCHMARKS.md`` regenerated from every results file (one row per size).
@@ -153,6 +164,30 @@ PROPENSITY_MODEL_FOLDERS = (
 PROPENSITY_TARGET_SECONDS = 60.0
 PROPENSITY_WINDOWS = "intermediate.int_propensity_windows_checked"
 PROPENSITY_SCORES = "intermediate.int_users_propensity_scored"
+# Behaviour and affinity (issue 17): category affinity, next-best category,
+# lookalikes, funnels and paths. Their nodes: the models under these
+# folders, the funnel marts' input in the events folder
+# (BEHAVIOUR_EVENT_MODELS) and every test on one of them; measured, like
+# propensity, on the final build of the backfill step (the lookalike
+# evaluation needs an earlier snapshot). At L they add at most
+# BEHAVIOUR_TARGET_SHARE to a full build.
+# The funnels' per-session columns are computed in the events' incremental
+# pass (SESSION_DAYS_MODEL, an existing model), so its own time is shown
+# beside them, and a daily rerun must add only the new files' session rows
+# to it (incremental_step).
+BEHAVIOUR_MODEL_FOLDERS = (
+    "models/intermediate/affinity/",
+    "models/intermediate/recommendations/",
+    "models/intermediate/lookalike/",
+    "models/marts/affinity/",
+    "models/marts/recommendations/",
+    "models/marts/lookalike/",
+    "models/marts/behaviour/",
+)
+BEHAVIOUR_EVENT_MODELS = re.compile(r"^int_session_days_joined_to_segments$")
+BEHAVIOUR_TARGET_SHARE = 0.20
+SESSION_DAYS_MODEL = "int_events_aggregated_to_session_days"
+SESSION_DAYS_RELATION = f"intermediate.{SESSION_DAYS_MODEL}"
 PROGRESS_LINE = re.compile(
     r"history (\d+)/(\d+): as of (\d{4}-\d{2}-\d{2}) \.\.\. done in ([\d.]+) s"
 )
@@ -1393,6 +1428,124 @@ def propensity_trained(warehouse: Path) -> dict[str, Any]:
     return found
 
 
+def behaviour_node_ids(manifest: dict[str, Any]) -> set[str]:
+    """The nodes of issue 17 in a dbt manifest: models under
+    BEHAVIOUR_MODEL_FOLDERS or named like the funnel models of the events
+    folder (BEHAVIOUR_EVENT_MODELS), and every data or unit test on one of
+    them."""
+    return area_node_ids(manifest, BEHAVIOUR_MODEL_FOLDERS, BEHAVIOUR_EVENT_MODELS)
+
+
+def behaviour_share(
+    manifest: dict[str, Any], nodes: list[dict[str, Any]], wall_seconds: float
+) -> dict[str, Any]:
+    """What the behaviour and affinity nodes (issue 17) cost in a build
+    (:func:`node_share`), with each model's own time (``per_model``, the
+    slowest first), the seconds of their tests, the time of the events'
+    session-days model that also computes the funnel columns
+    (``session_days_seconds``; none when the build did not run it) and
+    ``within_target``: their added share is at most BEHAVIOUR_TARGET_SHARE
+    (none without behaviour nodes)."""
+    chosen = behaviour_node_ids(manifest)
+    share = node_share(chosen, nodes, wall_seconds)
+    models = sorted(
+        (
+            (node["unique_id"].split(".", 2)[-1], node["execution_time"])
+            for node in nodes
+            if node["unique_id"] in chosen and node["resource_type"] == "model"
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
+    session_days = [
+        node["execution_time"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and node["unique_id"].split(".", 2)[-1] == SESSION_DAYS_MODEL
+    ]
+    return {
+        **share,
+        "per_model": dict(models),
+        "test_seconds": round(share["seconds"] - sum(s for _, s in models), 3),
+        "session_days_seconds": session_days[0] if session_days else None,
+        "within_target": share["added_share"] <= BEHAVIOUR_TARGET_SHARE
+        if share["added_share"] is not None
+        else None,
+    }
+
+
+def behaviour_text(behaviour: dict[str, Any] | None) -> str:
+    """``behaviour and affinity: X s of Y s (Z%)``, the issue 17 nodes' time
+    in a build, its slowest models, the session-days model's time, and
+    whether the added share is within the target."""
+    if not behaviour or not (behaviour["models"] + behaviour["tests"]):
+        return "behaviour and affinity: no behaviour model in the build"
+    slowest = ", ".join(
+        f"{name} {_seconds(seconds)} s"
+        for name, seconds in list(behaviour["per_model"].items())[:3]
+    )
+    return (
+        f"behaviour and affinity: {_seconds(behaviour['seconds'])} s of"
+        f" {_seconds(behaviour['node_seconds'])} s"
+        f" ({behaviour['share_of_node_time']:.1%}) of node time,"
+        f" {behaviour['models']} models and {behaviour['tests']} tests"
+        f" (slowest: {slowest}); session days"
+        f" {_seconds(behaviour['session_days_seconds'])} s;"
+        f" {_share(behaviour['added_share'])} added to the build's"
+        f" {_seconds(behaviour['wall_seconds'])} s"
+        f" ({'within' if behaviour['within_target'] else 'over'} the"
+        f" {BEHAVIOUR_TARGET_SHARE:.0%} target)"
+    )
+
+
+def file_rows(warehouse: Path, relation: str = SESSION_DAYS_RELATION) -> dict:
+    """Rows of a table built incrementally by file, per source file: file ->
+    [row count, sum of one 64-bit hash per row], so a file whose rows were
+    rebuilt differently shows (empty when the table does not exist)."""
+    schema, table = relation.split(".")
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        found = connection.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+        if not found:
+            return {}
+        rows = connection.execute(
+            "select source_file, count(*), sum(hash(t)::hugeint)"
+            f" from {_quote(schema)}.{_quote(table)} as t group by 1"
+        ).fetchall()
+    return {str(name): [count, str(total)] for name, count, total in rows}
+
+
+def compare_file_rows(before: dict, after: dict) -> dict[str, Any]:
+    """What a daily rerun did to a table built by file (:func:`file_rows`
+    before and after it): rows added, the rows of the new files, and the
+    earlier files whose rows changed or went (``only_new_files``: none did
+    and the rows added are exactly the new files')."""
+    new_files = sorted(set(after) - set(before))
+    changed = sorted(
+        name for name in before if name in after and after[name] != before[name]
+    )
+    gone = sorted(set(before) - set(after))
+    rows_before = sum(count for count, _ in before.values())
+    rows_after = sum(count for count, _ in after.values())
+    new_file_rows = sum(after[name][0] for name in new_files)
+    return {
+        "files_before": len(before),
+        "new_files": len(new_files),
+        "rows_before": rows_before,
+        "rows_after": rows_after,
+        "rows_added": rows_after - rows_before,
+        "new_file_rows": new_file_rows,
+        "files_changed": changed,
+        "files_gone": gone,
+        "only_new_files": bool(new_files)
+        and not changed
+        and not gone
+        and rows_after - rows_before == new_file_rows,
+    }
+
+
 def campaign_text(campaigns: dict[str, Any] | None) -> str:
     """``campaigns: X s of Y s (Z%)``, the campaigns' node time of a build
     against all of its node time, and what it adds to the wall time."""
@@ -1569,6 +1722,36 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
             f" {_seconds(large_propensity['wall_seconds'])} s)",
         ),
     )
+    large_behaviour = (large or {}).get("behaviour") or {}
+    add(
+        f"behaviour and affinity (issue 17) add <= {BEHAVIOUR_TARGET_SHARE:.0%}"
+        " to a full build at L",
+        [large_behaviour if large_behaviour.get("within_target") is not None else None],
+        lambda: (
+            large_behaviour["within_target"],
+            f"L: {_share(large_behaviour['added_share'])} added"
+            f" ({_seconds(large_behaviour['seconds'])} s of behaviour nodes,"
+            f" build {_seconds(large_behaviour['wall_seconds'])} s)",
+        ),
+    )
+    large_sessions = _session_rows(large or {})
+    add(
+        "daily rerun adds only the new files' session rows at L",
+        [large_sessions],
+        lambda: (
+            large_sessions["only_new_files"],
+            f"L: {large_sessions['rows_added']:,} rows added,"
+            f" {large_sessions['new_file_rows']:,} of"
+            f" {large_sessions['new_files']} new files; earlier files changed:"
+            f" {len(large_sessions['files_changed'])}",
+        ),
+    )
+    behaviour_peak = large_behaviour.get("peak_rss_bytes")
+    add(
+        "behaviour and affinity build at L peak memory <= 6 GB",
+        [large_behaviour if behaviour_peak is not None else None],
+        lambda: (behaviour_peak <= 6 * GB, f"L: {behaviour_peak / GB:.2f} GB"),
+    )
     backfill = (medium or {}).get("backfill") or {}
 
     def backfilled() -> tuple[bool, str]:
@@ -1697,6 +1880,43 @@ def _propensity_row(result: dict[str, Any]) -> str | None:
         f" | {' / '.join('n/a' if rows is None else f'{rows:,}' for rows in trained)}"
         f" | {propensity.get('scored_users', 0):,}"
         f" | {propensity.get('date', result['date'])[:10]} |"
+    )
+
+
+def _session_rows(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The daily rerun's session rows (:func:`compare_file_rows`): measured
+    with the behaviour nodes, or by the run's incremental step."""
+    return (result.get("behaviour") or {}).get("session_rows") or (
+        result.get("incremental") or {}
+    ).get("session_rows")
+
+
+def _behaviour_row(result: dict[str, Any]) -> str | None:
+    behaviour = result.get("behaviour")
+    if behaviour is None:
+        return None
+    slowest = ", ".join(
+        f"`{name}` {_seconds(seconds)}"
+        for name, seconds in list(behaviour["per_model"].items())[:4]
+    )
+    session_rows = _session_rows(result)
+    peak = behaviour.get("peak_rss_bytes")
+    return (
+        f"| {result['size']} | {behaviour['models']} | {behaviour['tests']}"
+        f" | {_seconds(behaviour['seconds'])}"
+        f" | {_seconds(behaviour['test_seconds'])} | {slowest or 'n/a'}"
+        f" | {_seconds(behaviour['session_days_seconds'])}"
+        f" | {_seconds(behaviour['wall_seconds'])}"
+        f" | {_share(behaviour['added_share'])}"
+        f" | {'n/a' if peak is None else f'{peak / GB:.2f}'}"
+        + (
+            " | n/a | n/a"
+            if not session_rows
+            else f" | {session_rows['rows_added']:,} of"
+            f" {session_rows['rows_after']:,}"
+            f" | {'yes' if session_rows['only_new_files'] else 'no'}"
+        )
+        + f" | {behaviour.get('date', result['date'])[:10]} |"
     )
 
 
@@ -1889,6 +2109,35 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
     )
     lines += [
         "",
+        "## Behaviour and affinity",
+        "",
+        "The nodes of issue 17: the models under `models/intermediate/affinity`,",
+        "`recommendations` and `lookalike` and `models/marts/affinity`,",
+        "`recommendations`, `lookalike` and `behaviour` (category affinity and",
+        "association rules, next-best category and its evaluation, lookalike",
+        "scores and their evaluation, funnels, paths and behaviour per segment)",
+        "and every test on them, measured like the propensity models in the",
+        "final build of the backfill step (the lookalike evaluation fits on an",
+        "earlier snapshot). Node time and **added** as for the propensity",
+        "models. The funnel columns of each session (funnel depth, checkout,",
+        "path) are computed in the events' incremental pass, an older model",
+        f"(`{SESSION_DAYS_MODEL}`): its time is shown",
+        "apart (session days). Peak RSS: that build's. Daily rerun: the session",
+        "rows the incremental rerun after `--append-day` added, of the table's",
+        "rows, and whether they are exactly the new files' rows with every",
+        "earlier file's rows unchanged.",
+        "",
+        "| size | models | tests | behaviour node time (s) | of which tests (s)"
+        " | slowest models (s) | session days (s) | build (s) | added"
+        " | peak RSS (GB) | daily rerun: session rows added | new files' rows only"
+        " | date |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    lines += _section_rows(
+        results, "behaviour", _behaviour_row, "the behaviour and affinity models"
+    )
+    lines += [
+        "",
         "## Targets",
         "",
         "| target | status | measured |",
@@ -2027,6 +2276,27 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
             propensity_text(propensity),
         )
     )
+    behaviour = result.get("behaviour")
+    table.append(
+        (
+            "behaviour and affinity (issue 17)",
+            "none"
+            if not behaviour or behaviour["added_share"] is None
+            else f"{_seconds(behaviour['seconds'])} s",
+            behaviour_text(behaviour),
+        )
+    )
+    session_rows = incremental.get("session_rows")
+    if session_rows:
+        table.append(
+            (
+                "rerun: session rows added",
+                f"{session_rows['rows_added']:,}",
+                f"of {session_rows['new_files']} new file(s):"
+                f" {session_rows['new_file_rows']:,}; earlier files unchanged:"
+                f" {'yes' if not session_rows['files_changed'] else 'NO'}",
+            )
+        )
     width = max(len(row[0]) for row in table)
     for name, value, detail in table:
         print(f"  {name:<{width}}  {value:>16}  {detail}")
@@ -2114,6 +2384,10 @@ def incremental_step(
     for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
         if (full_dir / name).exists():
             shutil.copy2(full_dir / name, refresh_dir / name)
+    # The session rows per file before the rerun: it must add the new
+    # files' rows and leave every earlier file's as they were (issue 17:
+    # the funnels and paths follow the events' incremental pass).
+    session_rows_before = file_rows(full_dir / "warehouse.duckdb")
     _step(label, "incremental rerun on the same warehouse")
     rerun = _build(
         segmentation_run(work_data),
@@ -2122,6 +2396,22 @@ def incremental_step(
         "the incremental rerun",
     )
     rerun_nodes = node_timings(full_dir / "target" / "run_results.json")
+    session_rows = compare_file_rows(
+        session_rows_before, file_rows(full_dir / "warehouse.duckdb")
+    )
+    if not session_rows["only_new_files"]:
+        failures.append(
+            f"the incremental rerun did not add only the new files' rows to"
+            f" {SESSION_DAYS_MODEL}: {session_rows['rows_added']:,} rows added,"
+            f" {session_rows['new_file_rows']:,} of {session_rows['new_files']}"
+            f" new files; earlier files changed: {session_rows['files_changed']},"
+            f" gone: {session_rows['files_gone']}"
+        )
+    rerun_behaviour = behaviour_share(
+        json.loads((full_dir / "target" / "manifest.json").read_text()),
+        rerun_nodes,
+        rerun.wall_seconds,
+    )
     _step(
         label,
         f"  {rerun.wall_seconds:.1f} s; full refresh of a copy of the warehouse"
@@ -2153,6 +2443,8 @@ def incremental_step(
         "marts_equal": not differing,
         "differing_tables": differing,
         "rerun_nodes": rerun_nodes,
+        "session_rows": session_rows,
+        "rerun_behaviour": rerun_behaviour,
     }, failures
 
 
@@ -2286,6 +2578,16 @@ def backfill_step(
         ),
         **propensity_trained(run_dir / "warehouse.duckdb"),
     }
+    # So do the lookalikes' evaluation (issue 17): the behaviour and affinity
+    # nodes are measured on the same build.
+    behaviour = {
+        **behaviour_share(
+            json.loads((work / "backfill_manifest.json").read_text()),
+            node_timings(work / "backfill_run_results.json"),
+            final_build,
+        ),
+        "peak_rss_bytes": measured.peak_rss_bytes,
+    }
     if not failures:
         (run_dir / "warehouse.duckdb").unlink()
     return {
@@ -2317,6 +2619,7 @@ def backfill_step(
         },
         "history": compared,
         "propensity": propensity,
+        "behaviour": behaviour,
     }, failures
 
 
@@ -2332,6 +2635,7 @@ def _record_backfill_alone(
     replaces the backfill of the recorded results (when its checks pass)."""
     backfill = {**backfill, "alone": True}
     propensity = backfill.pop("propensity", None)
+    behaviour = backfill.pop("behaviour", None)
     (work / "results.json").write_text(
         json.dumps({"backfill": backfill, "failures": failures}, indent=1) + "\n"
     )
@@ -2348,6 +2652,8 @@ def _record_backfill_alone(
     recorded["backfill"] = backfill
     if propensity is not None:
         recorded["propensity"] = propensity
+    if behaviour is not None:
+        recorded["behaviour"] = behaviour
     recorded_path.write_text(json.dumps(recorded, indent=1) + "\n")
     write_benchmarks(recorded_path.parent, output)
     print(
@@ -2429,6 +2735,7 @@ def run_benchmark(
             " per date",
         )
         _step(label, f"  {propensity_text(backfill.get('propensity'))}")
+        _step(label, f"  {behaviour_text(backfill.get('behaviour'))}")
     except BenchError as error:
         backfill, backfill_failures = {"error": str(error)}, [str(error)]
     failures += backfill_failures
@@ -2526,6 +2833,7 @@ def run_benchmark(
         "backfill": backfill,
         "campaigns": campaigns,
         "propensity": backfill.pop("propensity", None),
+        "behaviour": backfill.pop("behaviour", None),
         "nodes": node_timings(work / "full_run_results.json"),
         "failures": failures,
         "paths": {"work": str(work), "results": str(results_dir / f"{label}.json")},
