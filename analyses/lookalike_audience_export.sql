@@ -14,7 +14,7 @@ scores as (
 
 segments as (
     select
-        user_id,
+        user_key,
         primary_segment
     from {{ ref('user_segments') }}
 ),
@@ -37,7 +37,7 @@ select
     playbook.marketing as primary_segment_marketing
 from scores
 left join segments
-    on scores.user_id = segments.user_id
+    on scores.user_key = segments.user_key
 left join playbook
     on segments.primary_segment = playbook.segment
 order by 4 desc, 1 asc

@@ -14,7 +14,7 @@ recommendations as (
 
 segments as (
     select
-        user_id,
+        user_key,
         primary_segment
     from {{ ref('user_segments') }}
 )
@@ -29,6 +29,6 @@ select
     avg(recommendations.score) as mean_score
 from recommendations
 inner join segments
-    on recommendations.user_id = segments.user_id
+    on recommendations.user_key = segments.user_key
 group by 1, 2
 order by 1 asc, 3 desc, 4 desc, 2 asc
