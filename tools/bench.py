@@ -1353,25 +1353,39 @@ def propensity_share(
     }
 
 
+def _area_text(
+    name: str, noun: str, area: dict[str, Any] | None, extra: str, target: str
+) -> str:
+    """``<name>: X s of Y s (Z%)``, an area's nodes' time in a build, its
+    slowest models, ``extra`` and whether it is within the target (the
+    propensity and the behaviour and affinity rows)."""
+    if not area or not (area["models"] + area["tests"]):
+        return f"{name}: no {noun} model in the build"
+    slowest = ", ".join(
+        f"{model} {_seconds(seconds)} s"
+        for model, seconds in list(area["per_model"].items())[:3]
+    )
+    return (
+        f"{name}: {_seconds(area['seconds'])} s of"
+        f" {_seconds(area['node_seconds'])} s"
+        f" ({area['share_of_node_time']:.1%}) of node time,"
+        f" {area['models']} models and {area['tests']} tests"
+        f" (slowest: {slowest}){extra};"
+        f" {_share(area['added_share'])} added to the build's"
+        f" {_seconds(area['wall_seconds'])} s"
+        f" ({'within' if area['within_target'] else 'over'} the {target} target)"
+    )
+
+
 def propensity_text(propensity: dict[str, Any] | None) -> str:
     """``propensity: X s of Y s (Z%)``, the propensity nodes' time in a
     build, its slowest models, and whether it is within the target."""
-    if not propensity or not (propensity["models"] + propensity["tests"]):
-        return "propensity: no propensity model in the build"
-    slowest = ", ".join(
-        f"{name} {_seconds(seconds)} s"
-        for name, seconds in list(propensity["per_model"].items())[:3]
-    )
-    return (
-        f"propensity: {_seconds(propensity['seconds'])} s of"
-        f" {_seconds(propensity['node_seconds'])} s"
-        f" ({propensity['share_of_node_time']:.1%}) of node time,"
-        f" {propensity['models']} models and {propensity['tests']} tests"
-        f" (slowest: {slowest});"
-        f" {_share(propensity['added_share'])} added to the build's"
-        f" {_seconds(propensity['wall_seconds'])} s"
-        f" ({'within' if propensity['within_target'] else 'over'} the"
-        f" {PROPENSITY_TARGET_SECONDS:g} s target)"
+    return _area_text(
+        "propensity",
+        "propensity",
+        propensity,
+        "",
+        f"{PROPENSITY_TARGET_SECONDS:g} s",
     )
 
 
@@ -1477,23 +1491,17 @@ def behaviour_text(behaviour: dict[str, Any] | None) -> str:
     """``behaviour and affinity: X s of Y s (Z%)``, the issue 17 nodes' time
     in a build, its slowest models, the session-days model's time, and
     whether the added share is within the target."""
-    if not behaviour or not (behaviour["models"] + behaviour["tests"]):
-        return "behaviour and affinity: no behaviour model in the build"
-    slowest = ", ".join(
-        f"{name} {_seconds(seconds)} s"
-        for name, seconds in list(behaviour["per_model"].items())[:3]
+    extra = (
+        f"; session days {_seconds(behaviour['session_days_seconds'])} s"
+        if behaviour
+        else ""
     )
-    return (
-        f"behaviour and affinity: {_seconds(behaviour['seconds'])} s of"
-        f" {_seconds(behaviour['node_seconds'])} s"
-        f" ({behaviour['share_of_node_time']:.1%}) of node time,"
-        f" {behaviour['models']} models and {behaviour['tests']} tests"
-        f" (slowest: {slowest}); session days"
-        f" {_seconds(behaviour['session_days_seconds'])} s;"
-        f" {_share(behaviour['added_share'])} added to the build's"
-        f" {_seconds(behaviour['wall_seconds'])} s"
-        f" ({'within' if behaviour['within_target'] else 'over'} the"
-        f" {BEHAVIOUR_TARGET_SHARE:.0%} target)"
+    return _area_text(
+        "behaviour and affinity",
+        "behaviour",
+        behaviour,
+        extra,
+        f"{BEHAVIOUR_TARGET_SHARE:.0%}",
     )
 
 
