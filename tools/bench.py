@@ -2264,36 +2264,21 @@ def print_summary(result: dict[str, Any], top: int = 10) -> None:
         )
     else:
         table.append(("history backfill", "not run", backfill.get("error", "")))
-    campaigns = result.get("campaigns")
-    table.append(
-        (
-            "campaigns (assignment, measurement)",
-            "none"
-            if not campaigns or campaigns["added_share"] is None
-            else f"{_seconds(campaigns['seconds'])} s",
-            campaign_text(campaigns),
+    for key, label, text in (
+        ("campaigns", "campaigns (assignment, measurement)", campaign_text),
+        ("propensity", "propensity (training, scoring)", propensity_text),
+        ("behaviour", "behaviour and affinity (issue 17)", behaviour_text),
+    ):
+        area = result.get(key)
+        table.append(
+            (
+                label,
+                "none"
+                if not area or area["added_share"] is None
+                else f"{_seconds(area['seconds'])} s",
+                text(area),
+            )
         )
-    )
-    propensity = result.get("propensity")
-    table.append(
-        (
-            "propensity (training, scoring)",
-            "none"
-            if not propensity or propensity["added_share"] is None
-            else f"{_seconds(propensity['seconds'])} s",
-            propensity_text(propensity),
-        )
-    )
-    behaviour = result.get("behaviour")
-    table.append(
-        (
-            "behaviour and affinity (issue 17)",
-            "none"
-            if not behaviour or behaviour["added_share"] is None
-            else f"{_seconds(behaviour['seconds'])} s",
-            behaviour_text(behaviour),
-        )
-    )
     session_rows = incremental.get("session_rows")
     if session_rows:
         table.append(
