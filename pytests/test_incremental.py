@@ -8,6 +8,7 @@ files, as a daily job would.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -250,4 +251,44 @@ def test_the_daily_uniqueness_test_catches_a_repeat_the_model_let_through(
     assert "unique_where_loaded_now_stg_app__events_event_id" in rerun.output
     assert re.search(
         r"FAIL \d+ unique_where_loaded_now_stg_app__events_event_id", rerun.stdout
+    )
+
+
+def test_the_session_days_uniqueness_test_sees_a_changed_files_old_rows(
+    daily_rerun, tmp_path: Path
+) -> None:
+    """The session days' uniqueness test checks the files a run loads, all
+    their rows (where: files_loaded_by_this_run), not only the rows loaded
+    now: when a changed file's old rows are not removed (the pre-hook
+    skipped), they repeat the reloaded rows' keys and the test stops the
+    build, on a daily run as on a full one."""
+    _, daily, daily_data = daily_rerun
+    project = copy_project(tmp_path / "project")
+    macros = project / "macros" / "incremental_by_file.sql"
+    text = macros.read_text()
+    marker = (
+        "{% macro delete_unkept_source_files(table_name, listing_model=none,"
+        " rules=none) %}"
+    )
+    assert marker in text
+    macros.write_text(text.replace(marker, marker + "\n    {{ return('') }}", 1))
+    data = _copy(daily_data, tmp_path / "data")
+    workdir = copy_build(daily, tmp_path / "build")
+    # A new version of the appended day's file (its modification time),
+    # same rows: the model loads the file again, next to its old rows.
+    day_file = sorted((data / "events").iterdir())[-1]
+    stat = day_file.stat()
+    os.utime(day_file, (stat.st_atime, stat.st_mtime + 60))
+    model = "int_events_aggregated_to_session_days"
+    rerun = build_selection(workdir, data, model, project_dir=project)
+    # The day's file is loaded again (the repeat file too: its one event
+    # was rejected, so the model holds no row of it and loads it each run).
+    assert re.search(
+        rf"incremental {model}: 2 new or changed file\(s\) of raw.events to"
+        r" load, 1 unchanged",
+        rerun.output,
+    )
+    assert rerun.returncode != 0
+    assert re.search(
+        rf"FAIL \d+ unique_combination_of_columns_{model}_source_file", rerun.stdout
     )

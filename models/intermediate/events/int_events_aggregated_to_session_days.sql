@@ -111,7 +111,8 @@ sequenced as (
                 then {{ funnel_step_event_counts('event_codes') }}
         end as step_events_without_session,
         -- noqa: enable=PRS
-        {{ sql_string(rules['value']) }} as session_rules
+        {{ sql_string(rules['value']) }} as session_rules,
+        '{{ invocation_id }}' as loaded_by_invocation_id
     from collapsed
 )
 

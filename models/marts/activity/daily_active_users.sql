@@ -5,7 +5,10 @@
     (30 rows per user-day), each user's activity days are merged into
     islands (runs with gaps shorter than the window), whose coverage is
     counted with +1 on its first day and -1 after its last: the cost grows
-    with the number of user-days, not with their product with the window. -#}
+    with the number of user-days, not with their product with the window.
+    One window pass finds every user-day's gaps to the previous and the
+    next activity day: an island starts after a gap of at least the
+    window (or on the first day) and ends before one (or on the last). -#}
 {%- set windows = [('weekly', 7), ('monthly', 30)] -%}
 
 with
@@ -20,15 +23,15 @@ user_days as (
 
 gaps as (
     select
-        user_id,
         activity_date,
         {{ dbt.datediff(
-            'lag(activity_date) over ('
-            ~ 'partition by user_id order by activity_date)',
-            'activity_date',
-            'day'
-        ) }} as days_since_previous_activity
+            'lag(activity_date) over user_path', 'activity_date', 'day'
+        ) }} as days_since_previous_activity,
+        {{ dbt.datediff(
+            'activity_date', 'lead(activity_date) over user_path', 'day'
+        ) }} as days_until_next_activity
     from user_days
+    window user_path as (partition by user_id order by activity_date)
 ),
 
 daily as (
@@ -40,51 +43,29 @@ daily as (
 ),
 {% for name, days in windows %}
 
-    {{ name }}_islands_numbered as (
-        select
-            user_id,
-            activity_date,
-            sum(case
-                when
-                    days_since_previous_activity is null
-                    or days_since_previous_activity >= {{ days }}
-                    then 1
-                else 0
-            end) over (
-                partition by user_id
-                order by activity_date
-                rows between unbounded preceding and current row
-            ) as island_number
-        from gaps
-    ),
-
-    {{ name }}_islands as (
-        select
-            user_id,
-            island_number,
-            min(activity_date) as first_day,
-            {{ dbt.dateadd('day', days, 'max(activity_date)') }}
-                as day_after_last
-        from {{ name }}_islands_numbered
-        group by 1, 2
-    ),
-
     {{ name }}_changes as (
         select
             date_day,
             sum(user_change) as user_change
         from (
             select
-                first_day as date_day,
+                activity_date as date_day,
                 1 as user_change
-            from {{ name }}_islands
+            from gaps
+            where
+                days_since_previous_activity is null
+                or days_since_previous_activity >= {{ days }}
 
             union all
 
             select
-                cast(day_after_last as date) as date_day,
+                cast({{ dbt.dateadd('day', days, 'activity_date') }} as date)
+                    as date_day,
                 -1 as user_change
-            from {{ name }}_islands
+            from gaps
+            where
+                days_until_next_activity is null
+                or days_until_next_activity >= {{ days }}
         ) as changes
         group by 1
     ),
