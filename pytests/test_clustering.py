@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.metrics import silhouette_score
 
 from segmentation.methods import clustering, segments
@@ -132,6 +133,22 @@ def test_choose_k_finds_the_four_groups_on_a_bounded_sample() -> None:
     best = choice.scores.set_index("k").loc[4]
     assert best["silhouette"] == choice.scores["silhouette"].max()
     assert {"davies_bouldin", "calinski_harabasz", "inertia"} <= set(choice.scores)
+
+
+def test_choose_k_silhouettes_are_those_of_the_sample_itself() -> None:
+    """choose_k computes the sample's distances once for every k
+    (sample_distances): each k's silhouette must equal, to the bit, the
+    silhouette scikit-learn computes from the sample and that k's labels."""
+    prepared = clustering.prepare_features(blobs(), CONFIG)
+    sample = prepared.model_space[clustering._sample_rows(len(blobs()), CONFIG)]
+    scores = clustering.choose_k(prepared.model_space, CONFIG).scores
+    for k, silhouette in zip(scores["k"], scores["silhouette"], strict=True):
+        labels = clustering._kmeans(k, len(sample), CONFIG).fit(sample).labels_
+        assert silhouette == silhouette_score(sample, labels)
+    # Beyond scikit-learn's working memory in one chunk, no matrix is kept.
+    assert clustering.sample_distances(sample) is not None
+    with sklearn.config_context(working_memory=1):
+        assert clustering.sample_distances(sample) is None
 
 
 def test_choose_k_keeps_the_previous_k_when_nearly_as_good() -> None:
