@@ -499,3 +499,28 @@ def test_bad_rule_settings_are_refused_with_a_message() -> None:
         )
     with pytest.raises(ValueError, match="unknown column 'tier'"):
         _assign(rules=[{"segment": "x", "when": {"tier": ["a"]}}])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0, -0.0, float("nan"), 1e20, 5.5, 2.5, 0.125, 5.5, 0.004],
+        [1, 2, 1_000_000, 2],
+        ["1", "x", None, "2.5"],
+        [],
+    ],
+)
+def test_reason_numbers_are_each_value_formatted(values: list) -> None:
+    """The reasons' numbers format each distinct value once (a speed-up at
+    a million users): the texts must be those of formatting every value,
+    '' for a missing one, -0.0 apart from 0.0 and halves rounded alike."""
+    series = pd.Series(values, index=range(10, 10 + len(values)), dtype=object)
+    numbers = pd.to_numeric(series, errors="coerce")
+    for pattern in ("{:,.0f}", "{:,.2f}", "{:.0%}"):
+        expected = [
+            "" if pd.isna(value) else pattern.format(value)
+            for value in numbers.tolist()
+        ]
+        texts = segments._number(series, pattern)
+        assert texts.tolist() == expected
+        assert list(texts.index) == list(series.index)
