@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sklearn
 from sklearn.metrics import silhouette_score
@@ -524,3 +525,27 @@ def test_reason_numbers_are_each_value_formatted(values: list) -> None:
         texts = segments._number(series, pattern)
         assert texts.tolist() == expected
         assert list(texts.index) == list(series.index)
+
+
+def test_the_clustering_models_prepare_equal_features_once() -> None:
+    """The four clustering models of a build share one preparation of the
+    features (segmentation.dbt_python.clustering._prepare): equal input
+    and settings give the cached result, any other input a fresh one equal
+    to what a first call computes."""
+    from segmentation.dbt_python import clustering as glue
+
+    settings = json.dumps(clustering_settings(features=list(FEATURES)))
+    table = pa.Table.from_pandas(blobs(), preserve_index=False)
+    first = glue._prepare(table, settings)
+    again = glue._prepare(pa.Table.from_pandas(blobs(), preserve_index=False), settings)
+    assert again[2] is first[2] and again[1] is first[1]
+    changed = blobs()
+    changed.loc[0, "monetary"] += 1.0
+    other = glue._prepare(pa.Table.from_pandas(changed, preserve_index=False), settings)
+    assert other[2] is not first[2]
+    fresh = glue._prepared_afresh(
+        pa.Table.from_pandas(changed, preserve_index=False), settings
+    )
+    assert np.array_equal(other[2].model_space, fresh[2].model_space)
+    pd.testing.assert_frame_equal(other[1], fresh[1])
+    assert glue._prepare(table, settings)[2] is not first[2]  # one entry only
