@@ -549,3 +549,8 @@ def test_the_clustering_models_prepare_equal_features_once() -> None:
     assert np.array_equal(other[2].model_space, fresh[2].model_space)
     pd.testing.assert_frame_equal(other[1], fresh[1])
     assert glue._prepare(table, settings)[2] is not first[2]  # one entry only
+    # Dropped once the four clustering models of a build have had it.
+    glue._PREPARED.clear()
+    served = [glue._prepare(table, settings)[2] for _ in range(glue.PREPARED_USES)]
+    assert all(prepared is served[0] for prepared in served)
+    assert glue._prepare(table, settings)[2] is not served[0]

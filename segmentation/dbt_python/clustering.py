@@ -60,9 +60,13 @@ def _table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 # The last features prepared, and what _prepare made of them: the four
 # clustering models of a build (k selection, assignment, centroids, rules)
 # prepare the same int_users_featurized rows with the same settings, so
-# only the first computes it. One entry, replaced by the next other input.
-_PREPARED: dict[str, tuple] = {}
+# only the first computes it. One entry, replaced by the next other input
+# and dropped once it has served PREPARED_USES calls, so that at L (a
+# million purchasers, a few hundred MB) it is not held for the rest of
+# the build.
+_PREPARED: dict[str, list] = {}
 _PREPARED_LOCK = threading.Lock()
+PREPARED_USES = 4
 
 
 def _prepare(features: pa.Table, settings: str):
@@ -73,13 +77,17 @@ def _prepare(features: pa.Table, settings: str):
     ``Table.equals``: same schema, same values in the same order) the table
     of the previous call with the same settings, its result is returned
     again (nothing downstream modifies it), so the result never depends on
-    the cache; the notes are logged on every call, as before."""
+    the cache; the notes are logged on every call, as before. The entry is
+    dropped after PREPARED_USES calls (the four models of a build)."""
     with _PREPARED_LOCK:
         cached = _PREPARED.get(settings)
         if cached is None or not cached[0].equals(features):
-            cached = (features, _prepared_afresh(features, settings))
+            cached = [features, _prepared_afresh(features, settings), 0]
             _PREPARED.clear()
             _PREPARED[settings] = cached
+        cached[2] += 1
+        if cached[2] >= PREPARED_USES:
+            _PREPARED.clear()
     config, ordered, prepared = cached[1]
     for note in prepared.notes:
         log(f"clustering: {note}")
