@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+import sklearn
 from sklearn.metrics import silhouette_score
 
 from segmentation.methods import clustering, segments
@@ -132,6 +134,22 @@ def test_choose_k_finds_the_four_groups_on_a_bounded_sample() -> None:
     best = choice.scores.set_index("k").loc[4]
     assert best["silhouette"] == choice.scores["silhouette"].max()
     assert {"davies_bouldin", "calinski_harabasz", "inertia"} <= set(choice.scores)
+
+
+def test_choose_k_silhouettes_are_those_of_the_sample_itself() -> None:
+    """choose_k computes the sample's distances once for every k
+    (sample_distances): each k's silhouette must equal, to the bit, the
+    silhouette scikit-learn computes from the sample and that k's labels."""
+    prepared = clustering.prepare_features(blobs(), CONFIG)
+    sample = prepared.model_space[clustering._sample_rows(len(blobs()), CONFIG)]
+    scores = clustering.choose_k(prepared.model_space, CONFIG).scores
+    for k, silhouette in zip(scores["k"], scores["silhouette"], strict=True):
+        labels = clustering._kmeans(k, len(sample), CONFIG).fit(sample).labels_
+        assert silhouette == silhouette_score(sample, labels)
+    # Beyond scikit-learn's working memory in one chunk, no matrix is kept.
+    assert clustering.sample_distances(sample) is not None
+    with sklearn.config_context(working_memory=1):
+        assert clustering.sample_distances(sample) is None
 
 
 def test_choose_k_keeps_the_previous_k_when_nearly_as_good() -> None:
@@ -482,3 +500,57 @@ def test_bad_rule_settings_are_refused_with_a_message() -> None:
         )
     with pytest.raises(ValueError, match="unknown column 'tier'"):
         _assign(rules=[{"segment": "x", "when": {"tier": ["a"]}}])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0, -0.0, float("nan"), 1e20, 5.5, 2.5, 0.125, 5.5, 0.004],
+        [1, 2, 1_000_000, 2],
+        ["1", "x", None, "2.5"],
+        [],
+    ],
+)
+def test_reason_numbers_are_each_value_formatted(values: list) -> None:
+    """The reasons' numbers format each distinct value once (a speed-up at
+    a million users): the texts must be those of formatting every value,
+    '' for a missing one, -0.0 apart from 0.0 and halves rounded alike."""
+    series = pd.Series(values, index=range(10, 10 + len(values)), dtype=object)
+    numbers = pd.to_numeric(series, errors="coerce")
+    for pattern in ("{:,.0f}", "{:,.2f}", "{:.0%}"):
+        expected = [
+            "" if pd.isna(value) else pattern.format(value)
+            for value in numbers.tolist()
+        ]
+        texts = segments._number(series, pattern)
+        assert texts.tolist() == expected
+        assert list(texts.index) == list(series.index)
+
+
+def test_the_clustering_models_prepare_equal_features_once() -> None:
+    """The four clustering models of a build share one preparation of the
+    features (segmentation.dbt_python.clustering._prepare): equal input
+    and settings give the cached result, any other input a fresh one equal
+    to what a first call computes."""
+    from segmentation.dbt_python import clustering as glue
+
+    settings = json.dumps(clustering_settings(features=list(FEATURES)))
+    table = pa.Table.from_pandas(blobs(), preserve_index=False)
+    first = glue._prepare(table, settings)
+    again = glue._prepare(pa.Table.from_pandas(blobs(), preserve_index=False), settings)
+    assert again[2] is first[2] and again[1] is first[1]
+    changed = blobs()
+    changed.loc[0, "monetary"] += 1.0
+    other = glue._prepare(pa.Table.from_pandas(changed, preserve_index=False), settings)
+    assert other[2] is not first[2]
+    fresh = glue._prepared_afresh(
+        pa.Table.from_pandas(changed, preserve_index=False), settings
+    )
+    assert np.array_equal(other[2].model_space, fresh[2].model_space)
+    pd.testing.assert_frame_equal(other[1], fresh[1])
+    assert glue._prepare(table, settings)[2] is not first[2]  # one entry only
+    # Dropped once the four clustering models of a build have had it.
+    glue._PREPARED.clear()
+    served = [glue._prepare(table, settings)[2] for _ in range(glue.PREPARED_USES)]
+    assert all(prepared is served[0] for prepared in served)
+    assert glue._prepare(table, settings)[2] is not served[0]

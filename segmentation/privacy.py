@@ -48,23 +48,42 @@ def _quote(identifier: str) -> str:
 def scan_relation(
     connection: duckdb.DuckDBPyConnection, label: str, relation: str
 ) -> list[Finding]:
-    """Findings in one table, view or file expression (``read_parquet(...)``)."""
-    findings = []
+    """Findings in one table, view or file expression (``read_parquet(...)``).
+
+    Every text column is searched for both patterns in one pass over the
+    relation (one count per column and pattern, all in one query), not one
+    scan per column and pattern."""
     columns = connection.execute(f"describe select * from {relation}").fetchall()
-    for name, column_type, *_ in columns:
+    searched = [
+        (name, kind, pattern)
+        for name, column_type, *_ in columns
+        if str(column_type).upper().startswith(TEXT_TYPES)
+        for kind, pattern in (("e-mail", EMAIL_PATTERN), ("phone", PHONE_PATTERN))
+    ]
+    counts = []
+    if searched:
+        counts = connection.execute(
+            "select "
+            + ", ".join(
+                # cast: a list of text (VARCHAR[]) is searched as its text.
+                f"count(*) filter (where regexp_matches(cast({_quote(name)} as"
+                f" varchar), ${number}))"
+                for number, (name, _, _) in enumerate(searched, start=1)
+            )
+            + f" from {relation}",
+            [pattern for _, _, pattern in searched],
+        ).fetchall()[0]
+    found = {
+        (name, kind): count
+        for (name, kind, _), count in zip(searched, counts, strict=True)
+    }
+    findings = []
+    for name, *_ in columns:
         if name.lower() in PERSONAL_COLUMNS:
             findings.append(Finding(label, name, "personal column", 0))
-        if not str(column_type).upper().startswith(TEXT_TYPES):
-            continue
-        for kind, pattern in (("e-mail", EMAIL_PATTERN), ("phone", PHONE_PATTERN)):
-            count = connection.execute(
-                f"select count(*) from {relation}"
-                # cast: a list of text (VARCHAR[]) is searched as its text.
-                f" where regexp_matches(cast({_quote(name)} as varchar), ?)",
-                [pattern],
-            ).fetchall()[0][0]
-            if count:
-                findings.append(Finding(label, name, kind, count))
+        for kind in ("e-mail", "phone"):
+            if found.get((name, kind)):
+                findings.append(Finding(label, name, kind, found[(name, kind)]))
     return findings
 
 

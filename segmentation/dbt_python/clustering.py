@@ -8,6 +8,8 @@ a ``[segmentation]`` log line and a fallback, never an exception.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -55,15 +57,50 @@ def _table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
 
+# The last features prepared, and what _prepare made of them: the four
+# clustering models of a build (k selection, assignment, centroids, rules)
+# prepare the same int_users_featurized rows with the same settings, so
+# only the first computes it. One entry, replaced by the next other input
+# and dropped once it has served PREPARED_USES calls, so that at L (a
+# million purchasers, a few hundred MB) it is not held for the rest of
+# the build.
+_PREPARED: dict[str, list] = {}
+_PREPARED_LOCK = threading.Lock()
+PREPARED_USES = 4
+
+
 def _prepare(features: pa.Table, settings: str):
+    """The clustering settings, the features as floats in the prepared row
+    order, and the prepared features (clustering.prepare_features).
+
+    Computed once for equal inputs: when ``features`` equals (Arrow
+    ``Table.equals``: same schema, same values in the same order) the table
+    of the previous call with the same settings, its result is returned
+    again (nothing downstream modifies it), so the result never depends on
+    the cache; the notes are logged on every call, as before. The entry is
+    dropped after PREPARED_USES calls (the four models of a build)."""
+    with _PREPARED_LOCK:
+        cached = _PREPARED.get(settings)
+        if cached is None or not cached[0].equals(features):
+            cached = [features, _prepared_afresh(features, settings), 0]
+            _PREPARED.clear()
+            _PREPARED[settings] = cached
+        cached[2] += 1
+        if cached[2] >= PREPARED_USES:
+            _PREPARED.clear()
+    config, ordered, prepared = cached[1]
+    for note in prepared.notes:
+        log(f"clustering: {note}")
+    return config, ordered, prepared
+
+
+def _prepared_afresh(features: pa.Table, settings: str):
     config = clustering.ClusteringConfig.from_json(settings)
     frame = features.to_pandas()
     numeric = [column for column in frame.columns if column != "user_id"]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
     frame["user_id"] = frame["user_id"].astype(str)
     prepared = clustering.prepare_features(frame, config)
-    for note in prepared.notes:
-        log(f"clustering: {note}")
     ordered = frame.set_index("user_id").loc[prepared.user_ids].reset_index()
     return config, ordered, prepared
 

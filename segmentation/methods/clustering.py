@@ -46,12 +46,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+from sklearn import get_config
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
+    pairwise_distances,
     silhouette_score,
 )
 from sklearn.pipeline import Pipeline
@@ -311,19 +313,29 @@ def fallback_reason(points: np.ndarray, config: ClusteringConfig) -> str | None:
 
 
 def _score(
-    sample: np.ndarray, k: int, config: ClusteringConfig, init: np.ndarray | None
+    sample: np.ndarray,
+    k: int,
+    config: ClusteringConfig,
+    init: np.ndarray | None,
+    distances: np.ndarray | None = None,
 ) -> dict | None:
     """Fit k-means for k on the sample (warm-started from ``init`` if given)
-    and score it; None when the fit does not split the sample."""
+    and score it; None when the fit does not split the sample. ``distances``:
+    the sample's pairwise Euclidean distances (:func:`sample_distances`),
+    shared by every k, else computed here."""
     model = _kmeans(k, len(sample), config, init).fit(sample)
     labels = model.labels_
     if len(np.unique(labels)) < 2:
         return None
+    if distances is None:
+        silhouette = silhouette_score(sample, labels, random_state=config.random_state)
+    else:
+        silhouette = silhouette_score(
+            distances, labels, metric="precomputed", random_state=config.random_state
+        )
     return {
         "k": k,
-        "silhouette": float(
-            silhouette_score(sample, labels, random_state=config.random_state)
-        ),
+        "silhouette": float(silhouette),
         "davies_bouldin": float(davies_bouldin_score(sample, labels)),
         "calinski_harabasz": float(calinski_harabasz_score(sample, labels)),
         "inertia": float(model.inertia_),
@@ -331,6 +343,27 @@ def _score(
         "is_chosen": False,
         "fallback_reason": None,
     }
+
+
+def sample_distances(sample: np.ndarray) -> np.ndarray | None:
+    """The pairwise Euclidean distances of the sample's rows (zero on the
+    diagonal): what ``silhouette_score(sample, labels)`` computes for every
+    k, computed once and passed to it as ``metric="precomputed"`` (at the
+    default sample size, 5,000 rows, it saves k_max - k_min computations
+    of a 5,000 x 5,000 matrix). It is the same call as the silhouette's
+    own (``pairwise_distances`` of the whole sample against itself), so
+    the silhouettes are the same to the bit; None (each k computes its
+    own, in chunks, as before) when the matrix would not fit in
+    scikit-learn's working memory in one chunk, so the memory used never
+    grows."""
+    rows = len(sample)
+    # The rows of one chunk of pairwise_distances_chunked (working_memory
+    # is in MiB, a row of distances takes 8 bytes per sample row).
+    if get_config()["working_memory"] * 2**20 // (8 * max(rows, 1)) < rows:
+        return None
+    distances = pairwise_distances(sample, metric="euclidean")
+    np.fill_diagonal(distances, 0.0)
+    return distances
 
 
 def _score_every_k(
@@ -343,9 +376,11 @@ def _score_every_k(
     k of ``warm`` (previous k, starting centroids) is fitted from those
     centroids instead of afresh."""
     rows = []
-    for k in range(config.k_min, min(config.k_max, distinct - 1) + 1):
+    ks = range(config.k_min, min(config.k_max, distinct - 1) + 1)
+    distances = sample_distances(sample) if len(ks) > 1 else None
+    for k in ks:
         init = warm[1] if warm is not None and warm[0] == k else None
-        row = _score(sample, k, config, init)
+        row = _score(sample, k, config, init, distances)
         if row is not None:
             rows.append(row)
     return rows

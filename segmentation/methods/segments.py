@@ -108,8 +108,28 @@ def engagement(profiles: pd.DataFrame) -> pd.Series:
 
 
 def _number(series: pd.Series, pattern: str) -> pd.Series:
+    """Each value written with ``pattern`` ('' when missing). Each distinct
+    value is formatted once (a million users have far fewer distinct
+    recencies, deciles or CTRs): values with the same bits get the same
+    text, so the result is the one of formatting every value."""
     numbers = pd.to_numeric(series, errors="coerce")
-    return numbers.map(lambda value: "" if pd.isna(value) else pattern.format(value))
+    numpy_numbers = isinstance(numbers.dtype, np.dtype) and numbers.dtype.kind in "fiu"
+    if not numpy_numbers or len(numbers) == 0:
+        return numbers.map(
+            lambda value: "" if pd.isna(value) else pattern.format(value)
+        )
+    values = numbers.to_numpy()
+    present = (
+        ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), bool)
+    )
+    # Keys by bit pattern, so that -0.0 and 0.0 ('-0' and '0') stay apart.
+    keys = values.view(f"i{values.itemsize}") if values.dtype.kind == "f" else values
+    _, first, inverse = np.unique(keys[present], return_index=True, return_inverse=True)
+    # tolist(): Python floats and ints, as Series.map passes them.
+    texts = [pattern.format(value) for value in values[present][first].tolist()]
+    out = np.full(len(values), "", dtype=object)
+    out[present] = np.array(texts, dtype=object)[inverse]
+    return pd.Series(out, index=series.index)
 
 
 def describe_conditions(profiles: pd.DataFrame) -> dict[str, pd.Series]:
