@@ -2,7 +2,10 @@
 are folded into one row_checks test per model (tests/generic/): one node
 and one scan instead of one per column or condition. These tests show that
 the folded test still catches a fault in any of its checks and names it,
-and that no plain check is left to be folded."""
+and that no plain check is left to be folded. And the order models that
+keep staged orders row for row check their keys with keys_match_filter
+instead of a unique test: it catches the faults a unique test would (and a
+lost row)."""
 
 from __future__ import annotations
 
@@ -102,6 +105,28 @@ def test_a_false_or_null_condition_fails_and_is_named(demo_build: Build) -> None
         ("condition days_before_as_of >= 1", 1),
         ("condition not (is_purchase and is_refund)", 1),
     ]
+
+
+def test_kept_order_keys_catch_a_doubled_a_lost_or_a_swapped_order(
+    demo_build: Build,
+) -> None:
+    """int_orders_filtered_to_as_of keeps the staged orders before as_of_date
+    row for row: its keys_match_filter fails when an order is doubled (what
+    its former unique test caught), lost, or doubled in place of another
+    (the same row count)."""
+    relation = re.compile(r'"[^"]+"\."intermediate"\."int_orders_filtered_to_as_of"')
+    staged = re.compile(r'"[^"]+"\."staging"\."stg_app__orders"')
+    sql = _compiled(demo_build, "keys_match_filter", staged)
+    assert relation.search(sql)
+    assert demo_build.query(sql) == []
+    faults = {
+        "doubled": "insert into broken select * from broken limit 1",
+        "lost": "delete from broken where rowid = 0",
+        "swapped": "update broken set order_id = (select max(order_id) from broken)"
+        " where order_id = (select min(order_id) from broken)",
+    }
+    for fault, statement in faults.items():
+        assert _failures_when_broken(demo_build, relation, sql, statement), fault
 
 
 def test_no_plain_column_check_is_left_unfolded() -> None:
