@@ -171,3 +171,22 @@ def test_each_model_has_at_most_one_plain_row_check_test() -> None:
             if len(plain) > 1:
                 doubled.append(f"{path.relative_to(PROJECT_DIR)}: {model['name']}")
     assert doubled == []
+
+
+def test_a_repeated_value_in_a_unique_column_fails_and_is_named(
+    demo_build: Build,
+) -> None:
+    relation = re.compile(r'"[^"]+"\."intermediate"\."int_users_rfm_scored"')
+    sql = _compiled(demo_build, "row_checks", relation)
+    assert "unique user_id" in sql
+    # One user twice more (two rows beyond its first), another user's id
+    # null (not_null fails; nulls are not repeats).
+    failures = _failures_when_broken(
+        demo_build,
+        relation,
+        sql,
+        "insert into broken select * from broken where rowid = 0",
+        "insert into broken select * from broken where rowid = 0",
+        "update broken set user_id = null where rowid = 1",
+    )
+    assert failures == [("not_null user_id", 1), ("unique user_id", 2)]

@@ -1,18 +1,20 @@
-{% test row_checks(model, not_null=[], ranges=[], conditions=[]) %}
+{% test row_checks(model, not_null=[], ranges=[], conditions=[], unique=[]) %}
 {#- A model's plain row checks in one test, one node and one scan: its
     not-null columns (as dbt's not_null), its ranges (as dbt_utils'
     accepted_range: {column, min_value, max_value, inclusive (default
     true)}; nulls pass) and its row conditions (as dbt_utils'
-    expression_is_true: a condition that is false or null fails). A single
-    scan counts the failing rows of each check, and the test fails with one
-    row per failing check (its description and how many rows). dbt's cost
+    expression_is_true: a condition that is false or null fails) and its
+    unique columns (as unique: nulls pass; the failing rows are those
+    beyond the first of each repeated value). A single scan counts the
+    failing rows of each check, and the test fails with one row per failing
+    check (its description and how many rows). dbt's cost
     is per test node, so one node per model instead of one per check keeps
     a build's fixed cost down. -#}
 {%- set checks = [] %}
 {%- for column in not_null %}
     {%- do checks.append({
         'check': 'not_null ' ~ column,
-        'fails': column ~ ' is null',
+        'failing': 'sum(case when ' ~ column ~ ' is null then 1 else 0 end)',
     }) %}
 {%- endfor %}
 {%- for range in ranges %}
@@ -41,14 +43,22 @@
     {%- endif %}
     {%- do checks.append({
         'check': 'accepted_range ' ~ column ~ ' ' ~ bounds,
-        'fails': column ~ ' is not null and ('
-            ~ (outside | join(' or ') if outside else 'false') ~ ')',
+        'failing': 'sum(case when ' ~ column ~ ' is not null and ('
+            ~ (outside | join(' or ') if outside else 'false')
+            ~ ') then 1 else 0 end)',
     }) %}
 {%- endfor %}
 {%- for condition in conditions %}
     {%- do checks.append({
         'check': 'condition ' ~ (condition | trim),
-        'fails': 'not coalesce((' ~ condition ~ '), false)',
+        'failing': 'sum(case when not coalesce((' ~ condition
+            ~ '), false) then 1 else 0 end)',
+    }) %}
+{%- endfor %}
+{%- for column in unique %}
+    {%- do checks.append({
+        'check': 'unique ' ~ column,
+        'failing': 'count(' ~ column ~ ') - count(distinct ' ~ column ~ ')',
     }) %}
 {%- endfor %}
 with
@@ -56,8 +66,7 @@ with
 counted as (
     select
     {%- for check in checks %}
-        sum(case when {{ check.fails }} then 1 else 0 end)
-            as failed_{{ loop.index }}{{ "," if not loop.last }}
+        {{ check.failing }} as failed_{{ loop.index }}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ model }}
 )
