@@ -1,14 +1,18 @@
-"""The models' plain not_null and accepted_range checks are folded into one
-not_null_columns and one accepted_ranges test per model (tests/generic/):
-one node and one scan instead of one per column. These tests show that the
-folded tests still catch a fault in any of their columns and name it, and
-that no plain column-level check is left to be folded."""
+"""The models' plain not_null, accepted_range and expression_is_true checks
+are folded into one row_checks test per model (tests/generic/): one node
+and one scan instead of one per column or condition. These tests show that
+the folded test still catches a fault in any of its checks and names it,
+and that no plain check is left to be folded. And the order models that
+keep staged orders row for row check their keys with keys_match_filter
+instead of a unique test: it catches the faults a unique test would (and a
+lost row)."""
 
 from __future__ import annotations
 
 import re
 
 import duckdb
+import yaml
 from conftest import PROJECT_DIR, Build
 
 
@@ -25,52 +29,110 @@ def _compiled(build: Build, test: str, relation: re.Pattern[str]) -> str:
     return found[0]
 
 
+def _failures_when_broken(
+    build: Build, relation: re.Pattern[str], sql: str, *faults: str
+) -> list[tuple]:
+    """The compiled test's failing rows on a copy of the table it reads
+    (schema.table in the relation) with the faults (SQL statements on
+    table broken) applied; it passes on the copy as built."""
+    schema, table = re.findall(r'"(\w+)"', relation.pattern)[-2:]
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{build.database}' as warehouse (read_only)")
+        connection.execute(
+            f"create table broken as select * from warehouse.{schema}.{table}"
+        )
+        assert connection.execute(relation.sub("broken", sql)).fetchall() == []
+        for fault in faults:
+            connection.execute(fault)
+        return sorted(connection.execute(relation.sub("broken", sql)).fetchall())
+
+
 def test_a_null_in_any_listed_column_fails_and_is_named(
     demo_build: Build,
 ) -> None:
     relation = re.compile(r'"[^"]+"\."marts"\."user_category_affinity"')
-    sql = _compiled(demo_build, "not_null_columns", relation)
+    sql = _compiled(demo_build, "row_checks", relation)
     assert demo_build.query(sql) == []
-    columns = re.findall(r"'(\w+)' as column_name", sql)
-    assert columns[0] == "user_id" and "affinity_rank" in columns, columns
-    row = ", ".join(f"1 as {column}" for column in columns)
-    with duckdb.connect() as connection:
-        connection.execute(f"create table broken as select {row} from range(5) as r(i)")
-        # Two nulls in the first listed column, one in the last.
-        connection.execute("update broken set user_id = null where rowid in (0, 1)")
-        connection.execute("update broken set affinity_rank = null where rowid = 4")
-        failures = connection.execute(relation.sub("broken", sql)).fetchall()
-    assert sorted(failures) == [("affinity_rank", 1), ("user_id", 2)]
+    # Two nulls in the first listed column, one in the last.
+    failures = _failures_when_broken(
+        demo_build,
+        relation,
+        sql,
+        "update broken set user_id = null where rowid in (0, 1)",
+        "update broken set affinity_rank = null where rowid = 4",
+    )
+    assert failures == [("not_null affinity_rank", 1), ("not_null user_id", 2)]
 
 
 def test_a_value_outside_any_listed_range_fails_and_is_named(
     demo_build: Build,
 ) -> None:
     relation = re.compile(r'"[^"]+"\."intermediate"\."int_users_rfm_scored"')
-    sql = _compiled(demo_build, "accepted_ranges", relation)
+    sql = _compiled(demo_build, "row_checks", relation)
     assert demo_build.query(sql) == []
-    columns = re.findall(r"'(\w+)' as column_name", sql)
-    assert {"recency_days", "recency_score", "monetary_score"} <= set(columns)
-    row = ", ".join(f"1 as {column}" for column in columns)
-    with duckdb.connect() as connection:
-        connection.execute(f"create table broken as select {row} from range(4) as r(i)")
-        # Below a minimum twice, above a maximum once; a null and the
-        # bounds themselves are accepted.
-        connection.execute("update broken set recency_days = 0 where rowid in (0, 1)")
-        connection.execute("update broken set recency_score = null where rowid = 0")
-        connection.execute("update broken set monetary_score = 5 where rowid = 1")
-        connection.execute("update broken set monetary_score = 6 where rowid = 2")
-        failures = connection.execute(relation.sub("broken", sql)).fetchall()
-    assert sorted(failures) == [
-        ("monetary_score", "1 to 5", 1),
-        ("recency_days", ">= 1", 2),
+    # Below a minimum twice, above a maximum once; the bounds themselves
+    # are accepted, and a null passes the range (its not_null check fails).
+    failures = _failures_when_broken(
+        demo_build,
+        relation,
+        sql,
+        "update broken set recency_days = 0 where rowid in (0, 1)",
+        "update broken set recency_score = null where rowid = 0",
+        "update broken set monetary_score = 5 where rowid = 1",
+        "update broken set monetary_score = 6 where rowid = 2",
+        "update broken set monetary_score = 1 where rowid = 3",
+    )
+    assert failures == [
+        ("accepted_range monetary_score 1 to 5", 1),
+        ("accepted_range recency_days >= 1", 2),
+        ("not_null recency_score", 1),
     ]
+
+
+def test_a_false_or_null_condition_fails_and_is_named(demo_build: Build) -> None:
+    relation = re.compile(r'"[^"]+"\."intermediate"\."int_orders_filtered_to_as_of"')
+    sql = _compiled(demo_build, "row_checks", relation)
+    assert demo_build.query(sql) == []
+    # A condition false on one row, another null on one (null is not true).
+    failures = _failures_when_broken(
+        demo_build,
+        relation,
+        sql,
+        "update broken set days_before_as_of = 0 where rowid = 0",
+        "update broken set is_purchase = true, is_refund = null where rowid = 3",
+    )
+    assert failures == [
+        ("condition days_before_as_of >= 1", 1),
+        ("condition not (is_purchase and is_refund)", 1),
+    ]
+
+
+def test_kept_order_keys_catch_a_doubled_a_lost_or_a_swapped_order(
+    demo_build: Build,
+) -> None:
+    """int_orders_filtered_to_as_of keeps the staged orders before as_of_date
+    row for row: its keys_match_filter fails when an order is doubled (what
+    its former unique test caught), lost, or doubled in place of another
+    (the same row count)."""
+    relation = re.compile(r'"[^"]+"\."intermediate"\."int_orders_filtered_to_as_of"')
+    staged = re.compile(r'"[^"]+"\."staging"\."stg_app__orders"')
+    sql = _compiled(demo_build, "keys_match_filter", staged)
+    assert relation.search(sql)
+    assert demo_build.query(sql) == []
+    faults = {
+        "doubled": "insert into broken select * from broken limit 1",
+        "lost": "delete from broken where rowid = 0",
+        "swapped": "update broken set order_id = (select max(order_id) from broken)"
+        " where order_id = (select min(order_id) from broken)",
+    }
+    for fault, statement in faults.items():
+        assert _failures_when_broken(demo_build, relation, sql, statement), fault
 
 
 def test_no_plain_column_check_is_left_unfolded() -> None:
     """A plain `- not_null` or `- accepted_range` (without a config of its
     own) under a column would be a test node of its own: it belongs in the
-    model's not_null_columns or accepted_ranges list."""
+    model's row_checks."""
     left = [
         f"{path.relative_to(PROJECT_DIR)}:{number}"
         for folder in ("models", "seeds")
@@ -84,3 +146,47 @@ def test_no_plain_column_check_is_left_unfolded() -> None:
         )
     ]
     assert left == []
+
+
+def test_each_model_has_at_most_one_plain_row_check_test() -> None:
+    """Two of a model's (or seed's) plain row-check tests (not_null_columns,
+    accepted_ranges, expression_is_true or row_checks, without a config or
+    name of their own) would be two nodes and two scans: they belong in its
+    one row_checks."""
+    kinds = {"not_null_columns", "accepted_ranges", "expression_is_true", "row_checks"}
+    doubled = []
+    for path in [
+        *sorted((PROJECT_DIR / "models").rglob("*.yml")),
+        *sorted((PROJECT_DIR / "seeds").rglob("*.yml")),
+    ]:
+        document = yaml.safe_load(path.read_text()) or {}
+        for model in document.get("models", []) + document.get("seeds", []):
+            plain = [
+                kind
+                for test in model.get("data_tests", [])
+                if isinstance(test, dict)
+                for kind, spec in test.items()
+                if kind in kinds and set(spec or {}) <= {"arguments"}
+            ]
+            if len(plain) > 1:
+                doubled.append(f"{path.relative_to(PROJECT_DIR)}: {model['name']}")
+    assert doubled == []
+
+
+def test_a_repeated_value_in_a_unique_column_fails_and_is_named(
+    demo_build: Build,
+) -> None:
+    relation = re.compile(r'"[^"]+"\."intermediate"\."int_users_rfm_scored"')
+    sql = _compiled(demo_build, "row_checks", relation)
+    assert "unique user_id" in sql
+    # One user twice more (two rows beyond its first), another user's id
+    # null (not_null fails; nulls are not repeats).
+    failures = _failures_when_broken(
+        demo_build,
+        relation,
+        sql,
+        "insert into broken select * from broken where rowid = 0",
+        "insert into broken select * from broken where rowid = 0",
+        "update broken set user_id = null where rowid = 1",
+    )
+    assert failures == [("not_null user_id", 1), ("unique user_id", 2)]

@@ -1,0 +1,83 @@
+{% test row_checks(model, not_null=[], ranges=[], conditions=[], unique=[]) %}
+{#- A model's plain row checks in one test, one node and one scan: its
+    not-null columns (as dbt's not_null), its ranges (as dbt_utils'
+    accepted_range: {column, min_value, max_value, inclusive (default
+    true)}; nulls pass) and its row conditions (as dbt_utils'
+    expression_is_true: a condition that is false or null fails) and its
+    unique columns (as unique: nulls pass; the failing rows are those
+    beyond the first of each repeated value). A single scan counts the
+    failing rows of each check, and the test fails with one row per failing
+    check (its description and how many rows). dbt's cost
+    is per test node, so one node per model instead of one per check keeps
+    a build's fixed cost down. -#}
+{%- set checks = [] %}
+{%- for column in not_null %}
+    {%- do checks.append({
+        'check': 'not_null ' ~ column,
+        'failing': 'sum(case when ' ~ column ~ ' is null then 1 else 0 end)',
+    }) %}
+{%- endfor %}
+{%- for range in ranges %}
+    {%- set column = range['column'] %}
+    {%- set inclusive = range.get('inclusive', true) %}
+    {%- set has_min = range.get('min_value') is not none %}
+    {%- set has_max = range.get('max_value') is not none %}
+    {%- set outside = [] %}
+    {%- if has_min %}
+        {%- do outside.append(
+            column ~ (' < ' if inclusive else ' <= ') ~ range['min_value']
+        ) %}
+    {%- endif %}
+    {%- if has_max %}
+        {%- do outside.append(
+            column ~ (' > ' if inclusive else ' >= ') ~ range['max_value']
+        ) %}
+    {%- endif %}
+    {%- if has_min and has_max %}
+        {%- set bounds = range['min_value'] ~ ' to ' ~ range['max_value']
+            ~ ('' if inclusive else ' (exclusive)') %}
+    {%- elif has_min %}
+        {%- set bounds = ('>= ' if inclusive else '> ') ~ range['min_value'] %}
+    {%- else %}
+        {%- set bounds = ('<= ' if inclusive else '< ') ~ range['max_value'] %}
+    {%- endif %}
+    {%- do checks.append({
+        'check': 'accepted_range ' ~ column ~ ' ' ~ bounds,
+        'failing': 'sum(case when ' ~ column ~ ' is not null and ('
+            ~ (outside | join(' or ') if outside else 'false')
+            ~ ') then 1 else 0 end)',
+    }) %}
+{%- endfor %}
+{%- for condition in conditions %}
+    {%- do checks.append({
+        'check': 'condition ' ~ (condition | trim),
+        'failing': 'sum(case when not coalesce((' ~ condition
+            ~ '), false) then 1 else 0 end)',
+    }) %}
+{%- endfor %}
+{%- for column in unique %}
+    {%- do checks.append({
+        'check': 'unique ' ~ column,
+        'failing': 'count(' ~ column ~ ') - count(distinct ' ~ column ~ ')',
+    }) %}
+{%- endfor %}
+with
+
+counted as (
+    select
+    {%- for check in checks %}
+        {{ check.failing }} as failed_{{ loop.index }}{{ "," if not loop.last }}
+    {%- endfor %}
+    from {{ model }}
+)
+
+{% for check in checks -%}
+select
+    '{{ check.check | replace("'", "''") }}' as failed_check,
+    failed_{{ loop.index }} as failing_rows
+from counted
+where failed_{{ loop.index }} > 0
+{% if not loop.last %}union all
+{% endif -%}
+{% endfor %}
+{% endtest %}
