@@ -1416,12 +1416,17 @@ def fixed_cost_lines(results: list[dict[str, Any]]) -> list[str]:
         if not phases or not floor_results:
             continue
         fixed = phases["before_dbt"] + phases["parse"]
+        nodes = len(result["nodes"]) or 1
+        outside = phases["dbt_run"] * int(THREADS) - node_totals(result["nodes"])["all"]
         lines.append(
             f"  - {result['size']}: before dbt {_seconds(phases['before_dbt'])} s"
             f" + start and parse {_seconds(phases['parse'])} s ="
             f" {_seconds(fixed)} s, {_times(fixed / floor_results['wall_seconds'])}"
-            f" the floor ({_seconds(floor_results['wall_seconds'])} s);"
-            f" {len(result['nodes'])} nodes."
+            f" the floor ({_seconds(floor_results['wall_seconds'])} s); in dbt's"
+            f" run, {THREADS} threads x {_seconds(phases['dbt_run'])} s less the"
+            f" node time leaves {_seconds(outside)} s in no node (dbt's cost per"
+            f" node and threads waiting on dependencies), {1000 * outside / nodes:.0f}"
+            f" ms for each of {len(result['nodes'])} nodes."
         )
     if lines:
         lines.insert(0, "\nMeasured (full build):\n")
