@@ -29,7 +29,7 @@ help:
 	@echo "make clear-history  drop the segment history (FULL_REFRESH keeps it)"
 	@echo "make docs    dbt docs: check every description, serve on DOCS_PORT"
 	@echo "make report  write warehouse/segment_report.html"
-	@echo "make bench [SIZE=S|M|L] [MEMORY_LIMIT=4GB]  benchmark, see BENCHMARKS.md"
+	@echo "make bench [SIZE=S|M|L] [MEMORY_LIMIT=4GB] [SKIP_BACKFILL=1]  benchmark, see BENCHMARKS.md"
 	@echo "make lint | make format | make demo-data | make clean"
 
 $(BIN)/python:
@@ -91,7 +91,8 @@ bench: $(VENV)/.bench-deps
 	$(BIN)/python -m tools.bench --size "$(SIZE)" \
 		$(if $(MEMORY_LIMIT),--memory-limit "$(MEMORY_LIMIT)") \
 		$(if $(BENCH_ROOT),--root "$(BENCH_ROOT)") \
-		$(if $(BENCH_OUTPUT),--output "$(BENCH_OUTPUT)")
+		$(if $(BENCH_OUTPUT),--output "$(BENCH_OUTPUT)") \
+		$(if $(SKIP_BACKFILL),--skip-backfill)
 
 demo-data: $(VENV)/.run-deps
 	$(BIN)/python -m tools.demo_data --out seeds/demo

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import PROJECT_DIR, Build, copy_build
+from conftest import PROJECT_DIR, Build
 
 from segmentation import cli
-from tools import bench, digest
+from tools import bench, digest, floor
 
 LABEL = "S"
 HISTORY_MONTHS = 1
@@ -81,15 +82,51 @@ def test_the_benchmark_passes_every_check(bench_run: BenchRun) -> None:
     assert bench_run.returncode == 0, bench_run.output[-3000:]
 
 
-def test_the_engine_alone_replay_builds_the_same_marts(bench_run: BenchRun) -> None:
-    engine = bench_run.results["engine_alone"]
-    assert engine["marts_equal"], engine["differing_tables"]
-    assert engine["test_failures_differing"] == []
-    # Every mart and lookup table was compared, the Python models' included.
-    assert engine["tables_compared"] >= 20
-    replayed = {node["unique_id"] for node in engine["nodes"]}
-    assert "model.segmentation_warehouse.user_segments" in replayed
-    assert engine["wall_seconds"] > 0
+def test_the_floor_is_timed_between_the_builds_and_agrees(bench_run: BenchRun) -> None:
+    results = bench_run.results
+    floor_results = results["floor"]
+    runs = floor_results["runs"]
+    # Before the full build, after it, after the incremental full refresh.
+    assert [run["run"] for run in runs] == [
+        "before_full",
+        "after_full",
+        "after_refresh",
+    ]
+    assert all(run["wall_seconds"] > 0 and run["peak_rss_bytes"] > 0 for run in runs)
+    assert all(set(run["phases"]) == set(floor.PHASES) for run in runs)
+    # The two runs with a build's dates agree with its user_profiles, for
+    # every user (the refresh's data has the appended day).
+    for run in runs[1:]:
+        agreement = run["agreement"]
+        assert agreement["agrees"], floor.disagreement_text(agreement)
+        assert agreement["columns_compared"] == list(floor.OUTPUT_COLUMNS)
+        assert agreement["users_compared"] == run["users"] > 9_000
+    assert runs[2]["as_of_date"] > runs[1]["as_of_date"]
+    assert floor_results["agrees"]
+    wall = sorted(run["wall_seconds"] for run in runs)[1]
+    assert floor_results["wall_seconds"] == pytest.approx(wall, abs=1e-3)
+    assert floor_results["ratio"] == pytest.approx(
+        results["full_build"]["wall_seconds"] / wall, abs=1e-2
+    )
+    times = {node["unique_id"]: node["execution_time"] for node in results["nodes"]}
+    for area, models in bench.STAGING_MODELS.items():
+        staging = floor_results["staging"][area]
+        ids = [f"model.segmentation_warehouse.{model}" for model in models]
+        # The models and at least one test on them were counted.
+        assert staging["nodes"] > len(models)
+        assert staging["seconds"] > sum(times[uid] for uid in ids) > 0
+        assert staging["ratio"] == pytest.approx(
+            staging["seconds"] / staging["floor_seconds"], abs=1e-2
+        )
+    phases = results["full_build_phases"]
+    assert all(value > 0 for value in phases.values()), phases
+    assert sum(phases.values()) == pytest.approx(
+        results["full_build"]["wall_seconds"], abs=0.05
+    )
+    text = bench_run.markdown.read_text()
+    assert "## Where the time goes" in text and f"\n### {LABEL}\n" in text
+    assert f"| {floor_results['ratio']:.2f} |" in text
+    assert "floor (DuckDB alone)" in bench_run.output
 
 
 def test_the_marts_at_size_s_have_the_recorded_content(bench_run: BenchRun) -> None:
@@ -234,71 +271,157 @@ def test_benchmarks_md_has_the_row_of_the_size(bench_run: BenchRun) -> None:
 
 
 # ---------------------------------------------------------------------------
-# The engine-alone replay on a small build (quick, without make bench)
+# The floor on a small build (quick, without make bench)
 # ---------------------------------------------------------------------------
 
 
-def test_the_replay_of_a_small_build_gives_the_same_marts(
-    small_parquet_build: Build, tmp_path: Path
+def test_the_floor_agrees_with_a_small_build_and_reports_a_change(
+    small_parquet_build: Build, small_parquet_dir: Path, tmp_path: Path
 ) -> None:
-    # The shared build of small_parquet_dir, on a copy (the replay reads it).
-    workdir = copy_build(small_parquet_build, tmp_path / "dbt")
-    build = Build(0, "", "", workdir / "warehouse.duckdb")
-    plan = bench.replay_plan(workdir / "target", build.database)
-    python = [node for node in plan["models"] if node["language"] == "python"]
-    # Every Python model runs from its own file, through the stand-in.
-    assert len(python) >= 6
-    assert all(node["path"].endswith(".py") for node in python)
-    assert all(node["sql"] is None and node["refs"] for node in python)
-    (tmp_path / "tmp").mkdir()
-    # The catalog is named after the file, as in a build.
-    replay = tmp_path / "replay" / "warehouse.duckdb"
-    replay.parent.mkdir()
-    replayed = bench.replay(
-        plan,
-        replay,
-        build.database,
-        tmp_path / "published",
-        "2GB",
-        tmp_path / "tmp",
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy2(small_parquet_build.database, warehouse)
+    out = tmp_path / "floor.parquet"
+    timings = floor.run_floor(
+        small_parquet_dir, *floor.build_dates(warehouse), out, 1, "1GB"
     )
-    built = digest.table_hashes(build.database)
-    assert len(built) >= 20
-    assert digest.differing_tables(built, digest.table_hashes(replay)) == []
-    assert bench.differing_test_failures(plan, replayed) == []
-    assert "model.segmentation_warehouse.user_segments" in {
-        node["unique_id"] for node in replayed["nodes"]
-    }
-
-
-def test_the_stand_in_gives_the_documented_dbt_interface(tmp_path: Path) -> None:
-    node = {
-        "unique_id": "model.p.m",
-        "database": "memory",
-        "schema": "main",
-        "identifier": "m",
-        "relation": '"memory"."main"."m"',
-        "config": {"materialized": "table", "meta": {"k": "v"}},
-        "refs": {"parent": '"memory"."main"."parent"'},
-        "sources": {"raw.orders": '"memory"."main"."orders"'},
-    }
+    assert set(timings["phases"]) == set(floor.PHASES)
+    compared = floor.compare_with_profiles(warehouse, out)
+    assert compared["agrees"], floor.disagreement_text(compared)
+    assert compared["users_compared"] == timings["users"] > 1_000
+    # The floor's numbers are not all empty: something to compare.
     with duckdb.connect() as connection:
-        connection.execute("create table parent as select 1 as x union all select 2")
-        connection.execute("create table orders as select 'o1' as order_id")
-        dbt = bench.DbtStandIn(connection, node)
-        assert dbt.config(materialized="table") == ""
-        assert dbt.config.get("meta") == {"k": "v"}
-        assert dbt.config.get("missing", 3) == 3
-        assert sorted(dbt.ref("parent").fetchall()) == [(1,), (2,)]
-        assert dbt.ref("p", "parent").to_arrow_table().num_rows == 2
-        assert dbt.source("raw", "orders").fetchall() == [("o1",)]
-        assert str(dbt.this) == node["relation"]
-        assert (dbt.this.schema, dbt.this.identifier) == ("main", "m")
-        # Only what the model depends on, as in dbt.
-        with pytest.raises(bench.BenchError):
-            dbt.ref("other")
-        with pytest.raises(bench.BenchError):
-            dbt.source("raw", "users")
+        filled = connection.execute(
+            "select count(recency_score), count(ctr_30d), sum(sessions_90d)"
+            f" from read_parquet('{out}')"
+        ).fetchone()
+    assert filled[0] > 100 and filled[1] > 100 and filled[2] > 1_000
+
+    # One user's value changed on each side, and a user left out.
+    altered = tmp_path / "altered.parquet"
+    with duckdb.connect() as connection:
+        user = connection.execute(
+            f"select min(user_id) from read_parquet('{out}') where order_count > 0"
+        ).fetchone()[0]
+        connection.execute(
+            f"copy (select * replace (case when user_id = '{user}'"
+            " then sessions_30d + 1 else sessions_30d end as sessions_30d)"
+            f" from read_parquet('{out}') where user_id <> (select max(user_id)"
+            f" from read_parquet('{out}'))) to '{altered}' (format parquet)"
+        )
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update marts.user_profiles set monetary = monetary + 0.01,"
+            " browse_minutes_90d = browse_minutes_90d * (1 + 1e-6)"
+            " where user_id = ?",
+            [user],
+        )
+    compared = floor.compare_with_profiles(warehouse, altered)
+    assert not compared["agrees"]
+    assert compared["differing_columns"] == [
+        "browse_minutes_90d",
+        "monetary",
+        "sessions_30d",
+    ]
+    assert compared["columns"]["sessions_30d"]["differing_users"] == 1
+    assert compared["columns"]["sessions_30d"]["examples"][0]["user_id"] == user
+    assert compared["only_in_profiles"]["count"] == 1
+    assert compared["only_in_floor"]["count"] == 0
+    text = floor.disagreement_text(compared)
+    assert "sessions_30d: 1 users" in text and "1 users only in profiles" in text
+
+
+def test_a_double_within_the_tolerance_agrees(tmp_path: Path) -> None:
+    """Browsing minutes summed in another order differ in the last bits."""
+    warehouse = tmp_path / "w.duckdb"
+    columns = ", ".join(
+        f"{value} as {name}"
+        for name, value in zip(
+            floor.OUTPUT_COLUMNS,
+            [
+                *("3", "2", "10.50::decimal(38,2)", "1", "2", "3", "2"),
+                *("10.50::decimal(38,2)", "5.25", "1", "2", "{m}", "{m}"),
+                *("0.5", "null"),
+            ],
+            strict=True,
+        )
+    )
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.user_profiles as select 'u1' as user_id, "
+            + columns.format(m="1.0 / 3")
+        )
+        for name, value in (("near", "(1.0 / 3) * (1 + 1e-12)"), ("far", "0.3334")):
+            connection.execute(
+                f"copy (select 'u1' as user_id, {columns.format(m=value)})"
+                f" to '{tmp_path / name}.parquet' (format parquet)"
+            )
+    assert floor.compare_with_profiles(warehouse, tmp_path / "near.parquet")["agrees"]
+    far = floor.compare_with_profiles(warehouse, tmp_path / "far.parquet")
+    assert far["differing_columns"] == ["browse_minutes_30d", "browse_minutes_90d"]
+
+
+def test_the_staging_nodes_and_the_build_phases() -> None:
+    manifest = {
+        "nodes": {
+            "model.p.base_app__orders": _node("base_app__orders", "m/b.sql"),
+            "model.p.stg_app__orders": _node(
+                "stg_app__orders", "m/s.sql", parents=("base_app__orders",)
+            ),
+            "test.p.unique_order": _node(
+                "unique_order", "m/t.yml", "test", ("stg_app__orders",)
+            ),
+            "test.p.other": _node("other", "m/t.yml", "test", ("int_x",)),
+            "model.p.int_x": _node("int_x", "m/x.sql", parents=("stg_app__orders",)),
+        },
+        "unit_tests": {
+            "unit_test.p.base": _node(
+                "base", "m/u.yml", "unit_test", ("base_app__orders",)
+            )
+        },
+    }
+    assert bench.staging_node_ids(manifest, bench.STAGING_MODELS["orders"]) == {
+        "model.p.base_app__orders",
+        "model.p.stg_app__orders",
+        "test.p.unique_order",
+        "unit_test.p.base",
+    }
+    started = dt.datetime(2026, 12, 1, 5, 0, 0, tzinfo=dt.UTC).timestamp()
+    measured = bench.Measured(0, 60.0, 0, 0, 10.0, started)
+    run_results = {
+        "metadata": {
+            "invocation_started_at": "2026-12-01T05:00:06Z",
+            "generated_at": "2026-12-01T05:00:58.500000Z",
+        },
+        "elapsed_time": 47.5,
+    }
+    assert bench.build_phases(measured, run_results) == {
+        "before_dbt": 6.0,
+        "parse": 5.0,
+        "dbt_run": 47.5,
+        "after": 1.5,
+    }
+    nodes = [
+        {"resource_type": "model", "execution_time": 3.0},
+        {"resource_type": "test", "execution_time": 1.0},
+        {"resource_type": "unit_test", "execution_time": 0.5},
+    ]
+    assert bench.node_totals(nodes) == {"models": 3.0, "tests": 1.5, "all": 4.5}
+
+
+def test_skip_backfill_and_backfill_only_exclude_each_other(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        bench.main(
+            [
+                "--size",
+                "S",
+                "--root",
+                str(tmp_path),
+                "--backfill-only",
+                "--skip-backfill",
+            ]
+        )
+    assert not (tmp_path / "work").exists()
 
 
 # ---------------------------------------------------------------------------
@@ -454,7 +577,7 @@ def _row(
     size: str,
     wall: float,
     peak_gb: float,
-    engine: float,
+    floor_ratio: float,
     rerun: float,
     backfill: float | None = None,
 ) -> dict:
@@ -478,7 +601,18 @@ def _row(
         },
         "data": {"users": 1, "orders": 2, "events": 3},
         "full_build": {"wall_seconds": wall, "peak_rss_bytes": int(peak_gb * 1e9)},
-        "engine_alone": {"wall_seconds": wall / engine, "ratio": engine},
+        "floor": {
+            "wall_seconds": wall / floor_ratio,
+            "ratio": floor_ratio,
+            "staging": {
+                area: {"seconds": 1.0, "floor_seconds": 0.5, "nodes": 3, "ratio": 2.0}
+                for area in ("events", "orders")
+            },
+            "phases": {"users": 0.1},
+            "runs": [{}, {}, {}],
+            "agrees": True,
+            "users_compared": [1, 1],
+        },
         "btyd": {
             "summary": {"ratio": 12.0, "values_equal": True},
             "fits": {
@@ -518,11 +652,12 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
     status = {text: state for text, state, _ in bench.evaluate_targets(rows)}
     assert status == {
         "L peak memory <= 6 GB": "not met",
-        "project / engine alone <= 1.25 on M and L": "met",
+        "project / floor <= 3 on M and L": "met",
         "BTYD summary >= 10x faster than lifetimes on M, identical values": "met",
         "Time(L) / Time(M) <= 12": "not met",
         "incremental rerun <= 0.25 of a full rebuild on L": "met",
         "BG/NBD + Gamma-Gamma fit >= 5x faster than lifetimes (every size)": "met",
+        "the floor agrees with user_profiles (every size measured)": "met",
         "campaign assignment and measurement <= 10% of a full build at L": (
             "not measured"
         ),
