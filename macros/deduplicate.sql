@@ -8,17 +8,27 @@
         key occurs more than once are ranked (read a second time); the
         others need no window over the whole table.
 
-        The caller block renders the model's checked rows for a predicate
-        over the raw rows (`{% call(rows) deduplicate(...) %} ... where
-        {{ rows }} {% endcall %}`); they hold the column <key>, a
-        row_reject_reason (null when the row is valid) and raw_row (the raw
-        row as a struct). Among valid rows sharing a key, the first by
-        order_by, then by the raw row, is kept. With an increment (an
-        incremental run), a key the model's table already holds on an
-        accepted row is a duplicate: the row loaded first wins. -#}
+        The caller block renders the model's checked rows from the raw rows
+        it is given (`{% call(raw_rows) deduplicate(...) %} ... from
+        {{ raw_rows }} as <alias> ... {% endcall %}`, alias as in
+        raw_from); they hold the column <key>, a row_reject_reason (null
+        when the row is valid) and raw_row (the raw row as a struct). Among
+        valid rows sharing a key, the first by order_by, then by the raw
+        row, is kept. With an increment (an incremental run), a key the
+        model's table already holds on an accepted row is a duplicate: the
+        row loaded first wins.
+
+        Repeated keys are found by a 64-bit hash of the key (key_hash), not
+        its text: grouping and matching integers is cheaper, and measured
+        so. Rows sharing a key share its hash, so every repeated key is
+        found; a collision only sends a row whose key occurs once through
+        the ranking, where its rank is still 1. -#}
+    {%- set raw_alias = raw_from.split(' as ')[-1] | trim -%}
     {%- set ids = key ~ 's' -%}
 raw_{{ ids }} as (
-    select {{ raw_key }} as {{ key }}
+    -- The hash of every key read now. A missing key has a hash too: its
+    -- rows are rejected whatever their rank.
+    select {{ key_hash(raw_key) }} as {{ key }}_hash
     from {{ raw_from }}
     where {{ raw_filter }}
 ),
@@ -30,22 +40,22 @@ loaded_{{ ids }} as (
     from {{ this }}
     where
         reject_reason is null
-        and {{ key }} in (select raw_{{ ids }}.{{ key }} from raw_{{ ids }})
+        and {{ key_hash(key) }}
+        in (select raw_{{ ids }}.{{ key }}_hash from raw_{{ ids }})
 ),
 {% endif %}
 repeated_{{ ids }} as (
-    -- Keys on more than one row read now (valid or not), and keys already
-    -- loaded: only their rows are ranked.
-    select {{ key }}
+    -- Hashes of keys on more than one row read now (valid or not), and of
+    -- keys already loaded: only their rows are ranked.
+    select {{ key }}_hash
     from raw_{{ ids }}
-    where {{ key }} is not null
     group by 1
     having count(*) > 1
     {%- if increment is not none %}
 
     union
 
-    select {{ key }} from loaded_{{ ids }}
+    select {{ key_hash(key) }} from loaded_{{ ids }}
     {%- endif %}
 ),
 
@@ -56,12 +66,15 @@ unrepeated as (
         case when checked_row.row_reject_reason is null then 1 end
             as {{ key }}_rank
     from (
-        {{ caller('true') | trim | indent(8) }}
+        {{ caller(
+            '(select * from ' ~ raw_from ~ ' where ' ~ raw_filter ~ ')'
+        ) | trim | indent(8) }}
     ) as checked_row
     left join repeated_{{ ids }}
-        on checked_row.{{ key }} = repeated_{{ ids }}.{{ key }}
+        on {{ key_hash('checked_row.' ~ key) }}
+        = repeated_{{ ids }}.{{ key }}_hash
     where
-        repeated_{{ ids }}.{{ key }} is null
+        repeated_{{ ids }}.{{ key }}_hash is null
         or checked_row.row_reject_reason is not null
 ),
 
@@ -86,9 +99,14 @@ repeated as (
             end
         {%- endif %} as {{ key }}_rank
     from (
+        {#- The hash is a column of the raw rows read, filtered after:
+            cheaper than a semi-join on the key expression (measured). #}
         {{ caller(
-            raw_key ~ ' in (select repeated_' ~ ids ~ '.' ~ key
-            ~ ' from repeated_' ~ ids ~ ')'
+            '(select * from (select ' ~ raw_alias ~ '.*, '
+            ~ key_hash(raw_key) ~ ' as ' ~ key ~ '_hash from ' ~ raw_from
+            ~ ' where ' ~ raw_filter ~ ') as ' ~ raw_alias ~ ' where '
+            ~ key ~ '_hash in (select repeated_' ~ ids ~ '.' ~ key
+            ~ '_hash from repeated_' ~ ids ~ '))'
         ) | trim | indent(8) }}
     ) as checked_row
     {%- if increment is not none %}
@@ -103,4 +121,21 @@ ranked as (
     union all
     select * from repeated
 ),
+{%- endmacro %}
+
+
+{% macro key_hash(column) -%}
+    {#- A 64-bit hash of a key, to find repeated keys cheaply (equal keys
+        have equal hashes; deduplicate tells apart the rare collisions). -#}
+    {{ return(adapter.dispatch(
+        'key_hash', 'segmentation_warehouse'
+    )(column)) }}
+{%- endmacro %}
+
+{% macro default__key_hash(column) -%}
+    {{ dbt.hash(column) }}
+{%- endmacro %}
+
+{% macro duckdb__key_hash(column) -%}
+    hash({{ column }})
 {%- endmacro %}

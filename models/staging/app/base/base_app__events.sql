@@ -24,7 +24,7 @@ file_versions as (
 
 {{ cross_table_check_ctes() }}
 
-{% call(rows) deduplicate(
+{% call(raw_rows) deduplicate(
     key='event_id',
     raw_key=clean_id('raw_event.event_id'),
     raw_from=raw_events ~ ' as raw_event',
@@ -72,10 +72,7 @@ file_versions as (
             ) }} as duration_seconds,
             {{ file_column }} as source_file,
             {{ raw_row_struct('events', 'raw_event') }} as raw_row
-        from {{ raw_events }} as raw_event
-        where
-            {{ source_file_filter(increment, file_column) }}
-            and {{ rows }}
+        from {{ raw_rows }} as raw_event
     ) as parsed
     {{ cross_table_check_joins('parsed') }}
 {% endcall %}

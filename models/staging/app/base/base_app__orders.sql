@@ -9,7 +9,7 @@ with
 
 {{ cross_table_check_ctes() }}
 
-{% call(rows) deduplicate(
+{% call(raw_rows) deduplicate(
     key='order_id',
     raw_key=clean_id('raw_order.order_id'),
     raw_from=raw_orders ~ ' as raw_order',
@@ -44,8 +44,7 @@ with
             {{ normalize_label('raw_order.product_category') }}
                 as product_category,
             {{ raw_row_struct('orders', 'raw_order') }} as raw_row
-        from {{ raw_orders }} as raw_order
-        where {{ rows }}
+        from {{ raw_rows }} as raw_order
     ) as parsed
     {{ cross_table_check_joins('parsed') }}
 {% endcall %}
