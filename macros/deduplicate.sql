@@ -1,12 +1,18 @@
 {% macro deduplicate(
-    key, raw_key, raw_from, order_by, raw_filter='true', increment=none
+    key, raw_key, raw_from, order_by, raw_filter='true', increment=none,
+    loaded_relation=none
 ) %}
     {#- The deduplication of a base_ staging model, as CTEs (each followed
         by a comma), the last one `ranked`: every checked row with
         <key>_rank, 1 for the row kept, > 1 for a duplicate, null for a
-        rejected row. Built for a hundred million rows: only the rows whose
-        key occurs more than once are ranked (read a second time); the
-        others need no window over the whole table.
+        rejected row, and is_<key>_repeated, true on the rows whose key
+        was ranked (it occurs on several rows read now, or the table
+        already holds it). Built for a hundred million rows: only the rows
+        whose key occurs more than once are ranked (read a second time);
+        the others need no window over the whole table, and their key is
+        unique by construction (tests/macros/deduplicate__on_literal_rows
+        checks the construction; unique_where_loaded_now, given
+        is_<key>_repeated, checks the kept rows that were ranked).
 
         The caller block renders the model's checked rows from the raw rows
         it is given (`{% call(raw_rows) deduplicate(...) %} ... from
@@ -15,8 +21,8 @@
         when the row is valid) and raw_row (the raw row as a struct). Among
         valid rows sharing a key, the first by order_by, then by the raw
         row, is kept. With an increment (an incremental run), a key the
-        model's table already holds on an accepted row is a duplicate: the
-        row loaded first wins.
+        model's table (or loaded_relation, for a test) already holds on an
+        accepted row is a duplicate: the row loaded first wins.
 
         Repeated keys are found by a 64-bit hash of the key (key_hash), not
         its text: grouping and matching integers is cheaper, and measured
@@ -37,7 +43,7 @@ loaded_{{ ids }} as (
     -- Keys of rows loaded now that a kept file already holds (accepted):
     -- such a row is a duplicate (the file loaded first wins).
     select distinct {{ key }}
-    from {{ this }}
+    from {{ this if loaded_relation is none else loaded_relation }}
     where
         reject_reason is null
         and {{ key_hash(key) }}
@@ -64,7 +70,8 @@ unrepeated as (
     select
         checked_row.*,
         case when checked_row.row_reject_reason is null then 1 end
-            as {{ key }}_rank
+            as {{ key }}_rank,
+        repeated_{{ ids }}.{{ key }}_hash is not null as is_{{ key }}_repeated
     from (
         {{ caller(
             '(select * from ' ~ raw_from ~ ' where ' ~ raw_filter ~ ')'
@@ -97,7 +104,8 @@ repeated as (
             + case
                 when loaded_{{ ids }}.{{ key }} is not null then 1 else 0
             end
-        {%- endif %} as {{ key }}_rank
+        {%- endif %} as {{ key }}_rank,
+        true as is_{{ key }}_repeated
     from (
         {#- The hash is a column of the raw rows read, filtered after:
             cheaper than a semi-join on the key expression (measured). #}

@@ -95,6 +95,7 @@ validated as (
             ranked.row_reject_reason,
             case when ranked.event_id_rank > 1 then 'duplicate_event_id' end
         ) as reject_reason,
+        ranked.is_event_id_repeated,
         ranked.source_file,
         file_versions.file_version as source_file_version,
         '{{ invocation_id }}' as loaded_by_invocation_id

@@ -64,7 +64,8 @@ validated as (
         coalesce(
             row_reject_reason,
             case when order_id_rank > 1 then 'duplicate_order_id' end
-        ) as reject_reason
+        ) as reject_reason,
+        is_order_id_repeated
     from ranked
 )
 
