@@ -228,16 +228,19 @@ def test_without_removing_changed_files_rows_would_be_counted_twice(
 def test_the_daily_uniqueness_test_catches_a_repeat_the_model_let_through(
     base_data: Path, tmp_path: Path
 ) -> None:
-    """The event tests check the rows a run loads; without the model's check
-    against kept ids, a repeated id gets in, and unique_where_loaded_now
-    (this run's ids against the whole table) stops the build."""
+    """The event tests check the rows a run loads; when the model ranks a
+    new row repeating a kept id but no longer makes it a duplicate, the
+    repeated id gets in, and unique_where_loaded_now (this run's ranked ids
+    against the whole table) stops the build. (Without the lookup of kept
+    ids, the row would not be ranked at all: tests/macros/
+    deduplicate__on_literal_rows catches that, test_staging_dedupe.py.)"""
     project = copy_project(tmp_path / "project")
-    # The check is in the deduplication macro base_app__events calls.
+    # The rank is in the deduplication macro base_app__events calls.
     macro = project / "macros" / "deduplicate.sql"
     text = macro.read_text()
-    check = "and {{ key }} in (select raw_{{ ids }}.{{ key }} from raw_{{ ids }})"
+    check = "when loaded_{{ ids }}.{{ key }} is not null then 1 else 0"
     assert check in text
-    macro.write_text(text.replace(check, "and false"))
+    macro.write_text(text.replace(check, check.replace("then 1", "then 0")))
     data = _copy(base_data, tmp_path / "data")
     workdir = tmp_path / "build"
     # Only the check and what it reads: the events' staging, not the marts.

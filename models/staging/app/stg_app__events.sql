@@ -12,6 +12,7 @@ valid_events as (
         occurred_at,
         event_type,
         duration_seconds,
+        is_event_id_repeated,
         source_file,
         source_file_version,
         loaded_by_invocation_id

@@ -11,7 +11,8 @@ valid_orders as (
         ordered_at,
         amount,
         status,
-        product_category
+        product_category,
+        is_order_id_repeated
     from orders
     where reject_reason is null
 )

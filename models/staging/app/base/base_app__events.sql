@@ -24,7 +24,7 @@ file_versions as (
 
 {{ cross_table_check_ctes() }}
 
-{% call(rows) deduplicate(
+{% call(raw_rows) deduplicate(
     key='event_id',
     raw_key=clean_id('raw_event.event_id'),
     raw_from=raw_events ~ ' as raw_event',
@@ -72,10 +72,7 @@ file_versions as (
             ) }} as duration_seconds,
             {{ file_column }} as source_file,
             {{ raw_row_struct('events', 'raw_event') }} as raw_row
-        from {{ raw_events }} as raw_event
-        where
-            {{ source_file_filter(increment, file_column) }}
-            and {{ rows }}
+        from {{ raw_rows }} as raw_event
     ) as parsed
     {{ cross_table_check_joins('parsed') }}
 {% endcall %}
@@ -98,6 +95,7 @@ validated as (
             ranked.row_reject_reason,
             case when ranked.event_id_rank > 1 then 'duplicate_event_id' end
         ) as reject_reason,
+        ranked.is_event_id_repeated,
         ranked.source_file,
         file_versions.file_version as source_file_version,
         '{{ invocation_id }}' as loaded_by_invocation_id

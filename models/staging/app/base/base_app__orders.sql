@@ -9,7 +9,7 @@ with
 
 {{ cross_table_check_ctes() }}
 
-{% call(rows) deduplicate(
+{% call(raw_rows) deduplicate(
     key='order_id',
     raw_key=clean_id('raw_order.order_id'),
     raw_from=raw_orders ~ ' as raw_order',
@@ -44,8 +44,7 @@ with
             {{ normalize_label('raw_order.product_category') }}
                 as product_category,
             {{ raw_row_struct('orders', 'raw_order') }} as raw_row
-        from {{ raw_orders }} as raw_order
-        where {{ rows }}
+        from {{ raw_rows }} as raw_order
     ) as parsed
     {{ cross_table_check_joins('parsed') }}
 {% endcall %}
@@ -65,7 +64,8 @@ validated as (
         coalesce(
             row_reject_reason,
             case when order_id_rank > 1 then 'duplicate_order_id' end
-        ) as reject_reason
+        ) as reject_reason,
+        is_order_id_repeated
     from ranked
 )
 
