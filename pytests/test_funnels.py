@@ -261,46 +261,56 @@ def test_orders_only_data_gives_empty_behaviour_marts(orders_only_build: Build) 
         assert orders_only_build.scalar(f"select count(*) from marts.{mart}") == 0, mart
 
 
-def test_a_warehouse_built_before_the_funnel_columns_migrates_by_itself(
+def test_a_warehouse_built_before_the_new_columns_migrates_by_itself(
     small_parquet_build: Build, small_parquet_dir: Path, tmp_path: Path
 ) -> None:
     """An existing DATA= warehouse whose session days lack the funnel
-    columns (as built before them): the next run loads the files again and
-    adds the columns, giving what a fresh build gives (no stack trace, no
-    FULL_REFRESH=1)."""
-    table = "intermediate.int_events_aggregated_to_session_days"
+    columns and whose staged events lack the id-repeat flag (as built before
+    them): the next run loads the files again and adds the columns, giving
+    what a fresh build gives (no stack trace, no FULL_REFRESH=1)."""
+    dropped = {
+        "intermediate.int_events_aggregated_to_session_days": [
+            "has_checkout",
+            "funnel_depth",
+            "session_path",
+            "step_events_without_session",
+            "session_rules",
+        ],
+        "staging.base_app__events": ["is_event_id_repeated", "staging_rules"],
+    }
     workdir = copy_build(small_parquet_build, tmp_path / "build")
-    columns = [
-        "has_checkout",
-        "funnel_depth",
-        "session_path",
-        "step_events_without_session",
-        "session_rules",
-    ]
     with duckdb.connect(str(workdir / "warehouse.duckdb")) as connection:
-        for column in columns:
-            connection.execute(f"alter table {table} drop column {column}")
+        for table, columns in dropped.items():
+            for column in columns:
+                connection.execute(f"alter table {table} drop column {column}")
     rerun = build_selection(
-        workdir, small_parquet_dir, "int_events_aggregated_to_session_days"
+        workdir,
+        small_parquet_dir,
+        "base_app__events",
+        "int_events_aggregated_to_session_days",
     )
     assert rerun.returncode == 0, rerun.output[-5000:]
     assert "their files are loaded again" in rerun.output
-    assert (
-        "incremental int_events_aggregated_to_session_days: 1 new or changed"
-        " file(s) of raw.events to load, 0 unchanged" in rerun.output
-    )
-    names = ", ".join(
-        name
-        for (name,) in small_parquet_build.query(
-            "select column_name from information_schema.columns"
-            " where table_schema = 'intermediate'"
-            " and table_name = 'int_events_aggregated_to_session_days'"
-            # Run metadata, not a result: the rows were loaded by other runs.
-            " and column_name <> 'loaded_by_invocation_id'"
-            " order by ordinal_position"
+    for model in ("base_app__events", "int_events_aggregated_to_session_days"):
+        assert (
+            f"incremental {model}: 1 new or changed"
+            " file(s) of raw.events to load, 0 unchanged" in rerun.output
         )
-    )
-    query = f"select {names} from {table} order by all"
-    migrated = Build(0, "", "", workdir / "warehouse.duckdb").query(query)
-    assert migrated == small_parquet_build.query(query)
-    assert any(row[names.split(", ").index("funnel_depth")] for row in migrated)
+    migrated_build = Build(0, "", "", workdir / "warehouse.duckdb")
+    for table, columns in dropped.items():
+        schema, name = table.split(".")
+        names = ", ".join(
+            column
+            for (column,) in small_parquet_build.query(
+                "select column_name from information_schema.columns"
+                f" where table_schema = '{schema}' and table_name = '{name}'"
+                # Run metadata, not a result: the rows were loaded by other runs.
+                " and column_name <> 'loaded_by_invocation_id'"
+                " order by ordinal_position"
+            )
+        )
+        assert set(columns) <= set(names.split(", "))
+        query = f"select {names} from {table} order by all"
+        migrated = migrated_build.query(query)
+        assert migrated == small_parquet_build.query(query), table
+        assert any(row[names.split(", ").index(columns[-1])] for row in migrated)

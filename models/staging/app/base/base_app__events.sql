@@ -6,9 +6,18 @@
     Built for a hundred million rows: the raw row is turned into JSON only
     for rejected rows, and only the rows whose event id occurs more than
     once are ranked to pick the one kept (macro deduplicate; the others
-    need no window over the whole table). -#}
-{{ config(**incremental_by_file('events')) }}
-{%- set increment = source_file_increment('events') %}
+    need no window over the whole table).
+
+    Rules (column staging_rules): the layout of the rows, so that a
+    warehouse loaded before a column was added (is_event_id_repeated)
+    loads its files again by itself instead of stopping on the schema
+    change. -#}
+{%- set rules = {
+    'column': 'staging_rules',
+    'value': 'event_id repeats flagged (is_event_id_repeated)',
+} %}
+{{ config(**incremental_by_file('events', none, rules)) }}
+{%- set increment = source_file_increment('events', none, rules) %}
 {%- set raw_events = source('app', 'events') %}
 {%- set file_column = source_file_column(raw_events) %}
 
@@ -98,7 +107,8 @@ validated as (
         ranked.is_event_id_repeated,
         ranked.source_file,
         file_versions.file_version as source_file_version,
-        '{{ invocation_id }}' as loaded_by_invocation_id
+        '{{ invocation_id }}' as loaded_by_invocation_id,
+        {{ sql_string(rules['value']) }} as staging_rules
     from ranked
     left join file_versions on ranked.source_file = file_versions.source_file
 )
