@@ -1,13 +1,19 @@
-{% test row_checks(model, not_null=[], ranges=[], conditions=[], unique=[]) %}
+{% test row_checks(
+    model, not_null=[], ranges=[], conditions=[], unique=[], accepted_values=[]
+) %}
 {#- A model's plain row checks in one test, one node and one scan: its
     not-null columns (as dbt's not_null), its ranges (as dbt_utils'
     accepted_range: {column, min_value, max_value, inclusive (default
     true)}; nulls pass) and its row conditions (as dbt_utils'
     expression_is_true: a condition that is false or null fails) and its
     unique columns (as unique: nulls pass; the failing rows are those
-    beyond the first of each repeated value). A single scan counts the
-    failing rows of each check, and the test fails with one row per failing
-    check (its description and how many rows). dbt's cost
+    beyond the first of each repeated value) and its accepted values (as
+    accepted_values: {column, values, quote (default true: the values are
+    string literals)}; nulls pass, every other value is in the list). A
+    single scan counts the failing rows of each check, and the test fails
+    with one row per failing check (its description and how many rows; an
+    accepted_values check's description also names the column's values
+    not in the list, the first 10 in sort order). dbt's cost
     is per test node, so one node per model instead of one per check keeps
     a build's fixed cost down. -#}
 {%- set checks = [] %}
@@ -61,19 +67,40 @@
         'failing': 'count(' ~ column ~ ') - count(distinct ' ~ column ~ ')',
     }) %}
 {%- endfor %}
+{%- for accepted in accepted_values %}
+    {%- set column = accepted['column'] %}
+    {%- set listed = [] %}
+    {%- for value in accepted.get('values') %}
+        {%- do listed.append(
+            "'" ~ (value | string | replace("'", "''")) ~ "'"
+            if accepted.get('quote', true) else value | string
+        ) %}
+    {%- endfor %}
+    {%- set outside = column ~ ' not in (' ~ listed | join(', ') ~ ')' %}
+    {%- do checks.append({
+        'check': 'accepted_values ' ~ column ~ ': ',
+        'failing': 'sum(case when ' ~ outside ~ ' then 1 else 0 end)',
+        'unaccepted': 'array_to_string(list_sort(list(distinct cast(' ~ column
+            ~ ' as varchar)) filter (where ' ~ outside ~ "))[1:10], ', ')",
+    }) %}
+{%- endfor %}
 with
 
 counted as (
     select
     {%- for check in checks %}
-        {{ check.failing }} as failed_{{ loop.index }}{{ "," if not loop.last }}
+        {{ check.failing }} as failed_{{ loop.index }}
+        {%- if check.unaccepted %},
+        {{ check.unaccepted }} as unaccepted_{{ loop.index }}
+        {%- endif %}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ model }}
 )
 
 {% for check in checks -%}
 select
-    '{{ check.check | replace("'", "''") }}' as failed_check,
+    '{{ check.check | replace("'", "''") }}'
+    {%- if check.unaccepted %} || unaccepted_{{ loop.index }}{% endif %} as failed_check,
     failed_{{ loop.index }} as failing_rows
 from counted
 where failed_{{ loop.index }} > 0
