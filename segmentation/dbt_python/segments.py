@@ -8,8 +8,18 @@ from segmentation.methods.segments import (
     SEGMENTS_SCHEMA,
     SegmentRules,
     assign_segments,
+    profile_columns,
     with_propensity,
 )
+
+
+def profiles_needed(profiles, settings: str) -> pa.Table:
+    """The rows of ``profiles`` (the relation of int_users_profiled) with
+    only the columns the assignment reads with these settings
+    (:func:`~segmentation.methods.segments.profile_columns`)."""
+    columns = profile_columns(profiles.columns, SegmentRules.from_json(settings))
+    quoted = ", ".join('"' + column.replace('"', '""') + '"' for column in columns)
+    return profiles.project(quoted).to_arrow_table()
 
 
 def segments_table(

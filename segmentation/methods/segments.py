@@ -90,6 +90,35 @@ PROPENSITY_COLUMNS = (
     "propensity_tier",
 )
 
+# The profile columns the assignment reads besides the rules' own: the
+# output's (SEGMENTS_SCHEMA), engagement's and the readable conditions'.
+PROFILE_COLUMNS = (
+    "user_id",
+    "user_key",
+    "as_of_date",
+    "lifecycle_stage",
+    "value_tier",
+    "activity_tier",
+    "rfm_segment",
+    "is_opted_in_to_marketing",
+    "recency_days",
+    "historical_ltv",
+    "ctr_30d",
+    "sessions_90d",
+)
+
+
+def profile_columns(available: list[str], rules: SegmentRules) -> list[str]:
+    """The columns of the profiles (``available``, in their order) that
+    :func:`assign_segments` reads with these rules: PROFILE_COLUMNS and
+    every column a rule tests. Reading only these keeps a million users'
+    profiles small; a rule testing a column the profiles lack still fails
+    with its message."""
+    wanted = set(PROFILE_COLUMNS) | {
+        field for rule in rules.rules for field in rule.when
+    }
+    return [column for column in available if column in wanted]
+
 
 def with_propensity(profiles: pd.DataFrame, propensity: pd.DataFrame) -> pd.DataFrame:
     """The profiles with each user's propensity scores, deciles and tier
@@ -203,24 +232,18 @@ def assign_segments(
     )
     frame["is_engaged"] = engagement(frame)
     texts = describe_conditions(frame)
-    rule_masks, rule_segments, rule_reasons = [], [], []
+    rule_masks, rule_segments = [], []
     for rule in rules.rules:
-        mask = pd.Series(True, index=frame.index)
-        reason = pd.Series("", index=frame.index, dtype=object)
+        mask = np.ones(len(frame), dtype=bool)
         for field, values in rule.when.items():
             if field not in frame:
                 raise ValueError(
                     f"primary_segment_rules: rule {rule.segment!r} tests unknown"
                     f" column {field!r}"
                 )
-            mask &= frame[field].isin(values)
-            text = texts.get(field)
-            if text is None:
-                text = f"{field} " + frame[field].astype(str)
-            reason = np.where(reason == "", text, reason + " and " + text)
-        rule_masks.append(mask.to_numpy())
+            mask &= frame[field].isin(values).to_numpy()
+        rule_masks.append(mask)
         rule_segments.append(rule.segment)
-        rule_reasons.append(pd.Series(reason, index=frame.index).astype(str).to_numpy())
 
     has_cluster = frame["cluster_id"].notna().to_numpy()
     cluster_segment = (
@@ -236,7 +259,26 @@ def assign_segments(
     if rule_matched is None:
         rule_matched = np.zeros(len(frame), dtype=bool)
     segment_by_rule = np.select(rule_masks, rule_segments, default=UNASSIGNED)
-    reason_by_rule = np.select(rule_masks, rule_reasons, default="")
+    # Each rule's reason, written only for the users it names first (a
+    # million users' texts for every rule would be most of the model's
+    # memory): the conditions' texts joined with " and ".
+    reason_by_rule = np.full(len(frame), "", dtype=object)
+    unclaimed = np.ones(len(frame), dtype=bool)
+    for rule, mask in zip(rules.rules, rule_masks, strict=True):
+        rows = np.flatnonzero(mask & unclaimed)
+        unclaimed &= ~mask
+        if len(rows) == 0:
+            continue
+        reason = None
+        for field in rule.when:
+            text = texts.get(field)
+            if text is None:
+                text = f"{field} " + frame[field].astype(str)
+            text = np.asarray(text, dtype=object)[rows]
+            reason = text if reason is None else reason + " and " + text
+        reason_by_rule[rows] = (
+            np.full(len(rows), "", dtype=object) if reason is None else reason
+        )
 
     clusters_first = rules.cluster_precedence == "before_rules"
     use_cluster = has_cluster & (clusters_first | ~rule_matched)
