@@ -23,6 +23,42 @@ def test_no_personal_data_in_marts_or_published_files(demo_build: Build) -> None
     assert privacy.scan_parquet(root / "current" / "parquet") == []
 
 
+def test_a_parquet_file_that_is_not_its_tables_copy_is_refused(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    """Publishing searches the release's tables for personal data and checks
+    that each Parquet file is its table's copy (columns and row count)
+    instead of searching it again: a file with a row more, or another
+    column, is refused by name."""
+    import json
+    import shutil
+
+    import duckdb
+    import pytest
+
+    release = publish.current_database(demo_build.database.parent / "published")
+    folder = tmp_path / "release"
+    shutil.copytree(release.parent, folder)
+    published = folder / release.name
+    tables = json.loads((folder / "manifest.json").read_text())["tables"]
+    parquet = folder / "parquet"
+    publish._check_parquet_copies(published, parquet, tables)
+    profiles = parquet / "user_profiles.parquet"
+    original = tmp_path / "original.parquet"
+    shutil.copy(profiles, original)
+    source = f"read_parquet('{original}')"
+    faults = (
+        # A row more.
+        f"select * from {source} union all (select * from {source} limit 1)",
+        # Another column in place of one.
+        f"select * exclude (age_band), 'x@y.org' as email from {source}",
+    )
+    for query in faults:
+        duckdb.sql(f"copy ({query}) to '{profiles}' (format parquet)")
+        with pytest.raises(publish.PublishError, match=r"user_profiles\.parquet"):
+            publish._check_parquet_copies(published, parquet, tables)
+
+
 def test_published_tables_carry_the_pseudonymous_key_not_the_id(
     demo_build: Build,
 ) -> None:
