@@ -7,13 +7,15 @@
     true)}; nulls pass) and its row conditions (as dbt_utils'
     expression_is_true: a condition that is false or null fails) and its
     unique columns (as unique: nulls pass; the failing rows are those
-    beyond the first of each repeated value) and its accepted values (as
+    beyond the first of each repeated value; counted by a grouping of
+    their own, which spills to disk where a distinct count cannot) and its accepted values (as
     accepted_values: {column, values, quote (default true: the values are
     string literals)}; nulls pass, every other value is in the list). A
     single scan counts the failing rows of each check, and the test fails
     with one row per failing check (its description and how many rows; an
     accepted_values check's description also names the column's values
-    not in the list, the first 10 in sort order). dbt's cost
+    not in the list, the first 10 in sort order, read by a query of its
+    own over the failing rows only). dbt's cost
     is per test node, so one node per model instead of one per check keeps
     a build's fixed cost down. -#}
 {%- set checks = [] %}
@@ -62,9 +64,13 @@
     }) %}
 {%- endfor %}
 {%- for column in unique %}
+    {#- Grouped apart (a grouping spills to disk; a distinct count in the
+        scan below would hold every value in memory). -#}
     {%- do checks.append({
         'check': 'unique ' ~ column,
-        'failing': 'count(' ~ column ~ ') - count(distinct ' ~ column ~ ')',
+        'grouped': 'select coalesce(sum(repeats - 1), 0) as failing from ('
+            ~ 'select count(*) as repeats from ' ~ model ~ ' where ' ~ column
+            ~ ' is not null group by ' ~ column ~ ' having count(*) > 1)',
     }) %}
 {%- endfor %}
 {%- for accepted in accepted_values %}
@@ -80,30 +86,55 @@
     {%- do checks.append({
         'check': 'accepted_values ' ~ column ~ ': ',
         'failing': 'sum(case when ' ~ outside ~ ' then 1 else 0 end)',
-        'unaccepted': 'array_to_string(list_sort(list(distinct cast(' ~ column
-            ~ ' as varchar)) filter (where ' ~ outside ~ "))[1:10], ', ')",
+        'unaccepted': "select string_agg(value, ', ' order by value) as listed"
+            ~ ' from (select distinct cast(' ~ column ~ ' as varchar) as value'
+            ~ ' from ' ~ model ~ ' where ' ~ outside
+            ~ ' order by value limit 10)',
     }) %}
 {%- endfor %}
 with
 
 counted as (
     select
-    {%- for check in checks %}
+        count(*) as row_count
+    {%- for check in checks if check.failing %},
         {{ check.failing }} as failed_{{ loop.index }}
-        {%- if check.unaccepted %},
-        {{ check.unaccepted }} as unaccepted_{{ loop.index }}
-        {%- endif %}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ model }}
 )
+{%- for check in checks %}
+{%- if check.grouped %},
 
+grouped_{{ loop.index }} as (
+    {{ check.grouped }}
+)
+{%- elif check.unaccepted %},
+
+unaccepted_{{ loop.index }} as (
+    {{ check.unaccepted }}
+)
+{%- endif %}
+{%- endfor %}
+
+{% set scanned = checks | selectattr('failing') | list -%}
 {% for check in checks -%}
+{% if check.grouped -%}
+select
+    '{{ check.check | replace("'", "''") }}' as failed_check,
+    failing as failing_rows
+from grouped_{{ loop.index }}
+where failing > 0
+{%- else -%}
+{% set position = scanned.index(check) + 1 -%}
 select
     '{{ check.check | replace("'", "''") }}'
-    {%- if check.unaccepted %} || unaccepted_{{ loop.index }}{% endif %} as failed_check,
-    failed_{{ loop.index }} as failing_rows
+    {%- if check.unaccepted %}
+    || (select listed from unaccepted_{{ loop.index }})
+    {%- endif %} as failed_check,
+    failed_{{ position }} as failing_rows
 from counted
-where failed_{{ loop.index }} > 0
+where failed_{{ position }} > 0
+{%- endif %}
 {% if not loop.last %}union all
 {% endif -%}
 {% endfor %}
