@@ -1381,8 +1381,8 @@ What bounds four of them, whatever the machine:
   row, the quality gates, the data tests, the other marts: clusters, CLV,
   propensity, campaigns, behaviour) and dbt's fixed cost, which does not
   shrink with the data: the CLI's start before dbt, dbt's start and parse
-  of the project (129 models, 545 data tests, from a fresh target folder)
-  and some tens of milliseconds per node for about 690 nodes. At M the
+  of the project (129 models, about 300 data tests, from a fresh target
+  folder) and some tens of milliseconds per node for about 435 nodes. At M the
   floor is a few seconds, so the fixed cost alone is several times the
   floor; at L it is a small share of a floor near 100 s (measured below).
 - **incremental rerun / full rebuild**: a daily run reads only the new
