@@ -9,9 +9,11 @@
   against a bootstrap over CDNOW's customers (which also shows where the
   model-based covariance is too small: misspecification).
 - ``uncertainty.prediction_intervals``: p10 <= p50 <= p90, the point
-  estimate inside, determinism, agreement of the delta method with Monte
-  Carlo draws, widths that halve when the data is replicated 4 times (and
-  would not if the covariance ignored the customer count), NaN fallbacks.
+  estimate inside, determinism, agreement of the default (sigma points,
+  the delta method with secants) with Monte Carlo draws, the delta method
+  exactly for a prediction linear in the log-parameters, widths that halve
+  when the data is replicated 4 times (and would not if the covariance
+  ignored the customer count), NaN fallbacks.
 - ``models``: the registry, and CLV through it equal to the previous
   BG/NBD-only computation, bit for bit.
 
@@ -296,7 +298,7 @@ def test_clv_through_the_registry_equals_the_previous_result(
 
 
 @pytest.fixture(scope="module")
-def delta(
+def sigma_points(
     calibration: pd.DataFrame,
     bgnbd: btyd.BgNbdFit,
     gamma_gamma: btyd.GammaGammaFit,
@@ -330,7 +332,7 @@ def point_estimates(
     return purchases, clv
 
 
-@pytest.mark.parametrize("method", ["delta", "draws"])
+@pytest.mark.parametrize("method", ["sigma_points", "draws"])
 def test_intervals_are_ordered_and_hold_the_point_estimate(
     request: pytest.FixtureRequest,
     method: str,
@@ -350,28 +352,33 @@ def test_intervals_are_ordered_and_hold_the_point_estimate(
         assert (p10 <= p50).all() and (p50 <= p90).all()
         assert (p10 < p90).all()  # the parameters are uncertain
         inside = (p10 <= point) & (point <= p90)
-        if method == "delta":
-            # The delta method's median is the point estimate itself.
+        if method == "sigma_points":
+            # The sigma points' median is the point estimate itself.
             np.testing.assert_array_equal(p50, point)
             assert inside.all()
         else:
             assert inside.mean() >= 0.99
 
 
-def test_the_delta_method_agrees_with_draws(
-    delta: pd.DataFrame, draws: pd.DataFrame
+def test_sigma_points_agree_with_draws(
+    sigma_points: pd.DataFrame, draws: pd.DataFrame
 ) -> None:
-    # 1,000 Monte Carlo draws of the log-parameters against the linearised
-    # log: p10 and p90 within 2% for 99% of the customers and 5% for all.
-    for column in COLUMNS:
-        if column.endswith("p50"):
-            continue
-        relative = np.abs(delta[column] / draws[column] - 1)
-        assert relative.quantile(0.99) < 0.02, column
-        assert relative.max() < 0.05, column
+    # 1,000 Monte Carlo draws of the log-parameters (fixed seed) against
+    # the sigma points: p10 and p90 apart by less than a tenth of the draws'
+    # p10-p90 width (on the log scale) for 99% of the customers, and 12% for
+    # all (measured: 7% and 9%, mostly the draws' own noise; 3.7% at most
+    # with 3,000 draws).
+    for quantity in ("expected_purchases", "predicted_clv"):
+        width = np.log(draws[f"{quantity}_p90"] / draws[f"{quantity}_p10"])
+        for name in ("p10", "p90"):
+            column = f"{quantity}_{name}"
+            apart = np.abs(np.log(sigma_points[column] / draws[column])) / width
+            assert apart.quantile(0.99) < 0.1, column
+            assert apart.max() < 0.12, column
     # The relative half-width is a few percent for most customers (CDNOW's
     # 2,357 customers determine the parameters to a few percent).
-    half_width = np.log(delta["predicted_clv_p90"] / delta["predicted_clv_p10"]) / 2
+    clv = sigma_points[["predicted_clv_p10", "predicted_clv_p90"]].to_numpy()
+    half_width = pd.Series(np.log(clv[:, 1] / clv[:, 0]) / 2)
     assert 0.02 < half_width.median() < 0.2
 
 
@@ -379,7 +386,7 @@ def test_intervals_are_deterministic(
     calibration: pd.DataFrame,
     bgnbd: btyd.BgNbdFit,
     gamma_gamma: btyd.GammaGammaFit,
-    delta: pd.DataFrame,
+    sigma_points: pd.DataFrame,
 ) -> None:
     head = calibration.iloc[:300]
     rows = history(head)
@@ -389,10 +396,10 @@ def test_intervals_are_deterministic(
     other = prediction_intervals(bgnbd, gamma_gamma, *rows, **kwargs, seed=4)
     pd.testing.assert_frame_equal(first, again)
     assert not np.allclose(first.to_numpy(), other.to_numpy(), rtol=1e-9, atol=0)
-    # The delta method has no randomness; a customer's interval does not
+    # The sigma points have no randomness; a customer's interval does not
     # depend on who else is in the input.
     repeated = prediction_intervals(bgnbd, gamma_gamma, *rows, **HORIZON)
-    pd.testing.assert_frame_equal(repeated, delta.iloc[:300])
+    pd.testing.assert_frame_equal(repeated, sigma_points.iloc[:300])
 
 
 def bgnbd_with_unscaled_covariance(frame: pd.DataFrame) -> btyd.BgNbdFit:
@@ -429,12 +436,12 @@ def test_widths_halve_with_four_times_the_customers(
         return btyd.fit_bgnbd(*history(frame)[:3])
 
     ratio = width_ratio(fitted)
-    assert ratio.between(0.45, 0.55).all(), ratio.describe()
+    assert ratio.between(0.4, 0.6).all(), ratio.describe()
     assert ratio.median() == pytest.approx(0.5, abs=0.01)
     # Shown to catch the fault: without the customer count the covariance
     # is that of the mean log-likelihood, the same for both data sets.
     unscaled = width_ratio(bgnbd_with_unscaled_covariance)
-    assert not unscaled.between(0.45, 0.55).any()
+    assert not unscaled.between(0.4, 0.6).any()
     assert unscaled.median() == pytest.approx(1.0, abs=0.01)
 
 
@@ -446,7 +453,7 @@ def test_fits_without_covariance_give_nan_intervals(
     rows = history(calibration)
     purchases = [f"expected_purchases_{q}" for q in ("p10", "p50", "p90")]
     clv = [f"predicted_clv_{q}" for q in ("p10", "p50", "p90")]
-    for method in ("delta", "draws"):
+    for method in ("sigma_points", "draws"):
         kwargs = {**HORIZON, "method": method, "draws": 5}
         no_covariance = dataclasses.replace(bgnbd, log_covariance=None)
         result = prediction_intervals(no_covariance, gamma_gamma, *rows, **kwargs)
@@ -464,16 +471,30 @@ def test_fits_without_covariance_give_nan_intervals(
     assert list(empty.columns) == list(COLUMNS) and len(empty) == 0
 
 
-def test_normal_quantiles_of_the_delta_method() -> None:
-    # p10 / p50 = exp(-1.2816 sigma) on the log scale.
-    quantiles = uncertainty._log_normal_quantiles(np.array([2.0]), np.array([0.04]))
-    z = norm.ppf(0.9)
+def test_quantiles_from_the_log_deviations() -> None:
+    quantiles = uncertainty._quantiles(
+        np.array([2.0, 0.0, 3.0]),
+        np.array([0.04, np.nan, np.nan]),
+        np.array([0.09, np.nan, np.nan]),
+    )
     np.testing.assert_allclose(
-        quantiles[0], [2 * np.exp(-0.2 * z), 2.0, 2 * np.exp(0.2 * z)], rtol=1e-12
+        quantiles[0], [2 * np.exp(-0.2), 2.0, 2 * np.exp(0.3)], rtol=1e-12
     )
-    # A centre of 0 has no spread; p50 is the centre even without a variance.
-    edge = uncertainty._log_normal_quantiles(
-        np.array([0.0, 3.0]), np.array([np.nan, np.nan])
-    )
-    np.testing.assert_array_equal(edge[0], [0.0, 0.0, 0.0])
-    assert edge[1, 1] == 3.0 and np.isnan(edge[1, [0, 2]]).all()
+    # A centre of 0 has no spread; p50 is the centre even without deviations.
+    np.testing.assert_array_equal(quantiles[1], [0.0, 0.0, 0.0])
+    assert quantiles[2, 1] == 3.0 and np.isnan(quantiles[2, [0, 2]]).all()
+
+
+def test_sigma_points_are_the_delta_method_for_a_linear_log(
+    bgnbd: btyd.BgNbdFit,
+) -> None:
+    # log f = 2 log r - log alpha + 0.5 log b is linear in the
+    # log-parameters: both deviations are z^2 g Sigma g', the delta method.
+    def predict(fit: btyd.BgNbdFit) -> np.ndarray:
+        return np.full(3, fit.r**2 / fit.alpha * np.sqrt(fit.b))
+
+    g = np.array([2.0, -1.0, 0.0, 0.5])
+    expected = norm.ppf(0.9) ** 2 * g @ bgnbd.log_covariance_matrix @ g
+    down, up = uncertainty._log_deviations(np.log(predict(bgnbd)), predict, bgnbd)
+    np.testing.assert_allclose(down, expected, rtol=1e-9)
+    np.testing.assert_allclose(up, expected, rtol=1e-9)
