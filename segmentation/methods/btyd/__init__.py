@@ -26,7 +26,15 @@ pymc-marketing:
 - ``gamma_gamma``: Gamma-Gamma (Fader, Hardie & Lee 2005b; Fader & Hardie
   2013), the spend per transaction: ``fit_gamma_gamma``,
   ``expected_average_spend``;
-- ``lifetime_value``: ``customer_lifetime_value`` from both fits.
+- ``models``: the registry of transaction models, ``TRANSACTION_MODELS``
+  (name -> fit class, fit function, log-likelihood and predictions) and
+  ``model_of(fit)``, so callers treat every transaction model alike;
+- ``lifetime_value``: ``customer_lifetime_value`` from any transaction
+  model's fit and a Gamma-Gamma fit;
+- ``uncertainty``: ``prediction_intervals``, p10/p50/p90 of expected
+  purchases and CLV from the parameter estimates' uncertainty (every
+  converged fit records the covariance of its log-parameters,
+  ``log_covariance``).
 
 A new model is a module with its fit result (a ``BtydFit`` with its
 parameter fields and ``PARAMETERS``), its likelihood prepared as a
@@ -58,12 +66,20 @@ from segmentation.methods.btyd.lifetime_value import (
     PERIODS_PER_MONTH,
     customer_lifetime_value,
 )
+from segmentation.methods.btyd.models import (
+    TRANSACTION_MODELS,
+    TransactionModel,
+    model_of,
+)
+from segmentation.methods.btyd.uncertainty import prediction_intervals
 
 __all__ = [
     "PERIODS_PER_MONTH",
+    "TRANSACTION_MODELS",
     "BgNbdFit",
     "BtydFit",
     "GammaGammaFit",
+    "TransactionModel",
     "aggregate_rows",
     "bgnbd_log_likelihood",
     "customer_lifetime_value",
@@ -72,5 +88,7 @@ __all__ = [
     "fit_bgnbd",
     "fit_gamma_gamma",
     "gamma_gamma_log_likelihood",
+    "model_of",
+    "prediction_intervals",
     "probability_alive",
 ]

@@ -48,6 +48,10 @@ BOUND_FACTOR = 1e6
 PLAUSIBLE_FACTOR = 1e4
 # L-BFGS-B's options, the same for every model.
 OPTIMISER_OPTIONS: dict[str, float] = {"ftol": 1e-13, "gtol": 1e-9}
+# Step of the central differences of the gradient that give the Hessian, in
+# log-parameter space: the truncation error (h^2) and the rounding error of
+# the gradient (about 1e-13 / h) are both near 1e-8 of the entries.
+HESSIAN_STEP = 1e-4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +70,11 @@ class BtydFit:
         iterations: optimiser iterations.
         fit_seconds: wall-clock seconds spent in the fit, aggregation included.
         fallback_reason: why the fit is not usable (None when converged).
+        log_covariance: covariance matrix of the log-parameters (in the order
+            of ``PARAMETERS``), flattened row by row: the inverse of the
+            observed information at the optimum (see
+            :func:`log_parameter_covariance`). None when the fit did not
+            converge or the information is not positive definite.
     """
 
     PARAMETERS: ClassVar[tuple[str, ...]] = ()
@@ -77,11 +86,33 @@ class BtydFit:
     iterations: int
     fit_seconds: float
     fallback_reason: str | None = None
+    log_covariance: tuple[float, ...] | None = None
 
     @property
     def params(self) -> tuple[float, ...]:
         """The parameters, in the order of ``PARAMETERS``."""
         return tuple(getattr(self, name) for name in self.PARAMETERS)
+
+    @property
+    def log_covariance_matrix(self) -> FloatArray | None:
+        """``log_covariance`` as a k x k array (None when there is none)."""
+        if self.log_covariance is None:
+            return None
+        k = len(self.PARAMETERS)
+        return np.asarray(self.log_covariance, dtype=np.float64).reshape(k, k)
+
+    @property
+    def standard_errors(self) -> tuple[float, ...] | None:
+        """Approximate standard errors of the parameters (not their logs):
+        ``parameter * sqrt(var(log parameter))``, the delta method. None
+        when there is no covariance."""
+        matrix = self.log_covariance_matrix
+        if matrix is None:
+            return None
+        return tuple(
+            float(value * np.sqrt(variance))
+            for value, variance in zip(self.params, np.diag(matrix), strict=True)
+        )
 
 
 Fit = TypeVar("Fit", bound=BtydFit)
@@ -374,6 +405,9 @@ def maximise_likelihood(
             log_likelihood=log_likelihood,
             iterations=optimum.iterations,
         )
+    covariance = log_parameter_covariance(
+        prepared.objective, np.log(optimum.params), prepared.total_weight
+    )
     return fit_class(
         **dict(zip(fit_class.PARAMETERS, map(float, optimum.params), strict=True)),
         log_likelihood=float(log_likelihood),
@@ -381,7 +415,61 @@ def maximise_likelihood(
         converged=True,
         iterations=optimum.iterations,
         fit_seconds=time.perf_counter() - started,
+        log_covariance=(
+            None if covariance is None else tuple(map(float, covariance.ravel()))
+        ),
     )
+
+
+def log_parameter_covariance(
+    objective: Callable[[FloatArray], tuple[float, FloatArray]],
+    log_params: FloatArray,
+    total_weight: float,
+) -> FloatArray | None:
+    """Covariance of the maximum-likelihood log-parameters, or None.
+
+    The asymptotic covariance of a maximum-likelihood estimate is the inverse
+    of the observed information, the Hessian of the total negative
+    log-likelihood at the optimum (e.g. Casella & Berger 2002, section
+    10.1.3). The Hessian is taken in log-parameter space, where the fitter
+    works and where the estimates are closer to normal, by central
+    differences of the problem's analytic gradient (``HESSIAN_STEP``; 2k
+    gradient evaluations for k parameters), symmetrised. The objective is
+    the mean over customers, so the Hessian is scaled by ``total_weight``:
+    twice the customers, half the variance.
+
+    Args:
+        objective: the problem's mean negative log-likelihood and gradient.
+        log_params: the optimum, in log-parameter space.
+        total_weight: customers in the likelihood.
+
+    Returns:
+        The k x k covariance of the log-parameters; None when the Hessian is
+        not finite or not positive definite (a flat or saddle direction: the
+        parameters are not determined by the data).
+    """
+    k = len(log_params)
+    hessian = np.empty((k, k))
+    with np.errstate(all="ignore"):
+        for column in range(k):
+            step = np.zeros(k)
+            step[column] = HESSIAN_STEP
+            upper = objective(log_params + step)[1]
+            lower = objective(log_params - step)[1]
+            hessian[:, column] = (upper - lower) / (2.0 * HESSIAN_STEP)
+    hessian = 0.5 * (hessian + hessian.T) * total_weight
+    if not np.all(np.isfinite(hessian)):
+        return None
+    try:
+        factor = np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return None
+    inverse_factor = np.linalg.solve(factor, np.eye(k))
+    covariance = inverse_factor.T @ inverse_factor
+    covariance = 0.5 * (covariance + covariance.T)
+    if not np.all(np.isfinite(covariance)) or np.any(np.diag(covariance) <= 0):
+        return None
+    return covariance
 
 
 def _fallback(

@@ -1,20 +1,26 @@
-"""Customer lifetime value: BG/NBD purchases times Gamma-Gamma spend."""
+"""Customer lifetime value: a transaction model's purchases times
+Gamma-Gamma spend."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
-from segmentation.methods.btyd.base import FloatArray, aggregate_rows, as_float_arrays
-from segmentation.methods.btyd.bg_nbd import BgNbdFit, expected_purchases_distinct
+from segmentation.methods.btyd.base import (
+    BtydFit,
+    FloatArray,
+    aggregate_rows,
+    as_float_arrays,
+)
 from segmentation.methods.btyd.gamma_gamma import GammaGammaFit, expected_average_spend
+from segmentation.methods.btyd.models import model_of
 
 # Periods per month used to step the CLV horizon, as lifetimes does.
 PERIODS_PER_MONTH: dict[str, float] = {"D": 30.0, "W": 4.345}
 
 
 def customer_lifetime_value(
-    bgnbd: BgNbdFit,
+    transactions: BtydFit,
     gamma_gamma: GammaGammaFit,
     frequency: npt.ArrayLike,
     recency: npt.ArrayLike,
@@ -37,7 +43,9 @@ def customer_lifetime_value(
               / (1 + discount_rate) ** i,   m = periods_per_month
 
     Args:
-        bgnbd: a BG/NBD fit.
+        transactions: a fit of a registered transaction model (see
+            ``models.TRANSACTION_MODELS``); its ``expected_purchases_distinct``
+            gives the cumulative expectations.
         gamma_gamma: a Gamma-Gamma fit.
         frequency: repeat purchase periods per customer.
         recency: time from first to last purchase.
@@ -51,9 +59,13 @@ def customer_lifetime_value(
     Returns:
         One CLV per customer, in money; all NaN when either fit did not
         converge.
+
+    Raises:
+        TypeError: when ``transactions`` is not a transaction model's fit.
     """
     x, t_x, age, m = as_float_arrays(frequency, recency, T, monetary_value)
-    if not (bgnbd.converged and gamma_gamma.converged):
+    expected_purchases_distinct = model_of(transactions).expected_purchases_distinct
+    if not (transactions.converged and gamma_gamma.converged):
         return np.full(len(x), np.nan)
     spend = expected_average_spend(gamma_gamma, x, m)
     (ux, ut_x, uage), _, inverse = aggregate_rows([x, t_x, age], np.ones(len(x)))
@@ -61,7 +73,7 @@ def customer_lifetime_value(
     previous = np.zeros(len(ux))
     for month in range(1, months + 1):
         cumulative = expected_purchases_distinct(
-            bgnbd, month * periods_per_month, ux, ut_x, uage
+            transactions, month * periods_per_month, ux, ut_x, uage
         )
         discount = (1.0 + discount_rate) ** month
         purchases += ((cumulative - previous) / discount)[inverse]
