@@ -1,4 +1,4 @@
-"""Predictive lifetime value: the BG/NBD and Gamma-Gamma models.
+"""Predictive lifetime value: the BG/NBD, MBG/NBD and Gamma-Gamma models.
 
 Pure functions behind the predictive-LTV dbt Python models. The inputs are
 the "buy till you die" (BTYD) summary per customer, computed by the dbt
@@ -23,6 +23,9 @@ pymc-marketing:
   ``BtydFit``, the fields every fit result has;
 - ``bg_nbd``: BG/NBD (Fader, Hardie & Lee 2005), the purchase and dropout
   process: ``fit_bgnbd``, ``probability_alive``, ``expected_purchases``;
+- ``mbg_nbd``: MBG/NBD (Batislam, Denizel & Filiztekin 2007), BG/NBD with
+  a dropout chance right after the first purchase too, so a one-time buyer
+  is not certainly alive: ``fit_mbgnbd`` and the same predictions;
 - ``gamma_gamma``: Gamma-Gamma (Fader, Hardie & Lee 2005b; Fader & Hardie
   2013), the spend per transaction: ``fit_gamma_gamma``,
   ``expected_average_spend``;
@@ -66,6 +69,11 @@ from segmentation.methods.btyd.lifetime_value import (
     PERIODS_PER_MONTH,
     customer_lifetime_value,
 )
+from segmentation.methods.btyd.mbg_nbd import (
+    MbgNbdFit,
+    fit_mbgnbd,
+    mbgnbd_log_likelihood,
+)
 from segmentation.methods.btyd.models import (
     TRANSACTION_MODELS,
     TransactionModel,
@@ -79,6 +87,7 @@ __all__ = [
     "BgNbdFit",
     "BtydFit",
     "GammaGammaFit",
+    "MbgNbdFit",
     "TransactionModel",
     "aggregate_rows",
     "bgnbd_log_likelihood",
@@ -87,7 +96,9 @@ __all__ = [
     "expected_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_mbgnbd",
     "gamma_gamma_log_likelihood",
+    "mbgnbd_log_likelihood",
     "model_of",
     "prediction_intervals",
     "probability_alive",

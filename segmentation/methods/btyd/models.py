@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from segmentation.methods.btyd import bg_nbd
+from segmentation.methods.btyd import bg_nbd, mbg_nbd
 from segmentation.methods.btyd.base import BtydFit
 
 
@@ -81,6 +81,13 @@ TRANSACTION_MODELS: dict[str, TransactionModel] = dict(
             bg_nbd.BgNbdFit,
             bg_nbd.fit_bgnbd,
             bg_nbd.bgnbd_log_likelihood,
+        ),
+        _entry(
+            "mbg_nbd",
+            mbg_nbd,
+            mbg_nbd.MbgNbdFit,
+            mbg_nbd.fit_mbgnbd,
+            mbg_nbd.mbgnbd_log_likelihood,
         ),
     ]
 )
