@@ -214,6 +214,10 @@ def tail_by_quadrature(
         (1.0, 50.0, 1.0, 5.0),
         (3.0, 200.0, 0.3, 2.0),
         (0.8, 30.0, 1.0, 30.0),
+        # One scale a thousand times the other: the series' z is near 1 for
+        # small times, and the tail is split at |beta - alpha|.
+        (0.3, 1.0, 0.6, 1000.0),
+        (1.0, 1000.0, 0.6, 1.0),
     ],
 )
 def test_tail_is_accurate_for_large_frequencies_and_ages(
@@ -240,6 +244,8 @@ def test_tail_is_accurate_for_large_frequencies_and_ages(
         (0.553, 10.578, 0.606, 11.669),
         (2.0, 40.0, 0.3, 4.0),  # alpha > beta
         (0.4, 3.0, 1.5, 90.0),  # beta far above alpha
+        (0.4, 0.5, 1.5, 500.0),  # split tails (series + quadrature)
+        (1.0, 500.0, 0.6, 0.5),  # split tails, the mirror series
     ],
 )
 def test_gradient_matches_finite_differences(

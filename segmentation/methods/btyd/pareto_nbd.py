@@ -31,41 +31,46 @@ hundred purchases need the fewest terms. The derivatives in r, alpha, s and
 beta are summed alongside in closed form (digamma-like partial sums of the
 Pochhammer symbols), which gives the analytic gradient. alpha == beta is
 ``z = 0`` (one term), alpha < beta and alpha > beta need no separate code
-paths for the value, and everything is in log space, so frequencies of 300
-and ages of 100 weeks neither overflow nor underflow.
+paths, and everything is in log space, so frequencies of 300 and ages of 100
+weeks neither overflow nor underflow.
+
+The series needs about ``40 / (1 - |z|)`` terms, and z nears 1 when one of
+alpha and beta is many times the other and a is small (frequent buyers who
+stay for years: beta / alpha of 1,000 in days). Where ``|z| > 0.9`` the tail
+is split at ``b = |beta - alpha|``, beyond which the series' ``|z| < 1/2``:
+``F(a) = int_a^b + F(b)``, the finite part by Gauss-Legendre on graded
+panels in ``log(min(alpha, beta) + tau)``, where the integrand is smooth.
 
 Speed: ``F`` depends on (x, a) only, so it is evaluated once per distinct
-(frequency, recency) and (frequency, T) pair. At benchmark size L (729,468
-customers, 521,750 distinct histories) those are 47,015 + 43,592 pairs;
-the per-row work is a gather and a log-sum-exp.
+(frequency, recency) and (frequency, T) pair, and the per-row work is a
+gather and a log-sum-exp. At benchmark size L (729,468 customers, 521,750
+distinct histories) those are 52,854 pairs (47,015 (x, t_x) and 43,592
+(x, T), some shared).
 
-Measured at L (one thread, at the L optimum r = 1.04, alpha = 3.15,
-s = 0.64, beta = 36.9, where the series ratio reaches 0.92):
+Measured at L, one thread, at the L optimum (r = 1.04, alpha = 3.15,
+s = 0.64, beta = 36.9: the series' z reaches 0.92):
 
-- the series on the 52,854 pairs (47,015 + 43,592 less the shared ones):
-  15 ms for ``log F``, 24 ms with its gradient; within 5e-13 (absolute, in
-  ``log F``) of scipy's ``hyp2f1`` and of adaptive quadrature;
-- scipy's ``hyp2f1`` (the 2F1 form, as lifetimes): 5 ms on the pairs,
-  180 ms per row as lifetimes calls it (twice per distinct row), but no
-  derivatives in r and s, so a gradient would need finite differences
-  (8 more evaluations);
-- Gauss-Legendre on the integral (substituting ``u = ((alpha+a) /
-  (alpha+tau))^k``, which makes the integrand bounded and flat): the
-  integrand has a ``u^(1/k)`` branch point at the far end, so it converges
-  only algebraically: 7e-3 / 2e-3 / 4e-4 error in ``log F`` with 16 / 32 /
-  64 nodes. Rejected.
+- series and split tails (15 pairs split) on the 52,854 pairs: 15 ms for
+  ``log F``, 25 ms with its gradient (twice that with the 2 cores busy);
+  within 5e-13 (absolute, in ``log F``) of scipy's ``hyp2f1`` and of
+  adaptive quadrature (and within 1e-14 of quadrature for beta / alpha or
+  alpha / beta up to 1e4 on small samples, the tests);
+- scipy's ``hyp2f1`` (the 2F1 form, as lifetimes): 5 ms on the pairs and
+  180 ms per row as lifetimes calls it (twice per distinct row), but it has
+  no derivatives in r and s, so a gradient would need 8 more evaluations;
+  it also overflows in the mirror form for x in the hundreds with z near 1;
+- Gauss-Legendre on the whole integral (substituting ``u = ((alpha+a) /
+  (alpha+tau))^k``, which makes the integrand bounded and flat): a
+  ``u^(1/k)`` branch point at the far end makes it converge only
+  algebraically: 7e-3 / 2e-3 / 4e-4 error in ``log F`` with 16 / 32 / 64
+  nodes. Rejected.
 
-One objective evaluation at L takes about 85 ms (45 ms of it per row); the
-fit takes 19 iterations and about 2 s, aggregation included. The optimum
+One objective evaluation at L takes about 55 ms (30 ms of it per row); the
+fit takes 19 iterations and 1.2-2 s, aggregation included. Its optimum
 matches a polished one (L-BFGS-B continued with ``ftol = 0``) to 1e-8
-relative; on CDNOW, a small sample with a flat (s, beta) ridge, the shared
-optimiser's ``ftol`` stops about 1e-5 short of lifetimes' Nelder-Mead
-optimum at ``tol = 1e-10`` (likelihoods equal to 4e-10).
-
-Limits: the series needs about ``40 / (1 - |z|)`` terms, so when one of
-alpha and beta is hundreds of times the other (far from any optimum seen)
-pairs with a small time hit ``MAX_SERIES_TERMS`` and the sum is truncated (a
-lower bound); the likelihood stays finite.
+relative. On CDNOW, a small sample with a flat (s, beta) ridge, the shared
+optimiser's ``ftol`` stops about 1e-5 (relative) short of lifetimes'
+Nelder-Mead optimum at ``tol = 1e-10`` (log-likelihoods equal to 4e-10).
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import digamma, exprel, gammaln
+from scipy.special import digamma, exprel, gammaln, roots_legendre
 
 from segmentation.methods.btyd.base import (
     BtydFit,
@@ -96,11 +101,17 @@ from segmentation.methods.btyd.base import (
 # The series stops for a pair once its remaining terms are below this
 # fraction of the sum (a geometric bound, see _hypergeometric_series).
 SERIES_TOLERANCE = 1e-17
-# The most terms any pair gets; reached only far from any optimum (alpha or
-# beta a million times the other), where the truncated sum is still finite.
-MAX_SERIES_TERMS = 4_000
+# The most terms any pair gets: a safety net, since with |z| <= SPLIT_ABOVE
+# the sum converges within about 400 (a truncated sum is a finite lower bound).
+MAX_SERIES_TERMS = 1_000
 # Below this z the series in (beta-alpha)/(beta+a) is replaced by its mirror.
 MIRROR_BELOW = -0.5
+# Above this |z| the tail is split into a quadrature and a faster series.
+SPLIT_ABOVE = 0.9
+# Graded Gauss-Legendre panels of that quadrature: nodes per panel, and how
+# many times the first panel's width is halved.
+QUADRATURE_NODES = 16
+QUADRATURE_PANELS = 12
 
 
 @dataclass(frozen=True)
@@ -196,13 +207,21 @@ def _hypergeometric_series(
     return _Series(value, d_p, d_c, d_z)
 
 
-def _log_tail(
+def _series_form(
+    params: Sequence[float], a: FloatArray
+) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """Whether each pair takes the direct series (else the mirror), and its z."""
+    alpha, beta = params[1], params[3]
+    z_direct = (beta - alpha) / (beta + a)
+    direct = z_direct > MIRROR_BELOW
+    return direct, np.where(direct, z_direct, (alpha - beta) / (alpha + a))
+
+
+def _log_tail_by_series(
     params: Sequence[float], x: FloatArray, a: FloatArray, *, derivatives: bool
 ) -> tuple[FloatArray, FloatArray | None]:
-    """``log F(a)`` for each (x, a) pair, and its gradient in (r, alpha, s, beta).
-
-    ``F(a) = int_a^inf (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau`` through
-    the series of the module docstring: with ``k = r+s+x``,
+    """``log F(a)`` for each (x, a) pair, and its gradient in (r, alpha, s, beta),
+    by the series of the module docstring: with ``k = r+s+x``,
 
     - direct: ``(alpha+a)^(1-r-x) (beta+a)^-(s+1) / k * 2F1(s+1, 1; k+1; z1)``,
       ``z1 = (beta-alpha) / (beta+a)``;
@@ -217,9 +236,7 @@ def _log_tail(
     k = r + s + x
     log_alpha_a = np.log(alpha + a)
     log_beta_a = np.log(beta + a)
-    z_direct = (beta - alpha) / (beta + a)
-    direct = z_direct > MIRROR_BELOW
-    z = np.where(direct, z_direct, (alpha - beta) / (alpha + a))
+    direct, z = _series_form(params, a)
     p = np.where(direct, s + 1.0, r + x)
     series = _hypergeometric_series(p, k + 1.0, z, derivatives=derivatives)
     log_f = (
@@ -254,6 +271,102 @@ def _log_tail(
         -s * inverse_beta_a - by_z * inverse_alpha_a,
     )
     return log_f, gradient
+
+
+def _log_integral_by_quadrature(
+    params: Sequence[float],
+    x: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    *,
+    derivatives: bool,
+) -> tuple[FloatArray, FloatArray | None]:
+    """``log int_a^b (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau`` and its gradient.
+
+    Gauss-Legendre in ``y = log((m+tau) / (m+a))``, ``m = min(alpha, beta)``,
+    on panels graded towards ``y = 0`` (widths halving ``QUADRATURE_PANELS``
+    times), ``QUADRATURE_NODES`` nodes each. In y the integrand is smooth:
+    its only singularities are at ``Im y = pi``, and a steep start (a large
+    x) falls within the small panels. The gradient is the integral of the
+    integrand's derivatives (the limits do not move with the parameters).
+    """
+    r, alpha, s, beta = params
+    low = min(alpha, beta)
+    span = np.log((low + b) / (low + a))
+    fractions = np.concatenate([[0.0], 0.5 ** np.arange(QUADRATURE_PANELS, -1, -1)])
+    nodes, weights = roots_legendre(QUADRATURE_NODES)
+    left, width = fractions[:-1], np.diff(fractions)
+    unit_y = (left[:, None] + width[:, None] * (nodes[None, :] + 1.0) / 2).ravel()
+    unit_w = (width[:, None] * weights[None, :] / 2).ravel()
+    y = span[:, None] * unit_y[None, :]
+    tau = (low + a)[:, None] * np.exp(y) - low
+    log_alpha_tau = np.log(alpha + tau)
+    log_beta_tau = np.log(beta + tau)
+    # dtau = (m + tau) dy.
+    log_terms = (
+        -(r + x)[:, None] * log_alpha_tau
+        - (s + 1.0) * log_beta_tau
+        + np.log(low + tau)
+        + np.log(span[:, None] * unit_w[None, :])
+    )
+    top = log_terms.max(axis=1, keepdims=True)
+    shares = np.exp(log_terms - top)
+    total = shares.sum(axis=1)
+    log_integral = top[:, 0] + np.log(total)
+    if not derivatives:
+        return log_integral, None
+    shares /= total[:, None]
+    gradient = np.empty((4, len(x)))
+    gradient[0] = -(shares * log_alpha_tau).sum(axis=1)
+    gradient[1] = -(r + x) * (shares / (alpha + tau)).sum(axis=1)
+    gradient[2] = -(shares * log_beta_tau).sum(axis=1)
+    gradient[3] = -(s + 1.0) * (shares / (beta + tau)).sum(axis=1)
+    return log_integral, gradient
+
+
+def _log_tail(
+    params: Sequence[float], x: FloatArray, a: FloatArray, *, derivatives: bool
+) -> tuple[FloatArray, FloatArray | None]:
+    """``log F(a)`` for each (x, a) pair, and its gradient in (r, alpha, s, beta).
+
+    ``F(a) = int_a^inf (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau``. By the
+    series (``_log_tail_by_series``) where its z is at most ``SPLIT_ABOVE``
+    in absolute value. Closer to 1 (one of alpha and beta many times the
+    other, and a small a) the series would need thousands of terms; there
+    ``F(a) = int_a^b + F(b)`` with ``b = |beta - alpha|``, where the series'
+    z is below 1/2, and the finite integral by quadrature
+    (``_log_integral_by_quadrature``). b moves with the parameters, but its
+    two contributions to the gradient, ``+-`` the integrand at b, cancel.
+    """
+    _, z = _series_form(params, a)
+    hard = np.abs(z) > SPLIT_ABOVE
+    if not hard.any():
+        return _log_tail_by_series(params, x, a, derivatives=derivatives)
+    log_tail = np.empty(len(x))
+    gradient = np.empty((4, len(x))) if derivatives else None
+    easy = ~hard
+    log_easy, gradient_easy = _log_tail_by_series(
+        params, x[easy], a[easy], derivatives=derivatives
+    )
+    log_tail[easy] = log_easy
+    x_hard, a_hard = x[hard], a[hard]
+    b = np.full(len(x_hard), abs(params[3] - params[1]))
+    log_far, gradient_far = _log_tail_by_series(
+        params, x_hard, b, derivatives=derivatives
+    )
+    log_near, gradient_near = _log_integral_by_quadrature(
+        params, x_hard, a_hard, b, derivatives=derivatives
+    )
+    log_hard = np.logaddexp(log_far, log_near)
+    log_tail[hard] = log_hard
+    if gradient is not None:
+        assert gradient_far is not None and gradient_near is not None
+        gradient[:, easy] = gradient_easy
+        near_share = np.exp(log_near - log_hard)
+        gradient[:, hard] = gradient_near * near_share + gradient_far * (
+            1.0 - near_share
+        )
+    return log_tail, gradient
 
 
 # --- the likelihood -------------------------------------------------------------
