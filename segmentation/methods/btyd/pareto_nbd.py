@@ -161,6 +161,8 @@ def _hypergeometric_series(
     """
     n = len(z)
     value, d_p, d_c, d_z = np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    if n == 0:
+        return _Series(value, d_p, d_c, d_z)
     index = np.arange(n)
     p_, c_, z_ = p, c, z
     term = np.ones(n)
