@@ -68,9 +68,14 @@ s = 0.64, beta = 36.9: the series' z reaches 0.92):
 One objective evaluation at L takes about 55 ms (30 ms of it per row); the
 fit takes 19 iterations and 1.2-2 s, aggregation included. Its optimum
 matches a polished one (L-BFGS-B continued with ``ftol = 0``) to 1e-8
-relative. On CDNOW, a small sample with a flat (s, beta) ridge, the shared
-optimiser's ``ftol`` stops about 1e-5 (relative) short of lifetimes'
-Nelder-Mead optimum at ``tol = 1e-10`` (log-likelihoods equal to 4e-10).
+relative. lifetimes 0.11.3's ``ParetoNBDFitter`` on the same summary (one
+BLAS thread, default ``tol = 1e-4``) took 366 s (596 likelihood evaluations)
+against 1.4 s here, its parameters within 4e-5 relative (its log-likelihood
+5e-5 lower); at ``tol = 1e-8`` on the 726,012 customers with at most 100
+repeat purchases, 441 s against 2.8 s, within 1e-7. On CDNOW, a small
+sample with a flat (s, beta) ridge, the shared optimiser's ``ftol`` stops
+about 1e-5 (relative) short of lifetimes' Nelder-Mead optimum at
+``tol = 1e-10`` (log-likelihoods equal to 4e-10).
 """
 
 from __future__ import annotations
