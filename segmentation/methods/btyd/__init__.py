@@ -1,4 +1,4 @@
-"""Predictive lifetime value: the BG/NBD, MBG/NBD and Gamma-Gamma models.
+"""Predictive lifetime value: the BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma models.
 
 Pure functions behind the predictive-LTV dbt Python models. The inputs are
 the "buy till you die" (BTYD) summary per customer, computed by the dbt
@@ -26,6 +26,9 @@ pymc-marketing:
 - ``mbg_nbd``: MBG/NBD (Batislam, Denizel & Filiztekin 2007), BG/NBD with
   a dropout chance right after the first purchase too, so a one-time buyer
   is not certainly alive: ``fit_mbgnbd`` and the same predictions;
+- ``pareto_nbd``: Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader,
+  Hardie & Lee 2005), dropout at any time at an exponential rate, not only
+  after purchases: ``fit_pareto_nbd`` and the same predictions;
 - ``gamma_gamma``: Gamma-Gamma (Fader, Hardie & Lee 2005b; Fader & Hardie
   2013), the spend per transaction: ``fit_gamma_gamma``,
   ``expected_average_spend``;
@@ -79,6 +82,11 @@ from segmentation.methods.btyd.models import (
     TransactionModel,
     model_of,
 )
+from segmentation.methods.btyd.pareto_nbd import (
+    ParetoNbdFit,
+    fit_pareto_nbd,
+    pareto_nbd_log_likelihood,
+)
 from segmentation.methods.btyd.uncertainty import prediction_intervals
 
 __all__ = [
@@ -88,6 +96,7 @@ __all__ = [
     "BtydFit",
     "GammaGammaFit",
     "MbgNbdFit",
+    "ParetoNbdFit",
     "TransactionModel",
     "aggregate_rows",
     "bgnbd_log_likelihood",
@@ -97,9 +106,11 @@ __all__ = [
     "fit_bgnbd",
     "fit_gamma_gamma",
     "fit_mbgnbd",
+    "fit_pareto_nbd",
     "gamma_gamma_log_likelihood",
     "mbgnbd_log_likelihood",
     "model_of",
+    "pareto_nbd_log_likelihood",
     "prediction_intervals",
     "probability_alive",
 ]

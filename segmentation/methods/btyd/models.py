@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from segmentation.methods.btyd import bg_nbd, mbg_nbd
+from segmentation.methods.btyd import bg_nbd, mbg_nbd, pareto_nbd
 from segmentation.methods.btyd.base import BtydFit
 
 
@@ -88,6 +88,13 @@ TRANSACTION_MODELS: dict[str, TransactionModel] = dict(
             mbg_nbd.MbgNbdFit,
             mbg_nbd.fit_mbgnbd,
             mbg_nbd.mbgnbd_log_likelihood,
+        ),
+        _entry(
+            "pareto_nbd",
+            pareto_nbd,
+            pareto_nbd.ParetoNbdFit,
+            pareto_nbd.fit_pareto_nbd,
+            pareto_nbd.pareto_nbd_log_likelihood,
         ),
     ]
 )
