@@ -653,6 +653,8 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
     assert status == {
         "L peak memory <= 6 GB": "not met",
         "project / floor <= 3 on M and L": "met",
+        "Pareto/NBD fit >= 5x faster than lifetimes at L, parameters within"
+        " 0.0001 relative": "not measured",
         "BTYD summary >= 10x faster than lifetimes on M, identical values": "met",
         "Time(L) / Time(M) <= 12": "not met",
         "incremental rerun <= 0.25 of a full rebuild on L": "met",
@@ -671,6 +673,23 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
         "behaviour and affinity build at L peak memory <= 6 GB": "not measured",
         "backfill of 12 monthly dates <= 4x one full build at M": "met",
     }
+    pareto_target = (
+        "Pareto/NBD fit >= 5x faster than lifetimes at L, parameters within"
+        " 0.0001 relative"
+    )
+    for ratio, difference, state in (
+        (6.0, 5e-5, "met"),
+        (4.0, 5e-5, "not met"),
+        (6.0, 2e-4, "not met"),
+    ):
+        rows["L"]["btyd"]["fits"]["pareto_nbd"] = {
+            "ratio": ratio,
+            "max_relative_difference": difference,
+        }
+        assert dict((t, (s, d)) for t, s, d in bench.evaluate_targets(rows))[
+            pareto_target
+        ] == (state, f"L: {ratio:.1f}x, max rel. diff {difference:.1e}")
+    del rows["L"]["btyd"]["fits"]["pareto_nbd"]
     campaign_target = "campaign assignment and measurement <= 10% of a full build at L"
     for seconds, state, added in ((100.0, "met", "8.3%"), (130.0, "not met", "11.1%")):
         rows["L"]["campaigns"] = _campaigns(seconds, 1300.0)
@@ -712,6 +731,8 @@ def test_the_targets_are_computed_from_the_recorded_rows(tmp_path: Path) -> None
     bench.write_benchmarks(results, output)
     text = output.read_text()
     assert text.count("\n| S | 1 |") == 1 and text.count("\n| M | 1 |") == 1
+    # Results from before the Pareto/NBD fitter say so in its table.
+    assert "\n| S | not measured | | | | | 2026-11-27 |" in text
     assert "| 90.0 |" in text and "| 100.0 |" not in text
     # No backfill measured yet: said, not a row.
     assert "Not measured for S, M: their results predate" in text

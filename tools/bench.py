@@ -133,6 +133,10 @@ REPEAT_BUDGET_SECONDS = 120.0
 VALUE_TOLERANCE = 1e-9
 # Fitted parameters count as agreeing within this relative difference.
 PARAM_TOLERANCE = 1e-3
+# Issue 19: Pareto/NBD at L at least this many times faster than lifetimes'
+# ParetoNBDFitter, its parameters within PARETO_PARAM_TOLERANCE (relative).
+PARETO_TARGET_RATIO = 5.0
+PARETO_PARAM_TOLERANCE = 1e-4
 # Share of a second between two samples of the process tree's memory.
 SAMPLE_SECONDS = 0.1
 # The segment history backfill: this many monthly as-of dates before the
@@ -867,7 +871,7 @@ def _fits_against_lifetimes(stored: pd.DataFrame) -> dict[str, Any]:
 
 
 def _time_fits(stored: pd.DataFrame) -> dict[str, Any]:
-    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 
     from segmentation.methods import btyd
 
@@ -892,8 +896,28 @@ def _time_fits(stored: pd.DataFrame) -> dict[str, Any]:
     )
     theirs_gg = (seconds, runs, {k: float(fitted.params_[k]) for k in ours_gg[2]})
 
+    # Pareto/NBD (issue 19): lifetimes' Nelder-Mead takes minutes at L, so
+    # best_of's budget gives it one run there.
+    seconds, runs, pareto = best_of(
+        lambda: btyd.fit_pareto_nbd(frequency, recency, age)
+    )
+    ours_pareto = (
+        seconds,
+        runs,
+        {"r": pareto.r, "alpha": pareto.alpha, "s": pareto.s, "beta": pareto.beta},
+    )
+    seconds, runs, fitted = best_of(
+        lambda: ParetoNBDFitter().fit(frequency, recency, age)
+    )
+    theirs_pareto = (
+        seconds,
+        runs,
+        {k: float(fitted.params_[k]) for k in ours_pareto[2]},
+    )
+
     bgnbd = _fit_row((*ours_bg, bg.converged), theirs_bg)
     gamma_gamma = _fit_row((*ours_gg, gg.converged), theirs_gg)
+    pareto_nbd = _fit_row((*ours_pareto, pareto.converged), theirs_pareto)
     worst = max(
         bgnbd["max_relative_difference"], gamma_gamma["max_relative_difference"]
     )
@@ -902,6 +926,7 @@ def _time_fits(stored: pd.DataFrame) -> dict[str, Any]:
         "repeat_purchasers": int(repeat.sum()),
         "bgnbd": bgnbd,
         "gamma_gamma": gamma_gamma,
+        "pareto_nbd": pareto_nbd,
         "combined_ratio": round(
             (theirs_bg[0] + theirs_gg[0]) / (ours_bg[0] + ours_gg[0]), 2
         ),
@@ -1470,6 +1495,18 @@ def evaluate_targets(rows: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
         [floors["M"], floors["L"]],
         against_floor,
     )
+    large_pareto = ((large or {}).get("btyd") or {}).get("fits", {}).get("pareto_nbd")
+    add(
+        f"Pareto/NBD fit >= {PARETO_TARGET_RATIO:g}x faster than lifetimes at L,"
+        f" parameters within {PARETO_PARAM_TOLERANCE:g} relative",
+        [large_pareto],
+        lambda: (
+            large_pareto["ratio"] >= PARETO_TARGET_RATIO
+            and large_pareto["max_relative_difference"] <= PARETO_PARAM_TOLERANCE,
+            f"L: {large_pareto['ratio']:.1f}x, max rel. diff"
+            f" {large_pareto['max_relative_difference']:.1e}",
+        ),
+    )
     add(
         "BTYD summary >= 10x faster than lifetimes on M, identical values",
         [medium],
@@ -1674,6 +1711,20 @@ def _btyd_row(result: dict[str, Any]) -> str:
         f" | {_times(summary['ratio'])} | {'yes' if summary['values_equal'] else 'no'}"
         f" | {_times(fits['bgnbd']['ratio'])} | {_times(fits['gamma_gamma']['ratio'])}"
         f" | {fits['max_relative_difference']:.1e} | {result['date'][:10]} |"
+    )
+
+
+def _pareto_row(result: dict[str, Any]) -> str:
+    fits = result["btyd"]["fits"]
+    pareto = fits.get("pareto_nbd")
+    if pareto is None:
+        return f"| {result['size']} | not measured | | | | | {result['date'][:10]} |"
+    return (
+        f"| {result['size']} | {fits['purchasers']:,}"
+        f" | {_seconds(pareto['ours_seconds'])}"
+        f" | {_seconds(pareto['lifetimes_seconds'])}"
+        f" | {_times(pareto['ratio'])} | {pareto['max_relative_difference']:.1e}"
+        f" | {result['date'][:10]} |"
     )
 
 
@@ -1968,6 +2019,21 @@ def render_benchmarks(results: list[dict[str, Any]]) -> str:
         "|---|---:|---|---:|---:|---:|---|",
     ]
     lines += [_btyd_row(result) for result in results]
+    lines += [
+        "",
+        "### Pareto/NBD against lifetimes",
+        "",
+        "Our Pareto/NBD fit (`segmentation.methods.btyd.fit_pareto_nbd`, issue",
+        "19) against lifetimes' `ParetoNBDFitter` on the same stored summary,",
+        "one BLAS thread each (best of up to 3 runs within 120 s: lifetimes'",
+        "Nelder-Mead gets one run at L); the parameters' largest relative",
+        "difference.",
+        "",
+        "| size | purchasers | ours (s) | lifetimes (s) | lifetimes / ours"
+        " | params max rel. diff | date |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    lines += [_pareto_row(result) for result in results]
     lines += [
         "",
         "## Segment history backfill",
@@ -2625,6 +2691,42 @@ def _record_backfill_alone(
     return 0
 
 
+def record_btyd_alone(label: str, memory_limit: str, root: Path, output: Path) -> int:
+    """--btyd-only: steps 4 and 5 measured again on the full build the size's
+    last run left in its work folder replace the recorded BTYD results (when
+    our summary still equals lifetimes')."""
+    recorded_path = root / "results" / f"{label}.json"
+    full_dir = root / "work" / label / "full"
+    target, warehouse = full_dir / "target", full_dir / "warehouse.duckdb"
+    missing = [
+        str(path)
+        for path in (recorded_path, target / "manifest.json", warehouse)
+        if not path.exists()
+    ]
+    if missing:
+        raise BenchError(
+            f"--btyd-only needs the results and the full build of a whole run of"
+            f" {label} (missing: {', '.join(missing)}): run make bench SIZE={label}"
+        )
+    _step(label, "BTYD summary and fits against lifetimes, on the last full build")
+    btyd_results = compare_btyd(target, warehouse, memory_limit)
+    summary = btyd_results["summary"]
+    if not summary["values_equal"]:
+        print(
+            "FAILED: our BTYD summary differs from lifetimes': "
+            + "; ".join(summary["problems"])
+            + " (the recorded results were left unchanged)",
+            file=sys.stderr,
+        )
+        return 1
+    recorded = json.loads(recorded_path.read_text())
+    recorded["btyd"] = btyd_results
+    recorded_path.write_text(json.dumps(recorded, indent=1) + "\n")
+    write_benchmarks(recorded_path.parent, output)
+    print(f"\n{_pareto_row(recorded)}\nreplaced in {recorded_path}; table: {output}")
+    return 0
+
+
 def run_benchmark(
     size: str,
     users: int | None,
@@ -2894,9 +2996,18 @@ def main(argv: list[str] | None = None) -> int:
         " backfill, propensity and behaviour results recorded for the size"
         " (the inverse of --backfill-only; at L it saves most of the run)",
     )
+    parser.add_argument(
+        "--btyd-only",
+        action="store_true",
+        help="measure only the BTYD summary and fits against lifetimes again,"
+        " on the warehouse the size's last run left in <root>/work, and replace"
+        " them in its recorded results",
+    )
     args = parser.parse_args(argv)
     if args.backfill_only and args.skip_backfill:
         parser.error("--backfill-only and --skip-backfill exclude each other")
+    if args.btyd_only and (args.backfill_only or args.skip_backfill):
+        parser.error("--btyd-only runs no build: leave the other steps' flags unset")
     if args.users is not None and args.users < 1:
         parser.error("--users must be at least 1")
     if args.history_months < 1:
@@ -2907,6 +3018,13 @@ def main(argv: list[str] | None = None) -> int:
             " leave --history-months (and BENCH_HISTORY_MONTHS) unset"
         )
     try:
+        if args.btyd_only:
+            return record_btyd_alone(
+                args.size if args.users is None else f"users-{args.users}",
+                args.memory_limit,
+                args.root.resolve(),
+                args.output,
+            )
         return run_benchmark(
             args.size,
             args.users,
