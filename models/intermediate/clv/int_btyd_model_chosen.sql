@@ -34,7 +34,6 @@ candidates as (
             {% endfor -%}
         end as model_order,
         prediction_fits.aic,
-        prediction_fits.log_likelihood,
         holdout_scores.predicted_holdout_purchases,
         holdout_scores.actual_holdout_purchases,
         holdout_scores.holdout_purchases_absolute_error

@@ -33,10 +33,12 @@ calibration_fits as (
 
 -- One row in calibration mode (the dates are the same for every customer).
 summary_period as (
-    select distinct
+    select
         calibration_end_date,
-        holdout_end_date
+        holdout_end_date,
+        count(*) as calibration_customers
     from summary
+    group by 1, 2
 ),
 
 customers as (
@@ -109,7 +111,8 @@ scored as (
         calibration_fits.n_parameters,
         calibration_fits.aic,
         calibration_fits.converged,
-        totals.customers,
+        coalesce(totals.customers, 0) as customers,
+        summary_period.calibration_customers,
         totals.predicted_customers,
         totals.holdout_buyers,
         totals.actual_holdout_purchases,
