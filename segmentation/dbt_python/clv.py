@@ -57,8 +57,9 @@ try:
 except ImportError:  # Issue 19 merge shim: no intervals until they land.
     uncertainty = None
 
-# The seed of the parameter draws behind user_clv's p10/p50/p90 intervals:
-# fixed here, once, so that a rebuild gives the same intervals.
+# The seed of user_clv's p10/p50/p90 intervals, fixed here once: the
+# default method (the delta method) draws nothing, the Monte Carlo option
+# would draw with it, so a rebuild always gives the same intervals.
 INTERVAL_SEED = 19
 # The quantiles of the intervals, and their column suffixes.
 INTERVAL_QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
