@@ -58,7 +58,7 @@ except ImportError:  # Issue 19 merge shim: no intervals until they land.
     uncertainty = None
 
 # The seed of user_clv's p10/p50/p90 intervals, fixed here once: the
-# default method (the delta method) draws nothing, the Monte Carlo option
+# default method (sigma points) draws nothing, the Monte Carlo option
 # would draw with it, so a rebuild always gives the same intervals.
 INTERVAL_SEED = 19
 # The quantiles of the intervals, and their column suffixes.
