@@ -1,5 +1,6 @@
-"""Predictive LTV built by dbt: BG/NBD + Gamma-Gamma in the product, with a
-fallback to historical LTV."""
+"""Predictive LTV built by dbt: the chosen transaction model (BG/NBD,
+MBG/NBD or Pareto/NBD) + Gamma-Gamma in the product, with a fallback to
+historical LTV."""
 
 from __future__ import annotations
 
@@ -7,26 +8,35 @@ from pathlib import Path
 
 from conftest import Build, run_build
 
+from segmentation.dbt_python.clv import TRANSACTION_MODELS
+
 
 def test_models_fit_on_the_demo_and_reach_the_profile(demo_build: Build) -> None:
     fits = demo_build.query(
-        "select model, converged, n_customers from marts.clv_model_fits order by 1"
+        "select model, converged, n_customers, is_chosen from marts.clv_model_fits"
+        " order by 1"
     )
-    assert [(model, converged) for model, converged, _ in fits] == [
-        ("bg_nbd", True),
-        ("gamma_gamma", True),
-    ]
+    assert sorted((model, converged) for model, converged, *_ in fits) == sorted(
+        [(name, True) for name in TRANSACTION_MODELS] + [("gamma_gamma", True)]
+    )
+    (chosen,) = [model for model, *_, is_chosen in fits if is_chosen]
     purchasers = demo_build.scalar(
         "select count(*) from marts.user_profiles where order_count > 0"
     )
-    assert fits[0][2] == purchasers
+    n_customers = {model: n for model, _, n, _ in fits}
+    assert all(n_customers[name] == purchasers for name in TRANSACTION_MODELS)
     rows, modelled, alive_range = demo_build.query(
-        "select count(*), count(*) filter (where clv_source = 'bg_nbd_gamma_gamma'),"
+        "select count(*), count(*) filter (where clv_source = ?),"
         " min(probability_alive) >= 0 and max(probability_alive) <= 1"
-        " from marts.user_profiles where order_count > 0"
+        " from marts.user_profiles where order_count > 0",
+        [f"{chosen}_gamma_gamma"],
     )[0]
     assert rows == modelled == purchasers
     assert alive_range
+    # user_clv names the model behind its numbers: the chosen one.
+    assert demo_build.query("select distinct btyd_model from marts.user_clv") == [
+        (chosen,)
+    ]
     # Recent frequent buyers are more likely alive than long-silent ones.
     recent, lapsed = demo_build.query(
         "select avg(probability_alive) filter (where lifecycle_stage = 'active'),"
@@ -58,7 +68,8 @@ def test_holdout_mode_is_off_by_default(demo_build: Build) -> None:
         ("bucket_order", "INTEGER"),
         ("is_total", "BOOLEAN"),
     ]
-    assert len(columns) == 16
+    assert len(columns) == 17
+    assert demo_build.scalar("select count(*) from marts.clv_model_comparison") == 0
 
 
 def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> None:
@@ -77,6 +88,14 @@ def test_too_few_repeat_buyers_fall_back_to_historical_ltv(tmp_path: Path) -> No
     assert build.query("select distinct clv_source from marts.user_clv") == [
         ("historical_ltv",)
     ]
+    # No model is chosen, and no interval is made up.
+    assert build.query(
+        "select count(btyd_model), count(expected_purchases_p50),"
+        " count(predicted_clv_p10) from marts.user_clv"
+    ) == [(0, 0, 0)]
+    assert (
+        build.scalar("select count(*) from marts.clv_model_fits where is_chosen") == 0
+    )
     assert (
         build.scalar(
             "select count(*) from marts.user_clv where predicted_clv != historical_ltv"

@@ -26,6 +26,7 @@ import pytest
 from conftest import CDNOW_FIXTURE, Build, run_dbt, write_cdnow_orders
 
 from segmentation.dbt_python import clv
+from segmentation.dbt_python.clv import TRANSACTION_MODELS
 from segmentation.methods import btyd
 
 CALIBRATION_END = "1997-09-30"
@@ -105,10 +106,9 @@ def test_calibration_fit_reproduces_the_published_parameters(
         )
     }
     assert set(fits) == {
-        ("prediction", "bg_nbd"),
-        ("prediction", "gamma_gamma"),
-        ("calibration", "bg_nbd"),
-        ("calibration", "gamma_gamma"),
+        (purpose, model)
+        for purpose in ("prediction", "calibration")
+        for model in (*TRANSACTION_MODELS, "gamma_gamma")
     }
     through, r, alpha, a, b, *_, n_customers, converged = fits[
         ("calibration", "bg_nbd")
@@ -154,11 +154,56 @@ def test_buckets_and_actual_purchases_match_an_independent_count(
     assert (table["predicted_customers"] == table["customers"]).all()
 
 
+def bgnbd_buckets(build: Build, truth: pd.DataFrame) -> pd.DataFrame:
+    """The BG/NBD rows of int_users_btyd_holdout_predicted summed per bucket
+    like the mart (which shows the chosen model's: var btyd_model), with
+    the actual holdout purchase days and error shares."""
+    rows = pd.DataFrame(
+        build.query(
+            "select cast(user_id as integer), predicted_holdout_purchases,"
+            " predicted_holdout_revenue"
+            " from intermediate.int_users_btyd_holdout_predicted"
+            " where model = 'bg_nbd'"
+        ),
+        columns=["customer_id", "predicted", "predicted_revenue"],
+    ).set_index("customer_id")
+    rows = rows.join(truth[["bucket", "holdout_purchases", "holdout_revenue"]])
+    table = rows.groupby("bucket").agg(
+        customers=("predicted", "size"),
+        predicted=("predicted", "sum"),
+        actual=("holdout_purchases", "sum"),
+        predicted_revenue=("predicted_revenue", "sum"),
+        actual_revenue=("holdout_revenue", "sum"),
+    )
+    table.loc["total"] = table.sum()
+    table["error_share"] = table["predicted"] / table["actual"] - 1
+    table["actual_mean"] = table["actual"] / table["customers"]
+    table["predicted_mean"] = table["predicted"] / table["customers"]
+    return table
+
+
+def test_the_mart_shows_the_chosen_models_predictions(cdnow_build: Build) -> None:
+    table = comparison(cdnow_build)
+    (chosen,) = cdnow_build.query(
+        "select btyd_model from intermediate.int_btyd_model_chosen"
+    )[0]
+    assert set(
+        cdnow_build.query("select btyd_model from marts.clv_holdout_comparison")
+    ) == {(chosen,)}
+    total = cdnow_build.scalar(
+        "select sum(predicted_holdout_purchases)"
+        " from intermediate.int_users_btyd_holdout_predicted as predicted"
+        " inner join intermediate.int_btyd_model_chosen as chosen"
+        " on predicted.model = chosen.btyd_model"
+    )
+    assert table.loc["total", "predicted"] == pytest.approx(total, rel=1e-12)
+
+
 def test_predictions_are_the_published_models_and_track_the_holdout(
     cdnow_build: Build, truth: pd.DataFrame
 ) -> None:
-    table = comparison(cdnow_build)
-    # The mart's predictions are the conditional expectations of the
+    table = bgnbd_buckets(cdnow_build, truth)
+    # The BG/NBD predictions are the conditional expectations of the
     # published parameters (to their rounding), recomputed here from the
     # calibration summary (int_users_btyd_holdout_summarized, checked
     # against a pandas oracle in test_btyd.py).

@@ -1,24 +1,30 @@
 """Glue between the predictive-LTV dbt Python models and segmentation.methods.btyd.
 
-``int_btyd_models_fitted`` fits BG/NBD on every purchaser's BTYD summary and
-Gamma-Gamma on the repeat purchasers, one row per model;
-``int_users_clv_predicted`` turns the fitted parameters (read back from that
-table, never refitted) into per-user predictions. When either model could
-not be fitted (too few repeat buyers, no convergence), every user falls back
-to historical LTV with ``clv_source = 'historical_ltv'`` and a
-``[segmentation]`` log line.
+``int_btyd_models_fitted`` fits every transaction model of the registry
+(``segmentation.methods.btyd.models.TRANSACTION_MODELS``: BG/NBD, MBG/NBD,
+Pareto/NBD) on every purchaser's BTYD summary and Gamma-Gamma on the repeat
+purchasers, one row per model with its log-likelihood and AIC; the SQL
+model ``int_btyd_model_chosen`` picks the transaction model (var
+``btyd_model``); ``int_users_clv_predicted`` turns the chosen model's
+fitted parameters (read back from the fits table, never refitted) into
+per-user predictions with p10/p50/p90 intervals from the parameters'
+uncertainty. When no model can be used (none chosen, too few repeat
+buyers, no convergence), every user falls back to historical LTV with
+``clv_source = 'historical_ltv'`` and a ``[segmentation]`` log line.
 
 The calibration and holdout mode (var ``clv_calibration_end_date``) does the
 same on the calibration period only: ``int_btyd_models_fitted_to_calibration``
 fits the models, ``int_users_btyd_holdout_predicted`` predicts each
-customer's purchases and revenue over the holdout, which the mart
-``clv_holdout_comparison`` sets against what they really bought. With the
-mode off both tables are empty.
+customer's purchases and revenue over the holdout with every transaction
+model (one row per customer and model), which ``int_btyd_models_scored_on_holdout``
+and the marts set against what they really bought. With the mode off those
+tables are empty.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -26,29 +32,71 @@ import pyarrow as pa
 
 from segmentation.dbt_python import log
 from segmentation.methods import btyd
+from segmentation.methods.btyd.base import BtydFit
+
+try:
+    from segmentation.methods.btyd.models import TRANSACTION_MODELS
+except ImportError:  # Issue 19 merge shim: BG/NBD alone until the registry lands.
+    from types import SimpleNamespace
+
+    from segmentation.methods.btyd import bg_nbd as _bg_nbd
+
+    TRANSACTION_MODELS = {
+        "bg_nbd": SimpleNamespace(
+            name="bg_nbd",
+            fit_class=_bg_nbd.BgNbdFit,
+            fit=_bg_nbd.fit_bgnbd,
+            log_likelihood=_bg_nbd.bgnbd_log_likelihood,
+            probability_alive=_bg_nbd.probability_alive,
+            expected_purchases_distinct=_bg_nbd.expected_purchases_distinct,
+            expected_purchases=_bg_nbd.expected_purchases,
+        )
+    }
+try:
+    from segmentation.methods.btyd import uncertainty
+except ImportError:  # Issue 19 merge shim: no intervals until they land.
+    uncertainty = None
+
+# The seed of user_clv's p10/p50/p90 intervals, fixed here once: the
+# default method (sigma points) draws nothing, the Monte Carlo option
+# would draw with it, so a rebuild always gives the same intervals.
+INTERVAL_SEED = 19
+# The quantiles of the intervals, and their column suffixes.
+INTERVAL_QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+# Readable names of the models, for the log lines.
+MODEL_LABELS = {
+    "bg_nbd": "BG/NBD",
+    "mbg_nbd": "MBG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "gamma_gamma": "Gamma-Gamma",
+}
+
+# Every parameter column of the fits tables (each model fills its own).
+PARAMETER_COLUMNS = ("r", "alpha", "a", "b", "s", "beta", "p", "q", "v")
 
 FITS_SCHEMA = pa.schema(
     [
         ("model", pa.string()),
-        ("r", pa.float64()),
-        ("alpha", pa.float64()),
-        ("a", pa.float64()),
-        ("b", pa.float64()),
-        ("p", pa.float64()),
-        ("q", pa.float64()),
-        ("v", pa.float64()),
+        *((name, pa.float64()) for name in PARAMETER_COLUMNS),
         ("log_likelihood", pa.float64()),
+        ("n_parameters", pa.int64()),
+        ("aic", pa.float64()),
         ("n_customers", pa.int64()),
         ("converged", pa.bool_()),
         ("iterations", pa.int64()),
         ("fit_seconds", pa.float64()),
         ("fallback_reason", pa.string()),
+        # The covariance of the log-parameters (row-major, k x k; null
+        # when not estimated): what the intervals draw from.
+        ("log_covariance", pa.list_(pa.float64())),
     ]
 )
 
 HOLDOUT_PREDICTIONS_SCHEMA = pa.schema(
     [
         ("user_id", pa.string()),
+        ("model", pa.string()),
         ("probability_alive", pa.float64()),
         ("predicted_holdout_purchases", pa.float64()),
         ("expected_average_spend", pa.float64()),
@@ -59,10 +107,16 @@ HOLDOUT_PREDICTIONS_SCHEMA = pa.schema(
 USER_CLV_SCHEMA = pa.schema(
     [
         ("user_id", pa.string()),
+        ("btyd_model", pa.string()),
         ("probability_alive", pa.float64()),
         ("expected_purchases", pa.float64()),
+        *(
+            (f"expected_purchases_{suffix}", pa.float64())
+            for suffix in INTERVAL_QUANTILES
+        ),
         ("expected_average_spend", pa.float64()),
         ("predicted_clv", pa.float64()),
+        *((f"predicted_clv_{suffix}", pa.float64()) for suffix in INTERVAL_QUANTILES),
         ("historical_ltv", pa.float64()),
         ("clv_source", pa.string()),
     ]
@@ -76,93 +130,175 @@ def _summary(table: pa.Table) -> pd.DataFrame:
     return frame.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
+def _fit_row(name: str, fit: BtydFit) -> dict:
+    """A fit as a row of FITS_SCHEMA; AIC = 2k - 2 log-likelihood (null
+    when the log-likelihood is not finite)."""
+    k = len(fit.PARAMETERS)
+    log_likelihood = fit.log_likelihood
+    finite = log_likelihood is not None and np.isfinite(log_likelihood)
+    covariance = getattr(fit, "log_covariance", None)
+    return {
+        "model": name,
+        **dict(zip(fit.PARAMETERS, fit.params, strict=True)),
+        "log_likelihood": log_likelihood,
+        "n_parameters": k,
+        "aic": 2 * k - 2 * log_likelihood if finite else None,
+        "n_customers": fit.n_customers,
+        "converged": fit.converged,
+        "iterations": fit.iterations,
+        "fit_seconds": fit.fit_seconds,
+        "fallback_reason": fit.fallback_reason,
+        "log_covariance": list(covariance) if covariance is not None else None,
+    }
+
+
 def fits_table(
     summary: pa.Table,
     *,
     scope: str = "",
     fallback: str = "historical LTV",
 ) -> pa.Table:
-    """Rows of int_btyd_models_fitted: the BG/NBD and the Gamma-Gamma fit.
+    """Rows of int_btyd_models_fitted: every transaction model of the
+    registry (in its order), then Gamma-Gamma.
 
     ``scope`` is appended to the log line of a fit (which purchasers), and
     ``fallback`` names what replaces the predictions of a model that could
     not be fitted.
     """
     frame = _summary(summary)
-    bgnbd = btyd.fit_bgnbd(frame["frequency"], frame["recency"], frame["customer_age"])
-    gamma_gamma = btyd.fit_gamma_gamma(frame["frequency"], frame["monetary_value"])
-    for name, fit in (("BG/NBD", bgnbd), ("Gamma-Gamma", gamma_gamma)):
-        if fit.converged:
-            log(f"clv: {name} fitted on {fit.n_customers:,} purchasers{scope}")
-        else:
-            log(f"clv: {name} not fitted{scope} ({fit.fallback_reason}); {fallback}")
-    rows = [
-        {
-            "model": "bg_nbd",
-            "r": bgnbd.r,
-            "alpha": bgnbd.alpha,
-            "a": bgnbd.a,
-            "b": bgnbd.b,
-            "log_likelihood": bgnbd.log_likelihood,
-            "n_customers": bgnbd.n_customers,
-            "converged": bgnbd.converged,
-            "iterations": bgnbd.iterations,
-            "fit_seconds": bgnbd.fit_seconds,
-            "fallback_reason": bgnbd.fallback_reason,
-        },
-        {
-            "model": "gamma_gamma",
-            "p": gamma_gamma.p,
-            "q": gamma_gamma.q,
-            "v": gamma_gamma.v,
-            "log_likelihood": gamma_gamma.log_likelihood,
-            "n_customers": gamma_gamma.n_customers,
-            "converged": gamma_gamma.converged,
-            "iterations": gamma_gamma.iterations,
-            "fit_seconds": gamma_gamma.fit_seconds,
-            "fallback_reason": gamma_gamma.fallback_reason,
-        },
+    x, t_x, age = frame["frequency"], frame["recency"], frame["customer_age"]
+    fitted: list[tuple[str, BtydFit]] = [
+        (name, spec.fit(x, t_x, age)) for name, spec in TRANSACTION_MODELS.items()
     ]
-    frame = pd.DataFrame(rows).reindex(columns=FITS_SCHEMA.names)
-    return pa.Table.from_pandas(frame, schema=FITS_SCHEMA, preserve_index=False)
-
-
-def _fits(table: pa.Table) -> tuple[btyd.BgNbdFit, btyd.GammaGammaFit]:
-    rows = {row["model"]: row for row in table.to_pylist()}
-    bg, gg = rows["bg_nbd"], rows["gamma_gamma"]
-    bgnbd = btyd.BgNbdFit(
-        r=bg["r"],
-        alpha=bg["alpha"],
-        a=bg["a"],
-        b=bg["b"],
-        log_likelihood=bg["log_likelihood"],
-        n_customers=bg["n_customers"],
-        n_distinct=0,
-        converged=bool(bg["converged"]),
-        iterations=bg["iterations"],
-        fit_seconds=bg["fit_seconds"],
-        fallback_reason=bg["fallback_reason"],
+    fitted.append(
+        (
+            "gamma_gamma",
+            btyd.fit_gamma_gamma(frame["frequency"], frame["monetary_value"]),
+        )
     )
-    gamma_gamma = btyd.GammaGammaFit(
-        p=gg["p"],
-        q=gg["q"],
-        v=gg["v"],
-        log_likelihood=gg["log_likelihood"],
-        n_customers=gg["n_customers"],
-        n_excluded=0,
-        n_distinct=0,
-        converged=bool(gg["converged"]),
-        iterations=gg["iterations"],
-        fit_seconds=gg["fit_seconds"],
-        fallback_reason=gg["fallback_reason"],
+    for name, fit in fitted:
+        label = MODEL_LABELS.get(name, name)
+        if fit.converged:
+            log(
+                f"clv: {label} fitted on {fit.n_customers:,} purchasers{scope}"
+                f" (log-likelihood {fit.log_likelihood:,.1f})"
+            )
+        else:
+            log(f"clv: {label} not fitted{scope} ({fit.fallback_reason}); {fallback}")
+    rows = [_fit_row(name, fit) for name, fit in fitted]
+    table = pd.DataFrame(rows).reindex(columns=FITS_SCHEMA.names)
+    return pa.Table.from_pandas(table, schema=FITS_SCHEMA, preserve_index=False)
+
+
+def _fit_from_row(fit_class: type[BtydFit], row: dict) -> BtydFit:
+    """The fit of ``fit_class`` stored in a row of FITS_SCHEMA."""
+    known = {field.name for field in fields(fit_class)}
+    values = {
+        "log_likelihood": row["log_likelihood"],
+        "n_customers": row["n_customers"],
+        "n_distinct": 0,
+        "converged": bool(row["converged"]),
+        "iterations": row["iterations"],
+        "fit_seconds": row["fit_seconds"],
+        "fallback_reason": row["fallback_reason"],
+        "log_covariance": (
+            tuple(row["log_covariance"]) if row["log_covariance"] else None
+        ),
+        "n_excluded": 0,
+        **{name: row[name] for name in fit_class.PARAMETERS},
+    }
+    return fit_class(**{name: value for name, value in values.items() if name in known})
+
+
+def _fits(table: pa.Table) -> dict[str, BtydFit]:
+    """The fits of a fits table by model name (transaction models of the
+    registry and Gamma-Gamma; rows of unknown models are ignored)."""
+    classes = {name: spec.fit_class for name, spec in TRANSACTION_MODELS.items()}
+    classes["gamma_gamma"] = btyd.GammaGammaFit
+    return {
+        row["model"]: _fit_from_row(classes[row["model"]], row)
+        for row in table.to_pylist()
+        if row["model"] in classes
+    }
+
+
+def _intervals(
+    transaction: BtydFit,
+    gamma_gamma: btyd.GammaGammaFit,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    age: np.ndarray,
+    m: np.ndarray,
+    *,
+    periods_per_month: float,
+    months: int,
+    discount_rate: float,
+) -> dict[str, np.ndarray]:
+    """p10/p50/p90 of each customer's expected purchases over the horizon
+    and of their CLV (before margin) from the parameter estimates'
+    uncertainty (``uncertainty.prediction_intervals``, its default method;
+    seed ``INTERVAL_SEED`` for a method that draws); NaN where a fit has no
+    covariance."""
+    names = [
+        f"{quantity}_{suffix}"
+        for quantity in ("expected_purchases", "predicted_clv")
+        for suffix in INTERVAL_QUANTILES
+    ]
+    if uncertainty is None:
+        return {name: np.full(len(x), np.nan) for name in names}
+    frame = uncertainty.prediction_intervals(
+        transaction,
+        gamma_gamma,
+        x,
+        t_x,
+        age,
+        m,
+        periods_per_month=periods_per_month,
+        months=months,
+        discount_rate=discount_rate,
+        seed=INTERVAL_SEED,
     )
-    return bgnbd, gamma_gamma
+    return {name: frame[name].to_numpy(dtype=float) for name in names}
 
 
-def user_clv_table(summary: pa.Table, fits: pa.Table, settings: str) -> pa.Table:
-    """Rows of user_clv: per purchaser, probability alive, expected
-    purchases and spend, and predicted CLV over the horizon (or historical
-    LTV when a model could not be fitted)."""
+def _fallback_clv(out: pd.DataFrame, model: str | None, why: str) -> pa.Table:
+    """user_clv when no model can be used: historical LTV, no intervals."""
+    for column in USER_CLV_SCHEMA.names:
+        if column not in out:
+            out[column] = np.nan
+    out["btyd_model"] = model
+    out["predicted_clv"] = out["historical_ltv"]
+    out["clv_source"] = "historical_ltv"
+    if len(out):
+        log(f"clv: predicted CLV falls back to historical LTV for every user ({why})")
+    return pa.Table.from_pandas(
+        out.reindex(columns=USER_CLV_SCHEMA.names),
+        schema=USER_CLV_SCHEMA,
+        preserve_index=False,
+    )
+
+
+def user_clv_table(
+    summary: pa.Table,
+    fits: pa.Table,
+    settings: str,
+    model: str | None = "bg_nbd",
+) -> pa.Table:
+    """Rows of user_clv: per purchaser, the chosen transaction model's
+    probability alive and expected purchases, the Gamma-Gamma expected
+    spend, the predicted CLV over the horizon, and p10/p50/p90 intervals of
+    expected purchases and CLV from the parameters' uncertainty (seed
+    ``INTERVAL_SEED``; margin applied as to the point CLV); historical LTV
+    and no intervals when no model can be used.
+
+    Args:
+        summary: the BTYD summary (int_users_btyd_summarized).
+        fits: the fits (int_btyd_models_fitted).
+        settings: the model's JSON settings (time unit, horizon, discount
+            rate, margin).
+        model: the chosen transaction model (int_btyd_model_chosen), None
+            when none was chosen.
+    """
     config = json.loads(settings)
     frame = _summary(summary)
     out = pd.DataFrame(
@@ -171,38 +307,37 @@ def user_clv_table(summary: pa.Table, fits: pa.Table, settings: str) -> pa.Table
             "historical_ltv": frame["historical_ltv"].astype(float),
         }
     )
-    bgnbd, gamma_gamma = _fits(fits) if fits.num_rows else (None, None)
-    usable = bool(bgnbd and gamma_gamma and bgnbd.converged and gamma_gamma.converged)
-    if len(frame) == 0 or not usable:
-        out["probability_alive"] = np.nan
-        out["expected_purchases"] = np.nan
-        out["expected_average_spend"] = np.nan
-        out["predicted_clv"] = out["historical_ltv"]
-        out["clv_source"] = "historical_ltv"
-        if len(frame):
-            log("clv: predicted CLV falls back to historical LTV for every user")
-        return pa.Table.from_pandas(
-            out.reindex(columns=USER_CLV_SCHEMA.names),
-            schema=USER_CLV_SCHEMA,
-            preserve_index=False,
-        )
+    if model is None:
+        return _fallback_clv(out, None, "no transaction model was chosen")
+    fitted = _fits(fits) if fits.num_rows else {}
+    transaction, gamma_gamma = fitted.get(model), fitted.get("gamma_gamma")
+    if transaction is None or gamma_gamma is None:
+        return _fallback_clv(out, model, f"no fit of {model} and Gamma-Gamma")
+    if not (transaction.converged and gamma_gamma.converged):
+        return _fallback_clv(out, model, f"{model} or Gamma-Gamma not fitted")
+    if len(frame) == 0:
+        return _fallback_clv(out, model, "no purchasers")
+    spec = TRANSACTION_MODELS[model]
     periods_per_month = btyd.PERIODS_PER_MONTH[
         "W" if config["time_unit"] == "weeks" else "D"
     ]
     months = int(config["horizon_months"])
+    discount_rate = float(config["discount_rate"])
+    margin = float(config["margin"])
     x, t_x, age, m = (
-        frame["frequency"],
-        frame["recency"],
-        frame["customer_age"],
-        frame["monetary_value"],
+        frame["frequency"].to_numpy(),
+        frame["recency"].to_numpy(),
+        frame["customer_age"].to_numpy(),
+        frame["monetary_value"].to_numpy(),
     )
-    out["probability_alive"] = btyd.probability_alive(bgnbd, x, t_x, age)
-    out["expected_purchases"] = btyd.expected_purchases(
-        bgnbd, months * periods_per_month, x, t_x, age
+    out["btyd_model"] = model
+    out["probability_alive"] = spec.probability_alive(transaction, x, t_x, age)
+    out["expected_purchases"] = spec.expected_purchases(
+        transaction, months * periods_per_month, x, t_x, age
     )
     out["expected_average_spend"] = btyd.expected_average_spend(gamma_gamma, x, m)
     clv = btyd.customer_lifetime_value(
-        bgnbd,
+        transaction,
         gamma_gamma,
         x,
         t_x,
@@ -210,13 +345,38 @@ def user_clv_table(summary: pa.Table, fits: pa.Table, settings: str) -> pa.Table
         m,
         periods_per_month=periods_per_month,
         months=months,
-        discount_rate=float(config["discount_rate"]),
+        discount_rate=discount_rate,
     )
-    margin = float(config["margin"])
     out["predicted_clv"] = np.where(np.isfinite(clv), margin * clv, np.nan)
+    intervals = _intervals(
+        transaction,
+        gamma_gamma,
+        x,
+        t_x,
+        age,
+        m,
+        periods_per_month=periods_per_month,
+        months=months,
+        discount_rate=discount_rate,
+    )
+    for suffix in INTERVAL_QUANTILES:
+        out[f"expected_purchases_{suffix}"] = intervals[f"expected_purchases_{suffix}"]
+        out[f"predicted_clv_{suffix}"] = margin * intervals[f"predicted_clv_{suffix}"]
     missing = ~np.isfinite(out["predicted_clv"])
     out.loc[missing, "predicted_clv"] = out.loc[missing, "historical_ltv"]
-    out["clv_source"] = np.where(missing, "historical_ltv", "bg_nbd_gamma_gamma")
+    interval_columns = [
+        f"{name}_{suffix}"
+        for name in ("expected_purchases", "predicted_clv")
+        for suffix in INTERVAL_QUANTILES
+    ]
+    out.loc[missing, interval_columns] = np.nan
+    out["clv_source"] = np.where(missing, "historical_ltv", f"{model}_gamma_gamma")
+    values = [
+        name
+        for name in USER_CLV_SCHEMA.names
+        if USER_CLV_SCHEMA.field(name).type == pa.float64()
+    ]
+    out[values] = out[values].where(np.isfinite(out[values].to_numpy(dtype=float)))
     return pa.Table.from_pandas(
         out.reindex(columns=USER_CLV_SCHEMA.names),
         schema=USER_CLV_SCHEMA,
@@ -239,10 +399,11 @@ def calibration_fits_table(summary: pa.Table, settings: str) -> pa.Table:
 
 
 def holdout_predictions_table(summary: pa.Table, fits: pa.Table) -> pa.Table:
-    """Rows of int_users_btyd_holdout_predicted: per calibration customer,
-    the probability of being alive at the calibration end, the BG/NBD
-    conditional expectation of repeat purchase days over the holdout, the
-    Gamma-Gamma expected spend and their product, the expected revenue.
+    """Rows of int_users_btyd_holdout_predicted: per calibration customer
+    and transaction model, the probability of being alive at the
+    calibration end, the model's conditional expectation of repeat
+    purchase days over the holdout, the Gamma-Gamma expected spend and
+    their product, the expected revenue.
 
     Predictions of a model that could not be fitted, and any non-finite
     value, are null. No rows when the mode is off (empty inputs).
@@ -250,38 +411,49 @@ def holdout_predictions_table(summary: pa.Table, fits: pa.Table) -> pa.Table:
     frame = _summary(summary)
     if len(frame) == 0 or fits.num_rows == 0:
         return HOLDOUT_PREDICTIONS_SCHEMA.empty_table()
-    bgnbd, gamma_gamma = _fits(fits)
+    fitted = _fits(fits)
+    gamma_gamma = fitted["gamma_gamma"]
     duration = float(pd.to_numeric(frame["holdout_duration"]).iloc[0])
     x, t_x, age, m = (
-        frame["frequency"],
-        frame["recency"],
-        frame["customer_age"],
-        frame["monetary_value"],
+        frame["frequency"].to_numpy(),
+        frame["recency"].to_numpy(),
+        frame["customer_age"].to_numpy(),
+        frame["monetary_value"].to_numpy(),
     )
-    purchases = btyd.expected_purchases(bgnbd, duration, x, t_x, age)
     spend = btyd.expected_average_spend(gamma_gamma, x, m)
-    out = pd.DataFrame(
-        {
-            "user_id": frame["user_id"].astype(str),
-            "probability_alive": btyd.probability_alive(bgnbd, x, t_x, age),
-            "predicted_holdout_purchases": purchases,
-            "expected_average_spend": spend,
-            "predicted_holdout_revenue": purchases * spend,
-        }
-    )
-    values = out.columns[1:]
-    out[values] = out[values].where(np.isfinite(out[values].to_numpy()))
     actual = float(pd.to_numeric(frame["holdout_purchases"]).sum())
-    if bgnbd.converged and actual > 0:
-        predicted = float(out["predicted_holdout_purchases"].sum())
-        calibration_end = pd.Timestamp(frame["calibration_end_date"].iloc[0])
-        start = calibration_end + pd.Timedelta(days=1)
-        end = pd.Timestamp(frame["holdout_end_date"].iloc[0])
-        log(
-            f"clv: holdout {start:%Y-%m-%d} to {end:%Y-%m-%d}: {actual:,.0f}"
-            f" repeat purchase days, BG/NBD predicted {predicted:,.0f}"
-            f" ({predicted / actual - 1:+.1%})"
+    calibration_end = pd.Timestamp(frame["calibration_end_date"].iloc[0])
+    start = calibration_end + pd.Timedelta(days=1)
+    end = pd.Timestamp(frame["holdout_end_date"].iloc[0])
+    parts = []
+    for name, spec in TRANSACTION_MODELS.items():
+        fit = fitted.get(name)
+        if fit is None:
+            continue
+        purchases = spec.expected_purchases(fit, duration, x, t_x, age)
+        part = pd.DataFrame(
+            {
+                "user_id": frame["user_id"].astype(str),
+                "model": name,
+                "probability_alive": spec.probability_alive(fit, x, t_x, age),
+                "predicted_holdout_purchases": purchases,
+                "expected_average_spend": spend,
+                "predicted_holdout_revenue": purchases * spend,
+            }
         )
+        values = part.columns[2:]
+        part[values] = part[values].where(np.isfinite(part[values].to_numpy()))
+        parts.append(part)
+        if fit.converged and actual > 0:
+            predicted = float(part["predicted_holdout_purchases"].sum())
+            log(
+                f"clv: holdout {start:%Y-%m-%d} to {end:%Y-%m-%d}: {actual:,.0f}"
+                f" repeat purchase days, {MODEL_LABELS.get(name, name)} predicted"
+                f" {predicted:,.0f} ({predicted / actual - 1:+.1%})"
+            )
+    if not parts:
+        return HOLDOUT_PREDICTIONS_SCHEMA.empty_table()
+    out = pd.concat(parts, ignore_index=True)
     return pa.Table.from_pandas(
         out.reindex(columns=HOLDOUT_PREDICTIONS_SCHEMA.names),
         schema=HOLDOUT_PREDICTIONS_SCHEMA,

@@ -1,5 +1,6 @@
-"""BG/NBD and Gamma-Gamma fitted on the purchasers' BTYD summary as of
-as_of_date: the parameters every per-user prediction reads.
+"""Every transaction model of the registry (BG/NBD, MBG/NBD, Pareto/NBD)
+and Gamma-Gamma fitted on the purchasers' BTYD summary as of as_of_date:
+the parameters every per-user prediction reads.
 
 Thin on purpose: the logic is segmentation.methods.btyd, called through
 segmentation.dbt_python.clv.

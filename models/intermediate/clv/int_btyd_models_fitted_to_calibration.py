@@ -1,5 +1,5 @@
-"""Calibration and holdout mode: BG/NBD and Gamma-Gamma fitted on the
-calibration period only (int_users_btyd_holdout_summarized); no rows when
+"""Calibration and holdout mode: every transaction model and Gamma-Gamma
+fitted on the calibration period only (int_users_btyd_holdout_summarized); no rows when
 var clv_calibration_end_date is unset.
 
 Thin on purpose: the logic is segmentation.methods.btyd, called through

@@ -1,6 +1,7 @@
 """Calibration and holdout mode: each calibration customer's predicted
-purchases and revenue over the holdout period, from the models fitted on
-the calibration period; no rows when the mode is off.
+purchases and revenue over the holdout period, from each transaction model
+fitted on the calibration period (one row per customer and model); no rows
+when the mode is off.
 
 Thin on purpose: the logic is segmentation.methods.btyd, called through
 segmentation.dbt_python.clv.

@@ -1,6 +1,8 @@
-{#- Calibration and holdout mode: predicted against actual repeat purchase
-    days (and revenue) in the holdout period, per calibration frequency
-    bucket 0, 1, ..., 6, 7+ and in total (see the clv_holdout docs block).
+{#- Calibration and holdout mode: the chosen transaction model's (var
+    btyd_model, int_btyd_model_chosen) predicted against actual repeat
+    purchase days (and revenue) in the holdout period, per calibration
+    frequency bucket 0, 1, ..., 6, 7+ and in total (see the clv_holdout
+    docs block).
     Every bucket has a row, empty ones included, so charts keep their axis;
     no rows at all when var clv_calibration_end_date is unset. -#}
 {%- set top_bucket = 7 -%}
@@ -11,8 +13,15 @@ summary as (
     select * from {{ ref('int_users_btyd_holdout_summarized') }}
 ),
 
+chosen as (
+    select * from {{ ref('int_btyd_model_chosen') }}
+),
+
+-- The chosen model's predictions only (none when no model was chosen).
 predictions as (
-    select * from {{ ref('int_users_btyd_holdout_predicted') }}
+    select predicted.*
+    from {{ ref('int_users_btyd_holdout_predicted') }} as predicted
+    inner join chosen on predicted.model = chosen.btyd_model
 ),
 
 customers as (
@@ -116,9 +125,11 @@ compared as (
         calibration.calibration_end_date,
         calibration.holdout_end_date,
         cast(calibration.holdout_duration as double) as holdout_duration,
-        '{{ var("btyd_time_unit") }}' as time_unit
+        '{{ var("btyd_time_unit") }}' as time_unit,
+        chosen.btyd_model
     from unioned
     cross join calibration
+    cross join chosen
 )
 
 select * from compared

@@ -1,9 +1,11 @@
-{#- The fitted BG/NBD and Gamma-Gamma models, for BI: fitted once in
-    intermediate (dbt Python models), only selected here. fit_purpose
-    prediction = fitted on all purchases before as_of_date, behind
-    user_clv; calibration = fitted on the calibration period only, behind
-    clv_holdout_comparison (rows only when var clv_calibration_end_date is
-    set). -#}
+{#- The fitted transaction models (BG/NBD, MBG/NBD, Pareto/NBD) and
+    Gamma-Gamma, for BI: fitted once in intermediate (dbt Python models),
+    only selected here. fit_purpose prediction = fitted on all purchases
+    before as_of_date, behind user_clv; calibration = fitted on the
+    calibration period only, behind clv_holdout_comparison and
+    clv_model_comparison (rows only when var clv_calibration_end_date is
+    set). is_chosen marks the prediction fit of the transaction model
+    int_btyd_model_chosen picked (var btyd_model). -#}
 with
 
 prediction_fits as (
@@ -16,6 +18,10 @@ calibration_fits as (
 
 calibration_period as (
     select calibration_end_date from {{ ref('int_clv_calibration_period') }}
+),
+
+chosen as (
+    select * from {{ ref('int_btyd_model_chosen') }}
 ),
 
 unioned as (
@@ -37,23 +43,39 @@ unioned as (
 
 final as (
     select
-        model,
-        r,
-        alpha,
-        a,
-        b,
-        p,
-        q,
-        v,
-        log_likelihood,
-        n_customers,
-        converged,
-        iterations,
-        fit_seconds,
-        fallback_reason,
-        fit_purpose,
-        fitted_through_date
+        unioned.model,
+        unioned.r,
+        unioned.alpha,
+        unioned.a,
+        unioned.b,
+        unioned.s,
+        unioned.beta,
+        unioned.p,
+        unioned.q,
+        unioned.v,
+        unioned.log_likelihood,
+        unioned.n_parameters,
+        unioned.aic,
+        unioned.n_customers,
+        unioned.converged,
+        unioned.iterations,
+        unioned.fit_seconds,
+        unioned.fallback_reason,
+        unioned.fit_purpose,
+        unioned.fitted_through_date,
+        coalesce(
+            unioned.fit_purpose = 'prediction'
+            and unioned.model = chosen.btyd_model,
+            false
+        ) as is_chosen,
+        case
+            when
+                unioned.fit_purpose = 'prediction'
+                and unioned.model != 'gamma_gamma'
+                then chosen.choice_reason
+        end as choice_reason
     from unioned
+    cross join chosen
 )
 
 select * from final
