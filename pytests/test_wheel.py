@@ -413,8 +413,9 @@ def test_btyd_fits_and_predicts(results: dict) -> None:
 
 def test_the_clv_glue_gives_one_prediction_per_purchaser(results: dict) -> None:
     clv = results["clv"]
-    assert clv["fits"] == ["bg_nbd", "gamma_gamma"]
-    assert clv["converged"] == [True, True]
+    # Every transaction model of the registry, then Gamma-Gamma (issue 19).
+    assert clv["fits"] == ["bg_nbd", "mbg_nbd", "pareto_nbd", "gamma_gamma"]
+    assert clv["converged"] == [True, True, True, True]
     assert clv["rows"] == clv["users"] == 300
     assert clv["alive_in_0_1"]
     assert "bg_nbd_gamma_gamma" in clv["sources"]

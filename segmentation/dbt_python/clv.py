@@ -32,30 +32,9 @@ import pyarrow as pa
 
 from segmentation.dbt_python import log
 from segmentation.methods import btyd
+from segmentation.methods.btyd import uncertainty
 from segmentation.methods.btyd.base import BtydFit
-
-try:
-    from segmentation.methods.btyd.models import TRANSACTION_MODELS
-except ImportError:  # Issue 19 merge shim: BG/NBD alone until the registry lands.
-    from types import SimpleNamespace
-
-    from segmentation.methods.btyd import bg_nbd as _bg_nbd
-
-    TRANSACTION_MODELS = {
-        "bg_nbd": SimpleNamespace(
-            name="bg_nbd",
-            fit_class=_bg_nbd.BgNbdFit,
-            fit=_bg_nbd.fit_bgnbd,
-            log_likelihood=_bg_nbd.bgnbd_log_likelihood,
-            probability_alive=_bg_nbd.probability_alive,
-            expected_purchases_distinct=_bg_nbd.expected_purchases_distinct,
-            expected_purchases=_bg_nbd.expected_purchases,
-        )
-    }
-try:
-    from segmentation.methods.btyd import uncertainty
-except ImportError:  # Issue 19 merge shim: no intervals until they land.
-    uncertainty = None
+from segmentation.methods.btyd.models import TRANSACTION_MODELS
 
 # The seed of user_clv's p10/p50/p90 intervals, fixed here once: the
 # default method (sigma points) draws nothing, the Monte Carlo option
@@ -244,8 +223,6 @@ def _intervals(
         for quantity in ("expected_purchases", "predicted_clv")
         for suffix in INTERVAL_QUANTILES
     ]
-    if uncertainty is None:
-        return {name: np.full(len(x), np.nan) for name in names}
     frame = uncertainty.prediction_intervals(
         transaction,
         gamma_gamma,
