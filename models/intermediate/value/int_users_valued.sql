@@ -1,6 +1,6 @@
 {#- Value metrics of every user of the population as of as_of_date:
-    revenue, AOV, tenure, ARPU, historical and predicted LTV, BG/NBD
-    predicted CLV, value tier (see the value docs blocks). -#}
+    revenue, AOV, tenure, ARPU, historical and predicted LTV, predicted
+    CLV (the transaction model var btyd_model chose, with Gamma-Gamma), value tier (see the value docs blocks). -#}
 {%- set tier_metric = var('value_tier_metric') -%}
 {%- set tier_metrics = [
     'historical_ltv', 'predicted_ltv', 'predicted_clv', 'arpu_monthly'
