@@ -433,6 +433,17 @@ def test_clv_by_segment_matches_the_profiles(
             assert item["mean_predicted_clv"] is None
     assert sum(item["users_with_clv"] for item in data["segments"]) > 0
     assert 'id="chart-clv-segments"' in demo_report
+    # The caption names the transaction model behind the CLV and why
+    # (issue 19: btyd_model auto, the lowest AIC on the demo).
+    (chosen,) = demo_build.query(
+        "select model, choice_reason from marts.clv_model_fits where is_chosen"
+    )
+    assert (data["model"], data["choice_reason"]) == chosen
+    label = {"bg_nbd": "BG/NBD", "mbg_nbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD"}
+    assert (
+        f"from the {label[chosen[0]]} and Gamma-Gamma models ({chosen[1]})"
+        in html.unescape(demo_report)
+    )
     # The demo builds without calibration and holdout mode.
     assert data["holdout"] is None
     assert report.HOLDOUT_OFF_SENTENCE in html.unescape(demo_report)
@@ -1178,7 +1189,7 @@ def test_propensity_section_compares_the_classifier_with_the_rankers() -> None:
         "Will purchase within 90 days"
     )
     assert "gradient boosting (scores the users)" in text
-    assert "probability alive (BG/NBD)" in text
+    assert "probability alive (the CLV model's)" in text
     assert "0.783" in text and "+0.073" in text and "29.0%" in text
     assert (
         "Trained on the snapshot of 2026-07-01 (5,000 users), evaluated on the "

@@ -45,9 +45,7 @@ INTERVAL_QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 # Readable names of the models, for the log lines.
 MODEL_LABELS = {
-    "bg_nbd": "BG/NBD",
-    "mbg_nbd": "MBG/NBD",
-    "pareto_nbd": "Pareto/NBD",
+    **{name: model.label for name, model in TRANSACTION_MODELS.items()},
     "gamma_gamma": "Gamma-Gamma",
 }
 

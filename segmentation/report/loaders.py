@@ -39,6 +39,7 @@ TABLES = {
     "user_clusters": "user_clusters",
     "user_segments": "user_segments",
     "holdout": "clv_holdout_comparison",
+    "clv_fits": "clv_model_fits",
     "history": "primary_segment_sizes_over_time",
     "migrations": "segment_migrations",
     "stability": "segment_stability",
@@ -692,12 +693,18 @@ def load_migrations(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def load_clv(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Predicted CLV and probability alive per primary segment and, in
-    calibration and holdout mode, the holdout comparison (load_clv_holdout).
+    """Predicted CLV and probability alive per primary segment, the
+    transaction model behind them with the reason it was chosen (None when
+    no model could be used: historical LTV), and, in calibration and
+    holdout mode, the holdout comparison (load_clv_holdout).
 
     Segments run largest first; a segment without purchasers has no CLV
     (None).
     """
+    chosen = _rows(
+        connection,
+        f"select model, choice_reason from {_mart('clv_fits')} where is_chosen",
+    )
     rows = _rows(
         connection,
         "select segments.primary_segment, count(*),"
@@ -721,7 +728,12 @@ def load_clv(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         }
         for segment, users, with_clv, mean_clv, median_clv, alive, total_clv in rows
     ]
-    return {"segments": segments, "holdout": load_clv_holdout(connection)}
+    return {
+        "model": chosen[0][0] if chosen else None,
+        "choice_reason": chosen[0][1] if chosen else None,
+        "segments": segments,
+        "holdout": load_clv_holdout(connection),
+    }
 
 
 def load_clv_holdout(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:

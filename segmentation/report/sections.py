@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from segmentation.methods.btyd.models import TRANSACTION_MODELS
 from segmentation.report.charts import (
     FONT_FAMILY,
     INK,
@@ -855,11 +856,17 @@ def clv_section(data: dict[str, Any]) -> str:
             for item in segments
         ],
     )
+    model = data.get("model")
+    label = TRANSACTION_MODELS[model].label if model in TRANSACTION_MODELS else model
+    source = (
+        f"the {label} and Gamma-Gamma models ({data.get('choice_reason')})"
+        if model
+        else "historical LTV (no transaction model could be used)"
+    )
     caption = (
-        "Predicted CLV over the CLV horizon (var clv_horizon_months) from the "
-        "BG/NBD and Gamma-Gamma models, for purchasers; users who never "
-        "purchased have none (n/a). P(alive): probability the customer is "
-        "still active."
+        "Predicted CLV over the CLV horizon (var clv_horizon_months) from "
+        f"{source}, for purchasers; users who never purchased have none "
+        "(n/a). P(alive): probability the customer is still active."
     )
     body = ""
     if bars:
@@ -1423,7 +1430,7 @@ NO_PROPENSITY_MODEL_SENTENCE = (
 PROPENSITY_MODEL_NAMES = {
     "gradient_boosting": "gradient boosting",
     "logistic_regression": "logistic regression",
-    "probability_alive": "probability alive (BG/NBD)",
+    "probability_alive": "probability alive (the CLV model's)",
     "rfm_score": "RFM score",
 }
 PROPENSITY_LABEL_NAMES = {

@@ -11,7 +11,7 @@ them under one name; ``TRANSACTION_MODELS`` maps the names of the var
 ``btyd_model`` to them and :func:`model_of` finds the model of a fit.
 
 Adding a model is two lines: import its module and add
-``_entry("<name>", module, module.<Fit>, module.fit_<model>,
+``_entry("<name>", "<label>", module, module.<Fit>, module.fit_<model>,
 module.<model>_log_likelihood)`` to ``TRANSACTION_MODELS``.
 """
 
@@ -32,6 +32,7 @@ class TransactionModel:
 
     Attributes:
         name: the model's name, as the var ``btyd_model`` spells it.
+        label: its name for people (``BG/NBD``), in logs and the report.
         fit_class: its fit result (a ``BtydFit``).
         fit: ``fit(frequency, recency, T, weights=None, *, min_customers,
             min_repeat_buyers, max_iterations)`` -> a fit of ``fit_class``.
@@ -45,6 +46,7 @@ class TransactionModel:
     """
 
     name: str
+    label: str
     fit_class: type[BtydFit]
     fit: Callable[..., Any]
     log_likelihood: Callable[..., Any]
@@ -55,6 +57,7 @@ class TransactionModel:
 
 def _entry(
     name: str,
+    label: str,
     module: ModuleType,
     fit_class: type[BtydFit],
     fit: Callable[..., Any],
@@ -64,6 +67,7 @@ def _entry(
     model module; the fit function and log-likelihood carry the model's."""
     return name, TransactionModel(
         name=name,
+        label=label,
         fit_class=fit_class,
         fit=fit,
         log_likelihood=log_likelihood,
@@ -77,6 +81,7 @@ TRANSACTION_MODELS: dict[str, TransactionModel] = dict(
     [
         _entry(
             "bg_nbd",
+            "BG/NBD",
             bg_nbd,
             bg_nbd.BgNbdFit,
             bg_nbd.fit_bgnbd,
@@ -84,6 +89,7 @@ TRANSACTION_MODELS: dict[str, TransactionModel] = dict(
         ),
         _entry(
             "mbg_nbd",
+            "MBG/NBD",
             mbg_nbd,
             mbg_nbd.MbgNbdFit,
             mbg_nbd.fit_mbgnbd,
@@ -91,6 +97,7 @@ TRANSACTION_MODELS: dict[str, TransactionModel] = dict(
         ),
         _entry(
             "pareto_nbd",
+            "Pareto/NBD",
             pareto_nbd,
             pareto_nbd.ParetoNbdFit,
             pareto_nbd.fit_pareto_nbd,
