@@ -29,7 +29,7 @@ import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -315,6 +315,68 @@ def purchase_histories(
             {"n_customers": n_customers},
         )
     return PurchaseHistories(x, t_x, age, w, n_customers)
+
+
+class PreparedHistories(Protocol):
+    """What a transaction model's preparation of the histories returns: its
+    own arrays, plus the two counts the shared checks read."""
+
+    @property
+    def n_distinct(self) -> int: ...
+
+    @property
+    def total_weight(self) -> float: ...
+
+
+Prepared = TypeVar("Prepared", bound=PreparedHistories)
+
+
+def purchase_history_problem(
+    frequency: npt.ArrayLike,
+    recency: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None,
+    *,
+    min_customers: int,
+    min_repeat_buyers: int,
+    prepare: Callable[[FloatArray, FloatArray, FloatArray, FloatArray], Prepared],
+    objective: Callable[[FloatArray, Prepared], tuple[float, FloatArray]],
+    start: Callable[[float], FloatArray],
+) -> Problem | NotFitted:
+    """A transaction model's likelihood on the checked, aggregated purchase
+    histories, or why there is none: the steps BG/NBD, MBG/NBD and
+    Pareto/NBD share.
+
+    The histories are checked and counted (:func:`purchase_histories`),
+    ``prepare(frequency, recency, T, weights)`` aggregates them the model's
+    way, and the data must hold two distinct rows and a positive T. The
+    time-scale parameters start at the customers' mean age: ``start(mean
+    age)`` gives every start value (in the model's parameter order).
+    """
+    histories = purchase_histories(
+        frequency,
+        recency,
+        T,
+        weights,
+        min_customers=min_customers,
+        min_repeat_buyers=min_repeat_buyers,
+    )
+    if isinstance(histories, NotFitted):
+        return histories
+    age, w = histories.T, histories.weights
+    data = prepare(histories.frequency, histories.recency, age, w)
+    counts = {"n_customers": histories.n_customers, "n_distinct": data.n_distinct}
+    if data.n_distinct < 2:
+        return NotFitted("all customers have identical (frequency, recency, T)", counts)
+    if float(age.max()) <= 0:
+        return NotFitted("T is 0 for every customer", counts)
+    time_scale = float(np.average(age, weights=w))
+    return Problem(
+        objective=lambda log_params: objective(log_params, data),
+        start=start(time_scale),
+        total_weight=data.total_weight,
+        counts=counts,
+    )
 
 
 def _minimise(

@@ -34,7 +34,7 @@ from segmentation.methods.btyd.base import (
     maximise_likelihood,
     one_thread,
     params_of,
-    purchase_histories,
+    purchase_history_problem,
     weighted_sum,
 )
 
@@ -81,6 +81,11 @@ class _BgNbdData:
     weight_once: float
     weight_repeat: float
     n_distinct: int
+
+    @property
+    def total_weight(self) -> float:
+        """Customers in the likelihood."""
+        return self.weight_once + self.weight_repeat
 
 
 def _bgnbd_data(
@@ -236,31 +241,18 @@ def _bgnbd_problem(
     min_customers: int,
     min_repeat_buyers: int,
 ) -> Problem | NotFitted:
-    """The BG/NBD likelihood on the aggregated histories, or why not."""
-    histories = purchase_histories(
+    """The BG/NBD likelihood on the aggregated histories, or why not (alpha,
+    in time units, starts at the mean age)."""
+    return purchase_history_problem(
         frequency,
         recency,
         T,
         weights,
         min_customers=min_customers,
         min_repeat_buyers=min_repeat_buyers,
-    )
-    if isinstance(histories, NotFitted):
-        return histories
-    age, w = histories.T, histories.weights
-    data = _bgnbd_data(histories.frequency, histories.recency, age, w)
-    counts = {"n_customers": histories.n_customers, "n_distinct": data.n_distinct}
-    if data.n_distinct < 2:
-        return NotFitted("all customers have identical (frequency, recency, T)", counts)
-    if float(age.max()) <= 0:
-        return NotFitted("T is 0 for every customer", counts)
-    # alpha is in time units: start it (and its bounds) at the mean age.
-    time_scale = float(np.average(age, weights=w))
-    return Problem(
-        objective=lambda log_params: _bgnbd_objective(log_params, data),
-        start=np.array([1.0, time_scale, 1.0, 1.0]),
-        total_weight=data.weight_once + data.weight_repeat,
-        counts=counts,
+        prepare=_bgnbd_data,
+        objective=_bgnbd_objective,
+        start=lambda time_scale: np.array([1.0, time_scale, 1.0, 1.0]),
     )
 
 

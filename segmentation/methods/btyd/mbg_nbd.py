@@ -49,7 +49,7 @@ from segmentation.methods.btyd.base import (
     maximise_likelihood,
     one_thread,
     params_of,
-    purchase_histories,
+    purchase_history_problem,
     weighted_sum,
 )
 
@@ -271,31 +271,18 @@ def _mbgnbd_problem(
     min_customers: int,
     min_repeat_buyers: int,
 ) -> Problem | NotFitted:
-    """The MBG/NBD likelihood on the aggregated histories, or why not."""
-    histories = purchase_histories(
+    """The MBG/NBD likelihood on the aggregated histories, or why not (alpha,
+    in time units, starts at the mean age)."""
+    return purchase_history_problem(
         frequency,
         recency,
         T,
         weights,
         min_customers=min_customers,
         min_repeat_buyers=min_repeat_buyers,
-    )
-    if isinstance(histories, NotFitted):
-        return histories
-    age, w = histories.T, histories.weights
-    data = _mbgnbd_data(histories.frequency, histories.recency, age, w)
-    counts = {"n_customers": histories.n_customers, "n_distinct": data.n_distinct}
-    if data.n_distinct < 2:
-        return NotFitted("all customers have identical (frequency, recency, T)", counts)
-    if float(age.max()) <= 0:
-        return NotFitted("T is 0 for every customer", counts)
-    # alpha is in time units: start it (and its bounds) at the mean age.
-    time_scale = float(np.average(age, weights=w))
-    return Problem(
-        objective=lambda log_params: _mbgnbd_objective(log_params, data),
-        start=np.array([1.0, time_scale, 1.0, 1.0]),
-        total_weight=data.total_weight,
-        counts=counts,
+        prepare=_mbgnbd_data,
+        objective=_mbgnbd_objective,
+        start=lambda time_scale: np.array([1.0, time_scale, 1.0, 1.0]),
     )
 
 

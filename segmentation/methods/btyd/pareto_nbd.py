@@ -99,7 +99,7 @@ from segmentation.methods.btyd.base import (
     maximise_likelihood,
     one_thread,
     params_of,
-    purchase_histories,
+    purchase_history_problem,
     weighted_sum,
 )
 
@@ -570,32 +570,18 @@ def _pareto_nbd_problem(
     min_customers: int,
     min_repeat_buyers: int,
 ) -> Problem | NotFitted:
-    """The Pareto/NBD likelihood on the aggregated histories, or why not."""
-    histories = purchase_histories(
+    """The Pareto/NBD likelihood on the aggregated histories, or why not
+    (alpha and beta, in time units, start at the mean age)."""
+    return purchase_history_problem(
         frequency,
         recency,
         T,
         weights,
         min_customers=min_customers,
         min_repeat_buyers=min_repeat_buyers,
-    )
-    if isinstance(histories, NotFitted):
-        return histories
-    age, w = histories.T, histories.weights
-    data = _pareto_nbd_data(histories.frequency, histories.recency, age, w)
-    counts = {"n_customers": histories.n_customers, "n_distinct": data.n_distinct}
-    if data.n_distinct < 2:
-        return NotFitted("all customers have identical (frequency, recency, T)", counts)
-    if float(age.max()) <= 0:
-        return NotFitted("T is 0 for every customer", counts)
-    # alpha and beta are in time units: start them (and their bounds) at the
-    # mean age.
-    time_scale = float(np.average(age, weights=w))
-    return Problem(
-        objective=lambda log_params: _pareto_nbd_objective(log_params, data),
-        start=np.array([1.0, time_scale, 1.0, time_scale]),
-        total_weight=data.total_weight,
-        counts=counts,
+        prepare=_pareto_nbd_data,
+        objective=_pareto_nbd_objective,
+        start=lambda time_scale: np.array([1.0, time_scale, 1.0, time_scale]),
     )
 
 
