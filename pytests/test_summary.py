@@ -524,3 +524,50 @@ def test_orders_only_summary_says_there_are_no_events(
     )
     # The demo's orders carry product_category: the rules are there.
     assert block[0].startswith("  top association rule: ")
+
+
+LIFETIME_VALUE_BLOCK = re.compile(
+    r"^Lifetime value \(marts\.clv_model_fits; per purchaser in user_clv\)\n"
+    r"  model: (.*)\n  fits: (.*)\n  ([\d,]+) purchasers: predicted CLV total"
+    r" ([\d,]+), median ([\d,.]+); p10-p90 parameter-uncertainty width"
+    r" ([\d.]+)% of the CLV \(median\)$",
+    re.M,
+)
+
+
+def test_make_run_prints_the_clv_model_and_why(demo_build: Build) -> None:
+    """Issue 19: the summary says which transaction model the CLV comes
+    from and why, every model's AIC from the best, and the purchasers'
+    CLV with the width of its parameter-uncertainty interval."""
+    (block,) = LIFETIME_VALUE_BLOCK.findall(demo_build.stdout)
+    model_line, fits_line, purchasers, total, median, width = block
+    ((model, reason),) = demo_build.query(
+        "select model, choice_reason from marts.clv_model_fits where is_chosen"
+    )
+    assert model_line == f"{summary._model_label(model)} + Gamma-Gamma ({reason})"
+    fits = demo_build.query(
+        "select model, aic from marts.clv_model_fits"
+        " where fit_purpose = 'prediction' and model <> 'gamma_gamma' order by aic"
+    )
+    assert fits_line == ", ".join(
+        f"{summary._model_label(name)} AIC {aic:,.1f}" for name, aic in fits
+    )
+    # auto with the holdout mode off takes the lowest AIC: the first one.
+    assert fits[0][0] == model
+    (expected,) = demo_build.query(
+        "select count(*), sum(predicted_clv), median(predicted_clv),"
+        " median((predicted_clv_p90 - predicted_clv_p10) / predicted_clv_p50)"
+        " from marts.user_clv"
+    )
+    assert int(purchasers.replace(",", "")) == expected[0]
+    assert int(total.replace(",", "")) == round(expected[1])
+    assert float(median.replace(",", "")) == pytest.approx(expected[2], abs=0.005)
+    assert float(width) == pytest.approx(100 * expected[3], abs=0.05)
+
+
+def test_no_usable_clv_model_is_said(demo_build: Build, tmp_path: Path) -> None:
+    copy = copy_build(demo_build, tmp_path / "copy") / "warehouse.duckdb"
+    with duckdb.connect(str(copy)) as connection:
+        connection.execute("update marts.clv_model_fits set is_chosen = false")
+    text = summary.render(copy)
+    assert "  model: none usable, predicted CLV is historical LTV" in text

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.methods.btyd.models import TRANSACTION_MODELS
 from segmentation.report.formatting import format_p_value, format_points
 from segmentation.report.loaders import (
     ALL_SEGMENTS,
@@ -167,6 +168,61 @@ PROPENSITY_RANKERS = {
     "probability_alive": "probability alive",
     "rfm_score": "RFM score",
 }
+
+
+def _lifetime_value(
+    connection: duckdb.DuckDBPyConnection, known: set[tuple[str, str]]
+) -> list[str]:
+    """Which transaction model the CLV comes from and why, every model's
+    fit (AIC, or why it did not converge), and the purchasers' predicted
+    CLV with the median width of its parameter-uncertainty interval."""
+    if not {("marts", "clv_model_fits"), ("marts", "user_clv")} <= known:
+        return []
+    lines = ["", "Lifetime value (marts.clv_model_fits; per purchaser in user_clv)"]
+    chosen = connection.execute(
+        "select model, choice_reason from marts.clv_model_fits where is_chosen"
+    ).fetchall()
+    if chosen:
+        model, reason = chosen[0]
+        lines.append(f"  model: {_model_label(model)} + Gamma-Gamma ({reason})")
+    else:
+        lines.append("  model: none usable, predicted CLV is historical LTV")
+    fits = connection.execute(
+        "select model, converged, aic, fallback_reason from marts.clv_model_fits"
+        " where fit_purpose = 'prediction' and model <> 'gamma_gamma' order by aic"
+    ).fetchall()
+    lines.append(
+        "  fits: "
+        + ", ".join(
+            f"{_model_label(model)} AIC {aic:,.1f}"
+            if converged
+            else f"{_model_label(model)} not fitted ({reason})"
+            for model, converged, aic, reason in fits
+        )
+    )
+    purchasers, total, median, width = connection.execute(
+        "select count(*), sum(predicted_clv), median(predicted_clv),"
+        " median((predicted_clv_p90 - predicted_clv_p10)"
+        " / nullif(predicted_clv_p50, 0))"
+        " from marts.user_clv"
+    ).fetchone()
+    if purchasers:
+        interval = (
+            f"; p10-p90 parameter-uncertainty width {width:.1%} of the CLV (median)"
+            if width is not None
+            else ""
+        )
+        lines.append(
+            f"  {purchasers:,} purchasers: predicted CLV total {total:,.0f},"
+            f" median {median:,.2f}{interval}"
+        )
+    return lines
+
+
+def _model_label(model: str) -> str:
+    """A transaction model's name for people (BG/NBD), from the registry."""
+    entry = TRANSACTION_MODELS.get(model)
+    return entry.label if entry else model
 
 
 def _propensity_line(window: dict, scores: dict | None) -> str:
@@ -424,6 +480,7 @@ def _lines(
         lines += ["", title]
         for label, count in rows:
             lines.append(f"  {label!s:<32} {count:>10,} ({count / total:6.1%})")
+    lines += _lifetime_value(connection, known)
     lines += _propensity(connection, known)
     lines += _behaviour(connection, known)
     lines += _campaigns(connection, known)
