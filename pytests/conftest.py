@@ -530,7 +530,8 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     holdout, time in weeks (the project's default). Only the models the
     BTYD tests read: the summaries (``int_users_btyd_summarized``,
     ``int_users_btyd_holdout_summarized``), the fits and predictions
-    (``clv_model_fits``, ``clv_holdout_comparison``) and value tiers cut on
+    (``clv_model_fits``, ``clv_holdout_comparison``, and issue 19's
+    ``clv_model_comparison`` and ``user_clv``) and value tiers cut on
     predicted CLV (``int_users_valued``, var ``value_tier_metric``).
 
     And the propensity marts (issue 16, ``test_propensity_validation``):
@@ -558,6 +559,8 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         "--select",
         "+clv_holdout_comparison",
         "+clv_model_fits",
+        "+clv_model_comparison",
+        "+user_clv",
         "+int_users_valued",
         "+propensity_evaluation",
         "+propensity_deciles",
