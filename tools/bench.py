@@ -116,7 +116,12 @@ import yaml
 from segmentation import history
 from segmentation.project import project_vars
 from tools import floor
-from tools.digest import comparable_values, differing_tables, table_hashes
+from tools.digest import (
+    comparable_values,
+    differing_tables,
+    table_fingerprints,
+    table_hashes,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GENERATOR = PROJECT_DIR / "tools" / "demo_data.py"
@@ -2792,6 +2797,8 @@ def run_benchmark(
     )
 
     built_hashes = table_hashes(warehouse)
+    # Compared with the recorded ones by pytests (S), on any machine.
+    built_fingerprints = table_fingerprints(warehouse)
     if not backfill_only:
         _step(label, "floor again, right after the full build, checked against it")
         floor_runs.append(
@@ -2900,6 +2907,7 @@ def run_benchmark(
         # Content of every output table (tools.digest), so a change that
         # alters a mart at this size shows (pytests compare it for S).
         "output_hashes": built_hashes,
+        "output_fingerprints": built_fingerprints,
         # The floor (tools.floor): every run, alternating with the builds,
         # their medians and the ratios (see floor_summary).
         "floor": floor_results,

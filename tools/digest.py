@@ -87,3 +87,117 @@ def differing_tables(left: dict[str, str], right: dict[str, str]) -> list[str]:
     return sorted(
         name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
     )
+
+
+# Doubles of two builds on different machines may differ in their last bits
+# (the optimisers of the fits and the vectorised exp/log of numpy take other
+# paths on CPUs with AVX-512), enough to move a value across a rounding
+# boundary: recorded results are compared by fingerprints that tolerate
+# that, not by hashes. A double column counts as changed when one of its
+# sums moves by more than this share of its scale.
+# Measured: the same build with numpy's AVX-512 paths on and off gives fit
+# parameters up to 1.3e-6 apart (the likelihood is flat along some
+# directions) and predictions 1e-7 apart.
+FINGERPRINT_TOLERANCE = 1e-4
+DOUBLE_TYPES = ("DOUBLE", "FLOAT", "REAL")
+# Optimiser metadata: the number of iterations may differ with those bits.
+FINGERPRINT_LEAVE_OUT = ("iterations",)
+
+
+def table_fingerprints(
+    database: Path, schemas: tuple[str, ...] = OUTPUT_SCHEMAS
+) -> dict[str, dict]:
+    """One fingerprint per table or view of the schemas, keyed
+    ``schema.table``, independent of row order and of the last bits of
+    doubles.
+
+    ``exact``: a hash of the column names and types, the row count and the
+    sum of one 64-bit hash per row over every column but the doubles (and
+    whether each double is null), as :func:`table_hashes` does. ``doubles``:
+    per double column its sum, its sum of squares and its sum weighted by a
+    pseudo-random weight of each row's exact columns (so a value moved to
+    another row changes it). ``*_seconds`` columns and the optimisers'
+    ``iterations``, run metadata, are left out. Compare two with
+    :func:`changed_fingerprints`.
+    """
+    fingerprints = {}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_schema in "
+            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
+            list(schemas),
+        ).fetchall()
+        for schema, table in tables:
+            columns, _ = comparable_values(
+                connection, schema, table, leave_out=FINGERPRINT_LEAVE_OUT
+            )
+            doubles = [name for name, kind in columns if kind in DOUBLE_TYPES]
+            exact = [
+                f"cast({_quote(name)} is null as varchar)"
+                if kind in DOUBLE_TYPES
+                else f"cast({_quote(name)} as varchar)"
+                for name, kind in columns
+            ]
+            row_hash = f"hash([{', '.join(exact)}])"
+            weight = f"(({row_hash} % 1000003) / 1000003.0)"
+            sums = "".join(
+                f", sum({_quote(name)}), sum({_quote(name)} * {_quote(name)}),"
+                f" sum({_quote(name)} * {weight})"
+                for name in doubles
+            )
+            found = connection.execute(
+                f"select count(*), coalesce(sum({row_hash}), 0){sums}"
+                f" from {_quote(schema)}.{_quote(table)}"
+            ).fetchall()[0]
+            layout = ",".join(f"{name} {kind}" for name, kind in columns)
+            fingerprints[f"{schema}.{table}"] = {
+                "exact": hashlib.md5(
+                    f"{layout}|{found[0]}|{found[1]}".encode()
+                ).hexdigest(),
+                "doubles": {
+                    name: [
+                        None if value is None else float(value)
+                        for value in found[2 + 3 * index : 5 + 3 * index]
+                    ]
+                    for index, name in enumerate(doubles)
+                },
+            }
+    return fingerprints
+
+
+def _sums_agree(left: list, right: list) -> bool:
+    """Two [sum, sum of squares, weighted sum] of a double column agree
+    within FINGERPRINT_TOLERANCE of the column's scale (the square root of
+    its sum of squares, at least 1)."""
+    if (left[1] is None) != (right[1] is None):
+        return False
+    if left[1] is None:
+        return True
+    scale = max(1.0, abs(left[1]) ** 0.5, abs(right[1]) ** 0.5)
+    return all(
+        abs(a - b) <= FINGERPRINT_TOLERANCE * max(scale, abs(a), abs(b))
+        for a, b in zip(left, right, strict=True)
+    )
+
+
+def changed_fingerprints(
+    expected: dict[str, dict], found: dict[str, dict]
+) -> list[str]:
+    """Tables of expected that found lacks or whose content differs: another
+    exact part, another set of double columns, or a double column's sums
+    apart by more than FINGERPRINT_TOLERANCE."""
+    changed = []
+    for name, want in expected.items():
+        have = found.get(name)
+        if (
+            have is None
+            or have["exact"] != want["exact"]
+            or have["doubles"].keys() != want["doubles"].keys()
+            or not all(
+                _sums_agree(want["doubles"][column], have["doubles"][column])
+                for column in want["doubles"]
+            )
+        ):
+            changed.append(name)
+    return sorted(changed)
