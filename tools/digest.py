@@ -49,6 +49,18 @@ def comparable_values(
     return columns, values
 
 
+def _tables(
+    connection: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """The (schema, table) of every table and view of the schemas, sorted."""
+    return connection.execute(
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in "
+        f"({', '.join('?' for _ in schemas)}) order by 1, 2",
+        list(schemas),
+    ).fetchall()
+
+
 def table_hashes(
     database: Path, schemas: tuple[str, ...] = OUTPUT_SCHEMAS
 ) -> dict[str, str]:
@@ -63,13 +75,7 @@ def table_hashes(
     """
     hashes = {}
     with duckdb.connect(str(database), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables"
-            " where table_schema in "
-            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
-            list(schemas),
-        ).fetchall()
-        for schema, table in tables:
+        for schema, table in _tables(connection, schemas):
             columns, values = comparable_values(connection, schema, table)
             row = ", ".join(f"cast({value} as varchar)" for value in values)
             rows, total = connection.execute(
@@ -122,13 +128,7 @@ def table_fingerprints(
     """
     fingerprints = {}
     with duckdb.connect(str(database), read_only=True) as connection:
-        tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables"
-            " where table_schema in "
-            f"({', '.join('?' for _ in schemas)}) order by 1, 2",
-            list(schemas),
-        ).fetchall()
-        for schema, table in tables:
+        for schema, table in _tables(connection, schemas):
             columns, _ = comparable_values(
                 connection, schema, table, leave_out=FINGERPRINT_LEAVE_OUT
             )
